@@ -1,0 +1,95 @@
+"""The ``ldtui`` command. Heavy modules (Textual, httpx, boto3, redis) load only when a
+subcommand needs them, so ``ldtui --version`` and the headless commands start fast."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from ldtui import __version__
+
+EXIT_OK = 0
+EXIT_USAGE = 64  # EX_USAGE
+EXIT_CONFIG = 78  # EX_CONFIG
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse exits 2; 64 is the usage-error code
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="ldtui",
+        description="Terminal console for LaunchDarkly big segment stores.",
+    )
+    parser.add_argument("--version", action="version", version=f"ldtui {__version__}")
+    parser.add_argument("--config", metavar="FILE", help="configuration file (default: platform config dir)")
+    parser.add_argument("--profile", metavar="NAME", help="profile to use from the configuration")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p_config = sub.add_parser(
+        "config", help="print the effective configuration, secrets masked, with sources"
+    )
+    p_config.add_argument("--json", action="store_true", help="machine-readable output")
+    return parser
+
+
+def _cmd_config(args: argparse.Namespace) -> int:
+    from ldtui.config import ConfigError, describe, load_config
+
+    try:
+        cfg = load_config(file=args.config)
+    except ConfigError as exc:
+        print(f"ldtui: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.profile:
+        try:
+            cfg.profile(args.profile)
+        except ConfigError as exc:
+            print(f"ldtui: configuration error: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
+        cfg.settings.profile = args.profile
+        cfg.sources["profile"] = "--profile"
+    rows = describe(cfg)
+    problems = [r for r in rows if r.problem]
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "file": str(cfg.file),
+                    "fileExists": cfg.file_exists,
+                    "values": [
+                        {"key": r.key, "value": r.value, "source": r.source}
+                        | ({"problem": r.problem} if r.problem else {})
+                        for r in rows
+                    ],
+                },
+                indent=2,
+            )
+        )
+    else:
+        width_k = max(len(r.key) for r in rows)
+        width_v = min(60, max(len(r.value) for r in rows))
+        print(f"{'SETTING':<{width_k}}  {'VALUE':<{width_v}}  SOURCE")
+        for r in rows:
+            print(f"{r.key:<{width_k}}  {r.value:<{width_v}}  {r.source}")
+        for r in problems:
+            print(f"problem: {r.key}: {r.problem}", file=sys.stderr)
+    return EXIT_CONFIG if problems else EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "config":
+        return _cmd_config(args)
+    parser.print_help()
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

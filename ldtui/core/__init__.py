@@ -1,0 +1,1 @@
+"""Pure logic: contract models, forms, patches, secrets. No I/O, no Textual."""
