@@ -137,17 +137,6 @@ class Settings(_Section):
     # Binding id -> keys, e.g. refresh = "r,f5" (Textual's App.set_keymap).
     keys: dict[str, str] = Field(default_factory=dict)
 
-    @field_validator("stores", mode="before")
-    @classmethod
-    def _store_type(cls, v: Any) -> Any:
-        # Tell the union which member to use, so errors name the right fields.
-        if isinstance(v, dict):
-            for name, store in v.items():
-                if isinstance(store, dict) and "type" not in store:
-                    raise ValueError(
-                        f"store {name!r} needs type = \"redis\" or type = \"dynamodb\""
-                    )
-        return v
 
 
 # --- the loaded configuration ------------------------------------------------------------------
@@ -408,6 +397,13 @@ def load_config(
                 key=f"profiles.{name}.token",
             )
     for name, store in (data.get("stores") or {}).items():
+        if isinstance(store, dict) and "type" not in store:
+            raise ConfigError(
+                'a store needs type = "redis" or type = "dynamodb"',
+                file=path,
+                line=_line_for(lines, ("stores", name)),
+                key=f"stores.{name}.type",
+            )
         url = store.get("url") if isinstance(store, dict) else None
         if isinstance(url, str) and _url_has_password(url) and not _file_is_private(path):
             raise ConfigError(
