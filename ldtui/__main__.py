@@ -27,7 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Terminal console for LaunchDarkly big segment stores.",
     )
     parser.add_argument("--version", action="version", version=f"ldtui {__version__}")
-    parser.add_argument("--config", metavar="FILE", help="configuration file (default: platform config dir)")
+    parser.add_argument(
+        "--config", metavar="FILE", help="configuration file (default: platform config dir)"
+    )
     parser.add_argument("--profile", metavar="NAME", help="profile to use from the configuration")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 

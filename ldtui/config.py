@@ -138,7 +138,6 @@ class Settings(_Section):
     keys: dict[str, str] = Field(default_factory=dict)
 
 
-
 # --- the loaded configuration ------------------------------------------------------------------
 
 
@@ -177,7 +176,7 @@ class Config:
                     key="profiles",
                 )
             raise ConfigError(
-                "several profiles and none selected: set profile = \"NAME\" in the file, "
+                'several profiles and none selected: set profile = "NAME" in the file, '
                 f"{ENV_PREFIX}PROFILE, or pass --profile ({', '.join(self.settings.profiles)})",
                 file=self.file,
                 key="profile",
@@ -213,7 +212,7 @@ class Config:
             origin = prof.token_file
         else:
             raise ConfigError(
-                "no access token: set token_env = \"VAR\" or token_file = \"PATH\" "
+                'no access token: set token_env = "VAR" or token_file = "PATH" '
                 f"in [profiles.{name}], or {ENV_PREFIX}TOKEN",
                 file=self.file if self.file_exists else None,
                 key=key,
@@ -266,7 +265,9 @@ def _read_secret_file(path: Path, key: str) -> str:
 # --- locating lines in the TOML text -----------------------------------------------------------
 
 _HEADER = re.compile(r"^\s*\[\[?\s*(.+?)\s*\]\]?\s*(#.*)?$")
-_ASSIGN = re.compile(r"^\s*((?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*'))*)\s*=")
+_ASSIGN = re.compile(
+    r"^\s*((?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*'))*)\s*="
+)
 _KEY_PART = re.compile(r"\s*(?:([A-Za-z0-9_-]+)|\"([^\"]*)\"|'([^']*)')\s*(?:\.|$)")
 
 
@@ -377,7 +378,8 @@ def load_config(
         lines = locate_lines(text)
     elif explicit:
         raise ConfigError(
-            f"configuration file not found (named by {'--config' if file else ENV_PREFIX + 'CONFIG_FILE'})",
+            "configuration file not found (named by "
+            f"{'--config' if file else ENV_PREFIX + 'CONFIG_FILE'})",
             file=path,
         )
 
@@ -434,8 +436,10 @@ def load_config(
             sources["profile"] = "implied by " + ", ".join(v for v, _ in profile_overrides.values())
         target = profiles.setdefault(name, {})
         if isinstance(target, dict):
-            if "token" in profile_overrides or "token_file" in profile_overrides or (
-                "token_env" in profile_overrides
+            if (
+                "token" in profile_overrides
+                or "token_file" in profile_overrides
+                or ("token_env" in profile_overrides)
             ):
                 for ref in ("token", "token_env", "token_file"):
                     target.pop(ref, None)
@@ -459,8 +463,10 @@ def load_config(
             message, file=path if exists else None, line=_line_for(lines, loc), key=key
         ) from None
     file_source = (
-        "--config" if file is not None
-        else f"env {ENV_PREFIX}CONFIG_FILE" if explicit
+        "--config"
+        if file is not None
+        else f"env {ENV_PREFIX}CONFIG_FILE"
+        if explicit
         else "default"
     )
     return Config(
@@ -576,7 +582,12 @@ def describe(cfg: Config) -> list[Row]:
                     rows.append(Row(f"{k}.{attr}", value, cfg.source(f"{k}.{attr}")))
         else:
             for attr in (
-                "table", "region", "aws_profile", "endpoint_url", "role_arn", "external_id",
+                "table",
+                "region",
+                "aws_profile",
+                "endpoint_url",
+                "role_arn",
+                "external_id",
                 "prefix",
             ):
                 value = getattr(store, attr)

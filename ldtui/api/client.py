@@ -298,7 +298,9 @@ class LaunchDarklyClient:
         ):
             yield item
 
-    async def list_projects(self, *, query: str | None = None, page_size: int = 100) -> list[Project]:
+    async def list_projects(
+        self, *, query: str | None = None, page_size: int = 100
+    ) -> list[Project]:
         return [p async for p in self.iter_projects(query=query, page_size=page_size)]
 
     async def list_environments(self, project: str, *, page_size: int = 100) -> list[Environment]:
@@ -363,7 +365,11 @@ class LaunchDarklyClient:
 
             request_id = response.headers.get("x-request-id")
             log.debug(
-                "%s %s -> %s (request id %s)", ctx.method, ctx.path, response.status_code, request_id
+                "%s %s -> %s (request id %s)",
+                ctx.method,
+                ctx.path,
+                response.status_code,
+                request_id,
             )
             if response.status_code == 429:
                 rate_limited += 1

@@ -29,7 +29,9 @@ from ldtui.core.secrets import is_redacted
 _HOST_FORBIDDEN = re.compile(r"\s")
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 # arn:<partition>:iam::<12-digit account>:role/<optional path/><name>
-_ROLE_ARN = re.compile(r"^arn:(aws[a-z-]*):iam::(\d{12}):role/((?:[\w+=,.@-]+/)*)([\w+=,.@-]{1,64})$")
+_ROLE_ARN = re.compile(
+    r"^arn:(aws[a-z-]*):iam::(\d{12}):role/((?:[\w+=,.@-]+/)*)([\w+=,.@-]{1,64})$"
+)
 # What IAM accepts for sts:ExternalId.
 _EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
 
