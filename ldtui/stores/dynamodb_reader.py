@@ -297,7 +297,9 @@ class DynamoDBBigSegmentReader(BigSegmentStoreReader):
             async with asyncio.timeout(self.settings.timeout * 3 + 1):
                 await self._call(
                     lambda c: c.get_item(
-                        TableName=self.settings.table, Key=key, ProjectionExpression="#k",
+                        TableName=self.settings.table,
+                        Key=key,
+                        ProjectionExpression="#k",
                         ExpressionAttributeNames={"#k": "key"},
                     )
                 )

@@ -113,9 +113,7 @@ class RedisBigSegmentReader(BigSegmentStoreReader):
                 parts.append(encode(b"SMEMBERS", inc_p + hb) + encode(b"SMEMBERS", exc_p + hb))
         return b"".join(parts)
 
-    def _membership(
-        self, h: str, inc: object, exc: object
-    ) -> Membership | None | StoreDataError:
+    def _membership(self, h: str, inc: object, exc: object) -> Membership | None | StoreDataError:
         for reply, prefix in ((inc, self.include_prefix), (exc, self.exclude_prefix)):
             if isinstance(reply, hiredis.ReplyError):
                 key = (prefix + h.encode()).decode(errors="replace")
@@ -220,7 +218,9 @@ class RedisBigSegmentReader(BigSegmentStoreReader):
                     commands = []
                     scanning = first or cursor != b"0"
                     if scanning:
-                        commands.append(encode(b"SCAN", cursor, b"MATCH", match, b"COUNT", scan_count))
+                        commands.append(
+                            encode(b"SCAN", cursor, b"MATCH", match, b"COUNT", scan_count)
+                        )
                     kinds = []
                     for key in pending:
                         if key.startswith(inc_p):
@@ -240,7 +240,8 @@ class RedisBigSegmentReader(BigSegmentStoreReader):
                             raise conn.error_for(scan_reply, b"SCAN")
                         cursor, found = scan_reply  # type: ignore[misc]
                         new_keys = [
-                            k for k in found
+                            k
+                            for k in found
                             if (k.startswith(inc_p) and len(k) > len_inc)
                             or (k.startswith(exc_p) and len(k) > len_exc)
                         ]

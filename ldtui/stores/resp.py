@@ -63,12 +63,18 @@ class RedisSettings:
                 f"invalid Redis URL scheme {parts.scheme!r}: use redis://, rediss:// or unix://"
             )
         query = parse_qs(parts.query)
-        db_text = (query.get("db") or [""])[0] or (parts.path.lstrip("/") if scheme != "unix" else "")
+        db_text = (query.get("db") or [""])[0] or (
+            parts.path.lstrip("/") if scheme != "unix" else ""
+        )
         try:
             db = int(db_text) if db_text else 0
         except ValueError:
             raise StoreDataError(f"invalid Redis database number {db_text!r} in the URL") from None
-        pw = password if password is not None else (unquote(parts.password) if parts.password else None)
+        pw = (
+            password
+            if password is not None
+            else (unquote(parts.password) if parts.password else None)
+        )
         if isinstance(pw, str):
             pw = SecretStr(pw) if pw else None
         return cls(

@@ -22,7 +22,8 @@ def loaded_after(code: str) -> set[str]:
 
 @pytest.mark.parametrize(
     "module",
-    ["ldtui.core.models", "ldtui.core.forms", "ldtui.core.patch", "ldtui.core.secrets",
+    ["ldtui.core.bigsegments", "ldtui.stores.redis_reader", "ldtui.stores.dynamodb_reader",
+     "ldtui.stores.writers", "ldtui.core.models", "ldtui.core.forms", "ldtui.core.patch", "ldtui.core.secrets",
      "ldtui.core.manifests", "ldtui.api", "ldtui.config", "ldtui.spec"],
 )
 def test_no_textual(module: str) -> None:
@@ -47,3 +48,10 @@ def test_cli_entry_is_light() -> None:
     modules = loaded_after("import ldtui.__main__")
     for heavy in ("textual", "httpx", "redis", "boto3", "botocore", "pydantic"):
         assert heavy not in modules
+
+
+def test_readers_never_import_the_writer() -> None:
+    modules = loaded_after("import ldtui.stores.redis_reader, ldtui.stores.dynamodb_reader")
+    assert "ldtui.stores.writers" not in modules
+    assert "redis" not in modules  # the reader speaks RESP itself; redis-py is the writer's
+    assert "boto3" not in modules  # loaded when a DynamoDB client is first needed
