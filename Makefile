@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-test
 
-.PHONY: test install lint clean
+.PHONY: test install lint bench clean
 
 # Create the virtualenv and install ldtui with its test extras; redone when pyproject changes.
 $(STAMP): pyproject.toml
@@ -17,6 +17,10 @@ install: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Speed and memory targets: prints a table; record it in benchmarks/RESULTS.md.
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_stores.py $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

@@ -26,6 +26,23 @@ def context_key_hash(key: str) -> str:
     return base64.b64encode(hashlib.sha256(key.encode("utf-8")).digest()).decode("ascii")
 
 
+def resolve_prefix(
+    kind: str, *, configured: str | None = None, client_side_id: str | None = None
+) -> str:
+    """The prefix a store is read with (store-schema.md §1.3, §2, §3).
+
+    An explicit prefix from configuration wins. Otherwise, a store written by a LaunchDarkly-
+    hosted integration uses the environment's client-side ID (the ``_id`` of the Environment).
+    Otherwise the SDK defaults: ``launchdarkly`` for Redis (an empty prefix means the default
+    there too), none for DynamoDB.
+    """
+    if configured is not None and (configured or kind != "redis"):
+        return configured
+    if client_side_id:
+        return client_side_id
+    return DEFAULT_REDIS_PREFIX if kind == "redis" else ""
+
+
 # --- segment references -----------------------------------------------------------------------
 
 _GENERATION = re.compile(r"^g(0|[1-9][0-9]*)$")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from itertools import chain
 from collections.abc import Sequence
 
 import hiredis
@@ -193,10 +194,12 @@ class RedisBigSegmentReader(BigSegmentStoreReader):
     async def statistics(
         self, *, progress: ProgressCallback | None = None, batch: int = 1000
     ) -> StoreStatistics:
-        """SCAN MATCH ``p:big_segment_*`` COUNT ``batch``; each SCAN goes out together with the
-        SMEMBERS of the keys the previous SCAN found. A context is counted once: at its include
-        key, or at its exclude key when TYPE says it has no include key. Counters only: memory
-        does not grow with the store.
+        """SCAN MATCH ``p:big_segment_*`` COUNT ``batch`` and SMEMBERS of what it finds.
+
+        As soon as a SCAN reply arrives, the next SCAN and the SMEMBERS of the keys just found
+        are written, and only then are the previous keys' replies parsed: the server always has
+        work queued. A context is counted once: at its include key, or at its exclude key when
+        TYPE says it has no include key. Counters only: memory does not grow with the store.
 
         SCAN may return a key twice while Redis resizes its table under concurrent writes; the
         counts are exact for a store that is not being written during the scan."""
@@ -207,72 +210,50 @@ class RedisBigSegmentReader(BigSegmentStoreReader):
         scan_count = str(max(10, batch)).encode()
         inc_p, exc_p = self.include_prefix, self.exclude_prefix
         len_inc, len_exc = len(inc_p), len(exc_p)
-        cursor = b"0"
-        pending: list[bytes] = []  # keys found by the last SCAN, to be read in the next round
         done_keys = 0
-        first = True
+
+        def split(found: list[bytes]) -> tuple[list[bytes], list[bytes]]:
+            inc = [k for k in found if k.startswith(inc_p) and len(k) > len_inc]
+            exc = [k for k in found if k.startswith(exc_p) and len(k) > len_exc]
+            return inc, exc
+
+        def requests(inc: list[bytes], exc: list[bytes]) -> bytes:
+            return (
+                _encode_many(_SMEMBERS, inc)
+                + _encode_many(_SMEMBERS, exc)
+                + _encode_many(_TYPE, [inc_p + k[len_exc:] for k in exc])
+            )
+
         async with self._lock:
             conn = self._conn
             try:
-                while first or cursor != b"0" or pending:
-                    commands = []
-                    scanning = first or cursor != b"0"
+                await conn.write_raw(encode(b"SCAN", b"0", b"MATCH", match, b"COUNT", scan_count))
+                scanning = True
+                pending: tuple[list[bytes], list[bytes]] = ([], [])
+                while scanning or pending[0] or pending[1]:
+                    new: tuple[list[bytes], list[bytes]] = ([], [])
                     if scanning:
-                        commands.append(
-                            encode(b"SCAN", cursor, b"MATCH", match, b"COUNT", scan_count)
-                        )
-                    kinds = []
-                    for key in pending:
-                        if key.startswith(inc_p):
-                            commands.append(encode(b"SMEMBERS", key))
-                            kinds.append(0)
-                        else:
-                            commands.append(encode(b"SMEMBERS", key))
-                            commands.append(encode(b"TYPE", inc_p + key[len_exc:]))
-                            kinds.append(1)
-                    replies = await conn.send_raw(b"".join(commands), len(commands))
-                    first = False
-                    it = iter(replies)
-                    new_keys: list[bytes] = []
-                    if scanning:
-                        scan_reply = next(it)
+                        (scan_reply,) = await conn.read_replies(1)
                         if isinstance(scan_reply, hiredis.ReplyError):
                             raise conn.error_for(scan_reply, b"SCAN")
                         cursor, found = scan_reply  # type: ignore[misc]
-                        new_keys = [
-                            k
-                            for k in found
-                            if (k.startswith(inc_p) and len(k) > len_inc)
-                            or (k.startswith(exc_p) and len(k) > len_exc)
-                        ]
-                    for key, kind in zip(pending, kinds, strict=True):
-                        members = next(it)
-                        if isinstance(members, hiredis.ReplyError):
-                            err = conn.error_for(members, b"SMEMBERS", key.decode(errors="replace"))
-                            if not isinstance(err, StoreDataError):
-                                raise err
-                            stats.anomalies += 1
-                            if len(stats.anomaly_examples) < 5:
-                                stats.anomaly_examples.append(
-                                    f"{key.decode(errors='replace')} is not a set"
-                                )
-                            if kind == 1:
-                                next(it)
-                            continue
-                        if kind == 0:
-                            inc_counts.update(members)  # type: ignore[arg-type]
-                            stats.contexts += 1
-                        else:
-                            exc_counts.update(members)  # type: ignore[arg-type]
-                            type_reply = next(it)
-                            if isinstance(type_reply, hiredis.ReplyError):
-                                raise conn.error_for(type_reply, b"TYPE")
-                            if type_reply == b"none":
-                                stats.contexts += 1
-                    done_keys += len(pending)
-                    pending = new_keys
-                    if progress is not None:
-                        progress(Progress(done=done_keys, total=None, contexts=stats.contexts))
+                        new = split(found)
+                        scanning = cursor != b"0"
+                        # The next SCAN first: its reply is the next one this loop reads.
+                        payload = b""
+                        if scanning:
+                            payload = encode(b"SCAN", cursor, b"MATCH", match, b"COUNT", scan_count)
+                        payload += requests(*new)
+                        if payload:
+                            await conn.write_raw(payload)
+                    inc, exc = pending
+                    if inc or exc:
+                        replies = await conn.read_replies(len(inc) + 2 * len(exc))
+                        self._count(conn, stats, inc, exc, replies, inc_counts, exc_counts)
+                        done_keys += len(inc) + len(exc)
+                        if progress is not None:
+                            progress(Progress(done=done_keys, total=None, contexts=stats.contexts))
+                    pending = new
             except BaseException:
                 await conn.close()
                 raise
@@ -280,3 +261,59 @@ class RedisBigSegmentReader(BigSegmentStoreReader):
         stats.excluded = {_decode_ref(k): v for k, v in exc_counts.items()}
         stats.complete = True
         return stats
+
+    def _count(
+        self,
+        conn: RespConnection,
+        stats: StoreStatistics,
+        inc: list[bytes],
+        exc: list[bytes],
+        replies: list[object],
+        inc_counts: Counter[bytes],
+        exc_counts: Counter[bytes],
+    ) -> None:
+        """Replies are: SMEMBERS of each include key, of each exclude key, then TYPE of each
+        exclude key's include twin."""
+        ni, ne = len(inc), len(exc)
+        bad: set[int] = set()
+        if hiredis.ReplyError in set(map(type, replies)):
+            bad = {i for i, r in enumerate(replies) if r.__class__ is hiredis.ReplyError}
+            keys = [*inc, *exc, *(self.include_prefix + k[len(self.exclude_prefix) :] for k in exc)]
+            for i in sorted(bad):
+                command = b"TYPE" if i >= ni + ne else b"SMEMBERS"
+                key = keys[i].decode(errors="replace")
+                err = conn.error_for(replies[i], command, key)  # type: ignore[arg-type]
+                if command == b"TYPE" or not isinstance(err, StoreDataError):
+                    raise err
+                stats.anomalies += 1
+                if len(stats.anomaly_examples) < 5:
+                    stats.anomaly_examples.append(f"{key} is not a set")
+        inc_sets = replies[:ni]
+        exc_sets = replies[ni : ni + ne]
+        types = replies[ni + ne :]
+        if bad:
+            inc_sets = [r for i, r in enumerate(inc_sets) if i not in bad]
+            types = [t for j, t in enumerate(types) if ni + j not in bad]
+            exc_sets = [r for j, r in enumerate(exc_sets) if ni + j not in bad]
+        inc_counts.update(chain.from_iterable(inc_sets))  # type: ignore[arg-type]
+        exc_counts.update(chain.from_iterable(exc_sets))  # type: ignore[arg-type]
+        stats.contexts += len(inc_sets) + types.count(b"none")
+
+
+_SMEMBERS = b"*2\r\n$8\r\nSMEMBERS\r\n"
+_TYPE = b"*2\r\n$4\r\nTYPE\r\n"
+
+
+def _encode_many(head: bytes, keys: list[bytes]) -> bytes:
+    """One single-key command per key, from a template. Keys of one length are joined in one
+    C-level call (a store's keys share a length: prefix + 44-character hash)."""
+    if not keys:
+        return b""
+    by_length: dict[int, list[bytes]] = {}
+    for k in keys:
+        by_length.setdefault(len(k), []).append(k)
+    parts = []
+    for n, same in by_length.items():
+        h = head + b"$%d\r\n" % n
+        parts.append(h + (b"\r\n" + h).join(same) + b"\r\n")
+    return b"".join(parts)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 from collections.abc import Iterator
@@ -192,10 +193,8 @@ def silent_server() -> Iterator[int]:
     def accept() -> None:
         sock.settimeout(0.1)
         while not stop.is_set():
-            try:
+            with contextlib.suppress(OSError):
                 conns.append(sock.accept()[0])
-            except OSError:
-                pass
 
     t = threading.Thread(target=accept, daemon=True)
     t.start()

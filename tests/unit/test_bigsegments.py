@@ -19,6 +19,7 @@ from ldtui.core.bigsegments import (
     parse_dynamodb_synchronized_on,
     parse_redis_synchronized_on,
     parse_segment_ref,
+    resolve_prefix,
     segment_ref,
     segment_verdict,
     store_status,
@@ -152,3 +153,16 @@ def test_patch_json_round_trip_and_ordering_rule() -> None:
 def test_patch_net_changes_add_then_remove() -> None:
     patch = BigSegmentPatch("e", "s.g1", "2", "1", included_add=("a", "b"), included_remove=("b",), excluded_add=("a",))
     assert patch.net_changes() == {"a": {"included": "add", "excluded": "add"}, "b": {"included": "remove"}}
+
+
+def test_prefix_resolution() -> None:
+    # A hosted integration writes under the environment's client-side ID.
+    assert resolve_prefix("redis", client_side_id="5f0c") == "5f0c"
+    assert resolve_prefix("dynamodb", client_side_id="5f0c") == "5f0c"
+    # Configuration wins; an empty Redis prefix means the default, an empty DynamoDB one none.
+    assert resolve_prefix("redis", configured="relay", client_side_id="5f0c") == "relay"
+    assert resolve_prefix("redis", configured="") == "launchdarkly"
+    assert resolve_prefix("dynamodb", configured="", client_side_id="5f0c") == ""
+    # A Relay Proxy store with no prefix configured: the SDK defaults.
+    assert resolve_prefix("redis") == "launchdarkly"
+    assert resolve_prefix("dynamodb") == ""
