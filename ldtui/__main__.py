@@ -37,6 +37,17 @@ def build_parser() -> argparse.ArgumentParser:
         "config", help="print the effective configuration, secrets masked, with sources"
     )
     p_config.add_argument("--json", action="store_true", help="machine-readable output")
+
+    from ldtui.emulator.cli import add_arguments as emulator_arguments
+
+    p_emulator = sub.add_parser(
+        "emulator",
+        help="serve an emulation of LaunchDarkly's API, with stores kept in sync",
+        description="Serve LaunchDarkly's REST API for big segment store integrations on this "
+        "machine, with seeded projects, segments and integrations, and a syncer writing "
+        "Redis and DynamoDB stores as LaunchDarkly does.",
+    )
+    emulator_arguments(p_emulator)
     return parser
 
 
@@ -89,6 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "config":
         return _cmd_config(args)
+    if args.command == "emulator":
+        from ldtui.emulator.cli import run
+
+        return run(args)
     parser.print_help()
     return EXIT_OK
 

