@@ -59,3 +59,40 @@ def moto_server() -> Iterator[MotoServer]:
 def dynamodb_table(moto_server: MotoServer) -> str:
     """A fresh table in the shared moto server."""
     return moto_server.create_table(f"ld-big-segments-{next(_names)}")
+
+
+# --- the emulator -------------------------------------------------------------------------------
+
+_seeds = itertools.count(100)
+
+
+class FakeClock:
+    """An injectable clock (seconds), so tests move time instead of sleeping."""
+
+    def __init__(self, start: float = 1_795_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def emulator_state():  # type: ignore[no-untyped-def]
+    """Seeded emulator data (small), a fresh seed per test so store prefixes never collide."""
+    from ldtui.emulator.seed import SeedOptions, build_state
+
+    return build_state(SeedOptions(seed=next(_seeds), contexts=200, extra_projects=22))
+
+
+@pytest.fixture
+def served_emulator(emulator_state):  # type: ignore[no-untyped-def]
+    """The emulator over real HTTP (uvicorn in a thread), without its syncer."""
+    from ldtui.emulator.runtime import EmulatorRuntime, ThreadedEmulator
+    from ldtui.emulator.syncer import Endpoints
+
+    server = ThreadedEmulator(EmulatorRuntime(emulator_state, Endpoints()), run_syncer=False).start()
+    yield server
+    server.stop()

@@ -406,7 +406,7 @@ class Emulator:
 
     # --- app ---------------------------------------------------------------------------------
 
-    def app(self, *, lifespan: Any = None) -> Starlette:
+    def app(self, *, lifespan: Any = None) -> Any:
         one = f"{BASE}/{{projectKey}}/{{environmentKey}}/{{integrationKey}}/{{integrationId}}"
         routes = [
             Route(BASE, self.route("list", self.list_integrations, beta=True), methods=["GET"]),
@@ -450,12 +450,30 @@ class Emulator:
         async def not_allowed(request: Request, exc: Exception) -> Response:
             return _error_response(problem(405, "method_not_allowed", "Method not allowed"))
 
-        return Starlette(
+        app = Starlette(
             routes=routes,
             exception_handlers={404: not_found, 405: not_allowed},
             lifespan=lifespan,
         )
+        return MethodOverride(app)
 
 
-def create_app(state: EmulatorState) -> Starlette:
+class MethodOverride:
+    """``X-HTTP-Method-Override: PATCH|DELETE|PUT`` on a POST tunnels that verb (contract §1)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            for name, value in scope["headers"]:
+                if name == b"x-http-method-override":
+                    verb = value.decode("latin-1").strip().upper()
+                    if verb in ("PATCH", "DELETE", "PUT"):
+                        scope = dict(scope, method=verb)
+                    break
+        await self.app(scope, receive, send)
+
+
+def create_app(state: EmulatorState) -> Any:
     return Emulator(state).app()

@@ -9,6 +9,7 @@ endpoint by ``Endpoints``; a host under ``.invalid`` never is, and fails like a 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from dataclasses import dataclass, field
@@ -95,19 +96,15 @@ class Syncer:
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await task
-            except asyncio.CancelledError:
-                pass
         await self.aclose()
 
     async def aclose(self) -> None:
         writers, self._redis = self._redis, {}
         for w in writers.values():
-            try:
+            with contextlib.suppress(Exception):  # closing a writer whose server is gone
                 await w.aclose()
-            except Exception:  # closing a writer whose server is gone
-                pass
         clients, self._dynamodb = self._dynamodb, {}
         for c in clients.values():
             c.close()
