@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-test
 
-.PHONY: test install lint bench clean
+.PHONY: demo test install lint bench clean
 
 # Create the virtualenv and install ldtui with its test extras; redone when pyproject changes.
 $(STAMP): pyproject.toml
@@ -14,6 +14,10 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+# The TUI on a seeded emulator with local Redis and DynamoDB: no account, no system package.
+demo: $(STAMP)
+	$(BIN)/ldtui --demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

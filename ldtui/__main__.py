@@ -27,10 +27,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Terminal console for LaunchDarkly big segment stores.",
     )
     parser.add_argument("--version", action="version", version=f"ldtui {__version__}")
-    parser.add_argument(
-        "--config", metavar="FILE", help="configuration file (default: platform config dir)"
-    )
+    parser.add_argument("--config", metavar="FILE", help="configuration file (default: platform config dir)")
     parser.add_argument("--profile", metavar="NAME", help="profile to use from the configuration")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="open the TUI on a seeded emulator with local Redis and DynamoDB (no account needed)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p_config = sub.add_parser(
@@ -104,7 +107,44 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ldtui.emulator.cli import run
 
         return run(args)
-    parser.print_help()
+    return _cmd_tui(args)
+
+
+def _cmd_tui(args: argparse.Namespace) -> int:
+    """The TUI: a configured profile, or the demo world."""
+    from ldtui.config import ConfigError, config_dir, load_config
+
+    try:
+        cfg = load_config(file=args.config)
+    except ConfigError as exc:
+        print(f"ldtui: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.demo:
+        from ldtui.services.backend import DemoBackend
+
+        backend = DemoBackend()
+    else:
+        from ldtui.services.backend import ProfileBackend
+
+        try:
+            backend = ProfileBackend(cfg, args.profile)
+        except ConfigError as exc:
+            print(
+                f"ldtui: {exc}\n(try `ldtui --demo` to see ldtui without an account)",
+                file=sys.stderr,
+            )
+            return EXIT_CONFIG
+    from ldtui.ui.app import LdtuiApp
+
+    app = LdtuiApp(
+        backend,
+        theme=cfg.settings.ui.theme,
+        # The demo's world changes by itself: refresh it unless configured otherwise.
+        auto_refresh=cfg.settings.ui.auto_refresh or (5.0 if args.demo else 0.0),
+        keymap=cfg.settings.keys,
+        user_theme_dirs=[config_dir() / "themes"],
+    )
+    app.run()
     return EXIT_OK
 
 

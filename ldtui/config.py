@@ -31,9 +31,7 @@ ENV_PROFILE = "env"
 class ConfigError(Exception):
     """A configuration problem a person can fix; the text says where and how."""
 
-    def __init__(
-        self, message: str, *, file: Path | None = None, line: int | None = None, key: str = ""
-    ):
+    def __init__(self, message: str, *, file: Path | None = None, line: int | None = None, key: str = ""):
         self.file = file
         self.line = line
         self.key = key
@@ -185,8 +183,7 @@ class Config:
             return name, self.settings.profiles[name]
         except KeyError:
             raise ConfigError(
-                f"profile {name!r} is not defined; known: "
-                f"{', '.join(self.settings.profiles) or 'none'}",
+                f"profile {name!r} is not defined; known: {', '.join(self.settings.profiles) or 'none'}",
                 file=self.file if self.file_exists else None,
                 key="profile",
             ) from None
@@ -349,9 +346,7 @@ def _file_is_private(path: Path) -> bool:
         return False
 
 
-def load_config(
-    environ: Mapping[str, str] | None = None, *, file: Path | str | None = None
-) -> Config:
+def load_config(environ: Mapping[str, str] | None = None, *, file: Path | str | None = None) -> Config:
     """Load the file (if any) and the environment into a validated ``Config``."""
     environ = dict(os.environ if environ is None else environ)
     explicit = file is not None or f"{ENV_PREFIX}CONFIG_FILE" in environ
@@ -378,8 +373,7 @@ def load_config(
         lines = locate_lines(text)
     elif explicit:
         raise ConfigError(
-            "configuration file not found (named by "
-            f"{'--config' if file else ENV_PREFIX + 'CONFIG_FILE'})",
+            f"configuration file not found (named by {'--config' if file else ENV_PREFIX + 'CONFIG_FILE'})",
             file=path,
         )
 
@@ -463,11 +457,7 @@ def load_config(
             message, file=path if exists else None, line=_line_for(lines, loc), key=key
         ) from None
     file_source = (
-        "--config"
-        if file is not None
-        else f"env {ENV_PREFIX}CONFIG_FILE"
-        if explicit
-        else "default"
+        "--config" if file is not None else f"env {ENV_PREFIX}CONFIG_FILE" if explicit else "default"
     )
     return Config(
         settings=settings,
@@ -573,9 +563,7 @@ def describe(cfg: Config) -> list[Row]:
                 ref = f"file {store.password_file} ({cfg.source(k + '.password_file')})"
             else:
                 ref = "not configured"
-            rows.append(
-                _secret_row(cfg, f"{k}.password", lambda n=name: cfg.store_password(n), ref)
-            )
+            rows.append(_secret_row(cfg, f"{k}.password", lambda n=name: cfg.store_password(n), ref))
             for attr in ("ca_file", "prefix"):
                 value = getattr(store, attr)
                 if value is not None:

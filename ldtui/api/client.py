@@ -79,8 +79,7 @@ def resolve_base_url(value: str) -> str:
     url = BASE_URL_PRESETS.get(value.strip().lower(), value.strip())
     if not url.startswith(("http://", "https://")):
         raise ValueError(
-            f"base URL {value!r} is neither a preset ({', '.join(BASE_URL_PRESETS)}) "
-            "nor an http(s):// URL"
+            f"base URL {value!r} is neither a preset ({', '.join(BASE_URL_PRESETS)}) nor an http(s):// URL"
         )
     url = url.rstrip("/")
     if url.endswith("/api/v2"):
@@ -298,9 +297,7 @@ class LaunchDarklyClient:
         ):
             yield item
 
-    async def list_projects(
-        self, *, query: str | None = None, page_size: int = 100
-    ) -> list[Project]:
+    async def list_projects(self, *, query: str | None = None, page_size: int = 100) -> list[Project]:
         return [p async for p in self.iter_projects(query=query, page_size=page_size)]
 
     async def list_environments(self, project: str, *, page_size: int = 100) -> list[Environment]:
@@ -472,13 +469,8 @@ async def _paginate(fetch: Callable[[int], Awaitable[Page[T]]]) -> AsyncIterator
         offset += len(page.items)
 
 
-def _page(
-    items: list[T], links: dict[str, Any], total: int | None, offset: int, limit: int
-) -> Page[T]:
-    if total is not None:
-        has_next = offset + len(items) < total
-    else:
-        has_next = "next" in links and len(items) > 0
+def _page(items: list[T], links: dict[str, Any], total: int | None, offset: int, limit: int) -> Page[T]:
+    has_next = offset + len(items) < total if total is not None else "next" in links and len(items) > 0
     return Page(items=items, offset=offset, limit=limit, total=total, has_next=has_next)
 
 

@@ -26,9 +26,7 @@ def context_key_hash(key: str) -> str:
     return base64.b64encode(hashlib.sha256(key.encode("utf-8")).digest()).decode("ascii")
 
 
-def resolve_prefix(
-    kind: str, *, configured: str | None = None, client_side_id: str | None = None
-) -> str:
+def resolve_prefix(kind: str, *, configured: str | None = None, client_side_id: str | None = None) -> str:
     """The prefix a store is read with (store-schema.md §1.3, §2, §3).
 
     An explicit prefix from configuration wins. Otherwise, a store written by a LaunchDarkly-
@@ -128,8 +126,7 @@ def segment_verdict(
             None,
             None,
             Verdict.NOT_CONFIGURED,
-            "the segment has no generation, so SDKs do not query the store and the context is "
-            "not a member",
+            "the segment has no generation, so SDKs do not query the store and the context is not a member",
         )
     ref = segment_ref(segment_key, generation)
     m = membership or NO_MEMBERSHIP

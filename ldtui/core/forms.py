@@ -29,9 +29,7 @@ from ldtui.core.secrets import is_redacted
 _HOST_FORBIDDEN = re.compile(r"\s")
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 # arn:<partition>:iam::<12-digit account>:role/<optional path/><name>
-_ROLE_ARN = re.compile(
-    r"^arn:(aws[a-z-]*):iam::(\d{12}):role/((?:[\w+=,.@-]+/)*)([\w+=,.@-]{1,64})$"
-)
+_ROLE_ARN = re.compile(r"^arn:(aws[a-z-]*):iam::(\d{12}):role/((?:[\w+=,.@-]+/)*)([\w+=,.@-]{1,64})$")
 # What IAM accepts for sts:ExternalId.
 _EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
 
@@ -261,3 +259,47 @@ __all__ = [
     "generate_external_id",
     "validate_config",
 ]
+
+
+_TAG = re.compile(r"^[\w.\-:]{1,64}$")
+
+
+def parse_tags(text: str) -> list[str]:
+    """``"ops, critical"`` -> ``["ops", "critical"]`` (order kept, duplicates and blanks dropped)."""
+    out: list[str] = []
+    for part in text.replace("\n", ",").split(","):
+        tag = part.strip()
+        if tag and tag not in out:
+            out.append(tag)
+    return out
+
+
+@dataclass
+class IntegrationDraft:
+    """Everything an integration form holds, as typed. Kept whole across failures: a rejected
+    or conflicting edit never loses it."""
+
+    kind: str
+    name: str = ""
+    tags_text: str = ""
+    on: bool = False
+    config: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def tags(self) -> list[str]:
+        return parse_tags(self.tags_text)
+
+    def validate(self) -> ConfigValidation:
+        """Messages keyed by field (``name``, ``tags`` or a manifest key)."""
+        result = validate_config(self.kind, self.config)
+        errors = dict(result.errors)
+        if not self.name.strip():
+            errors["name"] = "Name is required: how operators will recognise this store."
+        elif len(self.name) > 200:
+            errors["name"] = "Name must be at most 200 characters."
+        bad = [t for t in self.tags if not _TAG.match(t)]
+        if bad:
+            errors["tags"] = (
+                f"Tags may hold letters, digits, '.', '_', '-' and ':' (at most 64): fix {bad[0]!r}."
+            )
+        return ConfigValidation(result.form if not errors else None, errors)

@@ -152,6 +152,5 @@ def mask_config(config: Mapping[str, Any], kind: str | None = None) -> dict[str,
     """A config mapping with every secret value masked, for display."""
     secrets = secret_keys(kind) if kind else secret_keys("redis") | secret_keys("dynamodb")
     return {
-        k: (mask_secret(v) if k in secrets and isinstance(v, str) and v else v)
-        for k, v in config.items()
+        k: (mask_secret(v) if k in secrets and isinstance(v, str) and v else v) for k, v in config.items()
     }

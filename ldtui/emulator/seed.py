@@ -307,3 +307,21 @@ def build_state(options: SeedOptions = SeedOptions(), **state_kwargs: object) ->
         on=False,
     )
     return state
+
+
+def simulate_history(state: EmulatorState, now_ms: int | None = None) -> None:
+    """Give every seeded integration the ``_status`` the syncer would have recorded by now,
+    without touching a store: for snapshots, screenshots and screen tests at a fixed clock."""
+    now = state.now_ms() if now_ms is None else now_ms
+    for integ in state.integrations.values():
+        s = integ.sync
+        if not integ.on:
+            continue
+        if s.paused:
+            s.last_sync = now - (s.stopped_ms_ago or 600_000)
+        elif integ.config.get("host", "").endswith(".invalid"):
+            for ago in (40_000, 30_000, 20_000):
+                s.record_error(now - ago, f"dial tcp: lookup {integ.config['host']}: no such host")
+        else:
+            s.last_sync = now - 4_000
+            s.last_heartbeat = s.last_sync

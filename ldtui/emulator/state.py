@@ -280,9 +280,7 @@ class EmulatorState:
                 "self": link(integ.path),
                 "parent": link(BASE),
                 "project": link(f"/api/v2/projects/{integ.project}"),
-                "environment": link(
-                    f"/api/v2/projects/{integ.project}/environments/{integ.environment}"
-                ),
+                "environment": link(f"/api/v2/projects/{integ.project}/environments/{integ.environment}"),
             },
             "_id": integ.id,
             "integrationKey": integ.kind,
@@ -318,9 +316,7 @@ class EmulatorState:
             "critical": env.critical,
         }
 
-    def project_json(
-        self, project: Project, *, expand_environments: bool = False
-    ) -> dict[str, Any]:
+    def project_json(self, project: Project, *, expand_environments: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {
             "_links": {
                 "self": link(f"/api/v2/projects/{project.key}"),

@@ -136,9 +136,7 @@ class Syncer:
         env = self._rng.choice(envs)
         segment = env.segments[self._rng.choice(sorted(env.segments))]
         members = sorted(segment.included)
-        joining = [
-            f"user-{env.key}-new-{self._ticks:06d}-{i}" for i in range(self._rng.randint(1, 3))
-        ]
+        joining = [f"user-{env.key}-new-{self._ticks:06d}-{i}" for i in range(self._rng.randint(1, 3))]
         leaving = self._rng.sample(members, min(len(members), self._rng.randint(0, 2)))
         self.state.change_membership(env, segment, include=joining, uninclude=leaving)
 
@@ -156,9 +154,7 @@ class Syncer:
             return
         await self._attempt(integ, now)
 
-    async def _attempt(
-        self, integ: Integration, when: int, *, force_heartbeat: bool = False
-    ) -> None:
+    async def _attempt(self, integ: Integration, when: int, *, force_heartbeat: bool = False) -> None:
         s = integ.sync
         env = self.state.environment(integ.project, integ.environment)
         if env is None:

@@ -185,9 +185,7 @@ class DynamoDBBigSegmentReader(BigSegmentStoreReader):
         if isinstance(exc, bx.ProfileNotFound):
             return StorePermissionDenied(str(exc), store=store, hint="check aws_profile")
         if isinstance(exc, bx.NoRegionError):
-            return StoreUnavailable(
-                "no AWS region configured", store=store, hint="set region for this store"
-            )
+            return StoreUnavailable("no AWS region configured", store=store, hint="set region for this store")
         if isinstance(exc, bx.BotoCoreError):
             return StoreUnavailable(str(exc), store=store)
         return StoreUnavailable(f"{type(exc).__name__}: {exc}", store=store)
@@ -251,9 +249,7 @@ class DynamoDBBigSegmentReader(BigSegmentStoreReader):
             hint="the table is throttled; raise its read capacity or retry later",
         )
 
-    async def get_memberships(
-        self, hashes: Sequence[str]
-    ) -> dict[str, Membership | None | StoreDataError]:
+    async def get_memberships(self, hashes: Sequence[str]) -> dict[str, Membership | None | StoreDataError]:
         """BatchGetItem in chunks of 100, a few chunks at a time; UnprocessedKeys retried with
         exponential backoff."""
         unique = list(dict.fromkeys(hashes))

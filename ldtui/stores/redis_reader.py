@@ -81,8 +81,7 @@ class RedisBigSegmentReader(BigSegmentStoreReader):
             err = self._conn.error_for(sync_reply, b"GET", key)
             if isinstance(err, StoreDataError):
                 raise StoreDataError(
-                    f"{key} is not a string (the SDK's GET fails, so it reports the store "
-                    "unavailable)",
+                    f"{key} is not a string (the SDK's GET fails, so it reports the store unavailable)",
                     store=self.description,
                 )
             raise err
@@ -132,9 +131,7 @@ class RedisBigSegmentReader(BigSegmentStoreReader):
             excluded=frozenset(map(_decode_ref, exc)),  # type: ignore[arg-type]
         )
 
-    async def get_memberships(
-        self, hashes: Sequence[str]
-    ) -> dict[str, Membership | None | StoreDataError]:
+    async def get_memberships(self, hashes: Sequence[str]) -> dict[str, Membership | None | StoreDataError]:
         """Pipelined SMEMBERS include + exclude (no MULTI). A context whose key has the wrong
         type maps to a ``StoreDataError``; a refused command or a lost connection raises."""
         unique = list(dict.fromkeys(hashes))

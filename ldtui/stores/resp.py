@@ -63,18 +63,12 @@ class RedisSettings:
                 f"invalid Redis URL scheme {parts.scheme!r}: use redis://, rediss:// or unix://"
             )
         query = parse_qs(parts.query)
-        db_text = (query.get("db") or [""])[0] or (
-            parts.path.lstrip("/") if scheme != "unix" else ""
-        )
+        db_text = (query.get("db") or [""])[0] or (parts.path.lstrip("/") if scheme != "unix" else "")
         try:
             db = int(db_text) if db_text else 0
         except ValueError:
             raise StoreDataError(f"invalid Redis database number {db_text!r} in the URL") from None
-        pw = (
-            password
-            if password is not None
-            else (unquote(parts.password) if parts.password else None)
-        )
+        pw = password if password is not None else (unquote(parts.password) if parts.password else None)
         if isinstance(pw, str):
             pw = SecretStr(pw) if pw else None
         return cls(
@@ -288,7 +282,5 @@ class RespConnection:
                 hint="check the username and the password reference (password_env/password_file)",
             )
         if text.startswith("WRONGTYPE"):
-            return StoreDataError(
-                f"{key or 'a key'} has the wrong Redis type for {name}", store=store
-            )
+            return StoreDataError(f"{key or 'a key'} has the wrong Redis type for {name}", store=store)
         return StoreDataError(f"{name} failed: {text}", store=store)

@@ -1,0 +1,1 @@
+"""The Textual UI. Screens hold no I/O: they call services from workers."""

@@ -1,0 +1,87 @@
+"""Small dialogs: a yes/no confirmation, and deletion confirmed by typing the name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Static
+
+from ldtui.core.text import literal
+from ldtui.ui.widgets.inputs import LdInput
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="confirm_cancel", tooltip="Do nothing")]
+
+    def __init__(self, title: str, message: str, confirm: str = "Confirm") -> None:
+        super().__init__()
+        self.title_text = title
+        self.message = message
+        self.confirm = confirm
+
+    def compose(self) -> Any:
+        with Vertical(classes="dialog"):
+            yield Static(Text(self.title_text), classes="dialog-title")
+            yield Static(Text(literal(self.message)))
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Cancel", compact=True, id="cancel")
+                yield Button(self.confirm, compact=True, id="confirm", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#confirm", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "confirm")
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+class DeleteScreen(ModalScreen[bool]):
+    """Deleting needs the integration's name typed exactly: a slip of one key cannot do it."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="delete_cancel", tooltip="Keep it")]
+
+    def __init__(self, name: str, where: str) -> None:
+        super().__init__()
+        self.target = name
+        self.where = where
+
+    def compose(self) -> Any:
+        with Vertical(classes="dialog"):
+            yield Static(Text("Delete integration"), classes="dialog-title")
+            yield Static(
+                Text.assemble(
+                    "This deletes ",
+                    (literal(self.target), "bold"),
+                    f" ({literal(self.where)}). LaunchDarkly stops syncing its store; the data "
+                    "already in the store stays. Type the integration's name to confirm.",
+                )
+            )
+            yield LdInput(placeholder="the integration's name", id="confirm-name")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Cancel", compact=True, id="cancel")
+                yield Button("Delete", compact=True, id="delete", variant="error", disabled=True)
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Changed)
+    def _typed(self, event: Input.Changed) -> None:
+        self.query_one("#delete", Button).disabled = event.value != self.target
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        if event.value == self.target:
+            self.dismiss(True)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "delete")
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import pytest
+
+from ldtui.core.integration_status import ApiStatus, summarize
+from ldtui.core.models import BigSegmentStoreIntegration
+from ldtui.core.text import literal, relative_age
+from tests.factories import integration_body
+
+NOW = 1_800_000_000_000
+
+
+@pytest.mark.parametrize(
+    "raw, shown",
+    [
+        ("plain [bold]x[/]", "plain [bold]x[/]"),
+        ("\x1b[31mred\x1b[0m", "\\x1b[31mred\\x1b[0m"),
+        ("bell\x07 nul\x00 del\x7f c1\x9b", "bell\\x07 nul\\x00 del\\x7f c1\\x9b"),
+        ("line\nbreak\ttab", "line\\x0abreak\\x09tab"),
+        ("rtl\u202eevil", "rtl\\u202eevil"),
+        ("ключ ユーザー 😀", "ключ ユーザー 😀"),
+    ],
+)
+def test_literal(raw: str, shown: str) -> None:
+    assert literal(raw) == shown
+
+
+@pytest.mark.parametrize(
+    "delta_s, text",
+    [(0, "0s ago"), (59, "59s ago"), (60, "1m ago"), (3599, "59m ago"), (3600, "1h ago"),
+     (3660, "1h 1m ago"), (86400 * 3, "3d ago"), (-5, "in 5s")],
+)
+def test_relative_age(delta_s: int, text: str) -> None:
+    assert relative_age(NOW - delta_s * 1000, NOW) == text
+    assert relative_age(None, NOW) == "never"
+
+
+def integ(**kw: object) -> BigSegmentStoreIntegration:
+    return BigSegmentStoreIntegration.model_validate(integration_body(**kw))  # type: ignore[arg-type]
+
+
+def test_status_words() -> None:
+    assert summarize(integ(on=False, status={"available": True}), NOW).word is ApiStatus.OFF
+    assert summarize(integ(on=True, status={}), NOW).word is ApiStatus.UNKNOWN
+    ok = summarize(integ(on=True, status={"available": True, "potentiallyStale": False, "lastSync": NOW - 4000}), NOW)
+    assert ok.word is ApiStatus.OK and ok.reason == "synchronized 4s ago"
+    stale = summarize(integ(on=True, status={"available": False, "potentiallyStale": True, "lastSync": NOW - 600_000}), NOW)
+    assert stale.word is ApiStatus.STALE and "10m ago" in stale.reason
+    err = summarize(integ(on=True, status={
+        "available": False, "potentiallyStale": True, "lastSync": NOW - 900_000, "lastError": NOW - 1000,
+        "errors": [{"statusCode": 500, "message": "old", "timestamp": NOW - 5000},
+                   {"statusCode": 500, "message": "dial tcp: \x1b[31mno such host", "timestamp": NOW - 1000}]}), NOW)
+    assert err.word is ApiStatus.ERROR and err.error_count == 2
+    assert err.last_error_message == "dial tcp: \\x1b[31mno such host"
+    assert "\x1b" not in err.reason
+    recovered = summarize(integ(on=True, status={"available": True, "potentiallyStale": False,
+                                                 "lastSync": NOW, "lastError": NOW - 60_000,
+                                                 "errors": [{"message": "x", "timestamp": NOW - 60_000}]}), NOW)
+    assert recovered.word is ApiStatus.OK
