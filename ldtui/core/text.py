@@ -45,3 +45,8 @@ def relative_age(then_ms: int | None, now_ms: int) -> str:
 
 def truncate(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+def literal_lines(text: str) -> str:
+    """Like ``literal`` but keeps the line breaks of multi-line text we formatted ourselves."""
+    return "\n".join(literal(line) for line in text.split("\n"))

@@ -22,9 +22,11 @@ class Backend(abc.ABC):
     base_url: str = ""
     clock: Callable[[], float] = time.time
 
-    def __init__(self) -> None:
+    def __init__(self, client_options: dict[str, Any] | None = None) -> None:
         self._client: LaunchDarklyClient | None = None
         self.on_retry: Callable[[RetryNotice], None] | None = None
+        # Extra LaunchDarklyClient arguments (tests inject sleep, timeouts).
+        self.client_options: dict[str, Any] = client_options or {}
 
     async def start(self, progress: ProgressFn | None = None) -> None:  # noqa: B027
         """Prepare (resolve secrets, start local services). Raises ``ConfigError`` or
@@ -53,8 +55,10 @@ class Backend(abc.ABC):
 class ProfileBackend(Backend):
     """A profile from the configuration: the real LaunchDarkly API."""
 
-    def __init__(self, config: Config, profile: str | None = None) -> None:
-        super().__init__()
+    def __init__(
+        self, config: Config, profile: str | None = None, *, client_options: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(client_options)
         self.config = config
         name, prof = config.profile(profile)
         self.label = name
@@ -68,7 +72,8 @@ class ProfileBackend(Backend):
     def _make_client(self) -> LaunchDarklyClient:
         if self._token is None:
             raise ConfigError("the backend was not started", key="profile")
-        return LaunchDarklyClient(self.base_url, self._token, timeout=self.profile.timeout)
+        options = {"timeout": self.profile.timeout, **self.client_options}
+        return LaunchDarklyClient(self.base_url, self._token, **options)
 
 
 class EmulatorBackend(Backend):
@@ -77,15 +82,24 @@ class EmulatorBackend(Backend):
     label = "emulator"
     base_url = "http://emulator.local"
 
-    def __init__(self, runtime: Any, token: str, *, clock: Callable[[], float] | None = None):
-        super().__init__()
+    def __init__(
+        self,
+        runtime: Any,
+        token: str,
+        *,
+        clock: Callable[[], float] | None = None,
+        client_options: dict[str, Any] | None = None,
+    ):
+        super().__init__(client_options)
         self.runtime = runtime
         self.token = token
         if clock is not None:
             self.clock = clock
 
     def _make_client(self) -> LaunchDarklyClient:
-        return LaunchDarklyClient(self.base_url, self.token, transport=self.runtime.transport())
+        return LaunchDarklyClient(
+            self.base_url, self.token, transport=self.runtime.transport(), **self.client_options
+        )
 
 
 class DemoBackend(EmulatorBackend):

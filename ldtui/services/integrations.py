@@ -110,3 +110,26 @@ class IntegrationService:
 
     async def environments_page(self, project: str, *, offset: int = 0, limit: int = 20) -> Page[Environment]:
         return await self.client.environments_page(project, limit=limit, offset=offset)
+
+
+def rebase(
+    original: BigSegmentStoreIntegration,
+    latest: BigSegmentStoreIntegration,
+    draft: IntegrationDraft,
+) -> IntegrationDraft:
+    """After a 409: keep what the user changed (draft vs the version they loaded), take every
+    other field from the latest version, so reapplying never undoes someone else's change."""
+    base = draft_from_integration(original)
+    now = draft_from_integration(latest)
+    out = IntegrationDraft(kind=draft.kind)
+    out.name = draft.name if draft.name != base.name else now.name
+    out.tags_text = draft.tags_text if draft.tags != base.tags else now.tags_text
+    out.on = draft.on if draft.on != base.on else now.on
+    config = dict(now.config)
+    for key, value in draft.config.items():
+        if value is None:  # an untouched secret stays untouched
+            continue
+        if value != base.config.get(key):
+            config[key] = value
+    out.config = config
+    return out

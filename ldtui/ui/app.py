@@ -88,7 +88,6 @@ class LdtuiApp(App[None]):
             self.theme = DEFAULT_THEME
         if self._keymap:
             self.set_keymap(self._keymap)
-        self.sub_title = f"{self.backend.label} · {self.backend.base_url}"
         from ldtui.ui.screens.integrations import IntegrationsScreen
 
         self.push_screen(IntegrationsScreen())
@@ -126,7 +125,11 @@ class LdtuiApp(App[None]):
     # --- errors and retries --------------------------------------------------------------------
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """One place that turns every failed worker into a readable notification."""
+        self.report_worker(event)
+
+    def report_worker(self, event: Worker.StateChanged) -> None:
+        """One place that turns every failed worker (the app's or a screen's) into a readable
+        notification."""
         if event.state == WorkerState.ERROR and event.worker.error is not None:
             self.notify(
                 describe_error(event.worker.error),

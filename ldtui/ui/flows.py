@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from ldtui.api.errors import ApiError
 from ldtui.core.forms import IntegrationDraft
 from ldtui.core.models import BigSegmentStoreIntegration
-from ldtui.services.integrations import DraftInvalid, draft_from_integration
+from ldtui.services.integrations import DraftInvalid, draft_from_integration, rebase
 from ldtui.ui.screens.dialogs import ConfirmScreen, DeleteScreen
 from ldtui.ui.screens.form import IntegrationFormScreen
 from ldtui.ui.screens.picker import PickerScreen
@@ -160,13 +160,16 @@ def conflict(
     latest: BigSegmentStoreIntegration,
     draft: IntegrationDraft,
 ) -> None:
+    rebased = rebase(mine, latest, draft)
+
     def chosen(what: str | None) -> None:
         if what == "reapply":
-            review(screen, latest, draft)
+            screen.kept_drafts[mine.id] = rebased
+            review(screen, latest, rebased)
         elif what == "discard":
             screen.kept_drafts.pop(mine.id, None)
         else:
-            edit_flow(screen, latest, draft)
+            edit_flow(screen, latest, rebased)
 
     screen.app.push_screen(ConflictScreen(mine, latest), chosen)
 

@@ -114,7 +114,7 @@ class IntegrationFormScreen(ModalScreen[IntegrationDraft | None]):
         elif var.type == "enum":
             yield Select(
                 [(v, v) for v in var.allowed_values],
-                value=value if value in var.allowed_values else Select.BLANK,
+                value=value if value in var.allowed_values else Select.NULL,
                 prompt="choose…",
                 id=f"f-{var.key}",
             )
@@ -178,7 +178,7 @@ class IntegrationFormScreen(ModalScreen[IntegrationDraft | None]):
                 self.touched -= {f.key for m in MANIFESTS.values() for f in m.fields}
                 await self.recompose()
         elif event.select.id and event.select.id.startswith("f-"):
-            value = None if event.value is Select.BLANK else event.value
+            value = None if event.value is Select.NULL else event.value
             self._set_value(event.select.id[2:], value)
 
     def validate(self, *, show_all: bool = False) -> dict[str, str]:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 
 from ldtui.core.integration_status import ApiStatus
 from ldtui.core.models import BigSegmentStoreIntegration
 from ldtui.core.text import literal
 from ldtui.ui.cells import COLUMNS, Cell, matches, row_cells
+from ldtui.ui.screens.base import LdScreen
 from ldtui.ui.widgets.inputs import LdInput
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 ALL = "*"
 
 
-class IntegrationsScreen(Screen[None]):
+class IntegrationsScreen(LdScreen):
     BINDINGS = [
         Binding("r", "refresh", "Refresh", id="refresh", tooltip="Reload every integration"),
         Binding("slash", "filter", "Filter", id="filter", tooltip="Filter rows as you type"),
@@ -59,7 +60,7 @@ class IntegrationsScreen(Screen[None]):
         yield Static(id="statusline")
         with Horizontal(id="toolbar"):
             yield LdInput(placeholder="filter: words in any column", id="filter")
-            yield Select[str]([], prompt="All projects", id="scope", allow_blank=True)
+            yield Select[str]([], prompt="All projects", id="scope", allow_blank=True, compact=True)
         table: DataTable[Cell] = DataTable(id="integrations", cursor_type="row", zebra_stripes=True)
         yield table
         yield Footer()
@@ -198,6 +199,9 @@ class IntegrationsScreen(Screen[None]):
             total = len(self.integrations)
             parts.append(f"{shown} of {total} shown" if shown != total else f"{total} integrations")
             parts.append(" ".join(f"{w.value} {counts[w]}" for w in ApiStatus if counts.get(w)))
+            if self.ldtui.last_refresh is not None:
+                stamp = time.strftime("%H:%M:%S", time.gmtime(self.ldtui.last_refresh))
+                parts.append(f"refreshed {stamp} UTC")
             if self.sort_column:
                 label = dict(COLUMNS)[self.sort_column]
                 parts.append(f"sorted by {label} {'↓' if self.sort_reverse else '↑'}")
@@ -276,7 +280,7 @@ class IntegrationsScreen(Screen[None]):
 
     @on(Select.Changed, "#scope")
     def _scope_changed(self, event: Select.Changed) -> None:
-        self.scope = ALL if event.value is Select.BLANK else str(event.value)
+        self.scope = ALL if event.value is Select.NULL else str(event.value)
         self.render_rows()
 
     def action_sort(self) -> None:

@@ -8,11 +8,11 @@ from rich.text import Text
 from textual import on, work
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ldtui.core.text import literal
+from ldtui.ui.screens.base import LdModal
 from ldtui.ui.widgets.inputs import LdInput
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ PAGE = 20
 MORE = "\x00more"
 
 
-class PickerScreen(ModalScreen[tuple[str, str] | None]):
+class PickerScreen(LdModal):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="picker_cancel", tooltip="Close"),
         Binding("pagedown", "page(1)", "Next page", id="picker_next", tooltip="Next page of projects"),
@@ -100,6 +100,8 @@ class PickerScreen(ModalScreen[tuple[str, str] | None]):
         elist.add_options(Option(Text(literal(f"{e.name} ({e.key})")), id=e.key) for e in page.items)
         if page.has_next:
             elist.add_option(Option("more…", id=MORE))
+        if offset == 0 and page.items:
+            elist.highlighted = 0
         self.env_offset = offset + len(page.items)
 
     @on(OptionList.OptionHighlighted, "#projects")

@@ -14,7 +14,7 @@ from textual.widgets import Button, Static
 
 from ldtui.core.models import BigSegmentStoreIntegration
 from ldtui.core.patch import mask_config, patch_for_display
-from ldtui.core.text import literal
+from ldtui.core.text import literal, literal_lines
 
 
 class ReviewScreen(ModalScreen[bool]):
@@ -39,7 +39,11 @@ class ReviewScreen(ModalScreen[bool]):
                 yield Static(Text(literal(f"PATCH {self.integration.links.self_.href}")))
                 with VerticalScroll(classes="patch"):
                     yield Static(
-                        Text(literal(json.dumps(patch_for_display(self.patch), indent=2))),
+                        Text(
+                            literal_lines(
+                                json.dumps(patch_for_display(self.patch), indent=2, ensure_ascii=False)
+                            )
+                        ),
                         id="patch",
                     )
                 yield Static(
