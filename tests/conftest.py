@@ -21,6 +21,8 @@ for _var, _value in {
 }.items():
     os.environ[_var] = _value
 os.environ.pop("AWS_PROFILE", None)
+# Screens and snapshots: no animation, whatever the developer's environment says.
+os.environ["TEXTUAL_ANIMATIONS"] = "none"
 
 _names = itertools.count()
 

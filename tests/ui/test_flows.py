@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -33,10 +34,8 @@ async def settle(pilot: Any) -> None:
 
     for _ in range(3):
         await pilot.pause()
-        try:
+        with contextlib.suppress(WorkerFailed):
             await pilot.app.workers.wait_for_complete()
-        except WorkerFailed:
-            pass
     await pilot.pause()
 
 

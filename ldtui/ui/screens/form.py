@@ -20,6 +20,17 @@ from ldtui.ui.widgets.inputs import LdInput
 
 Mode = Literal["create", "edit"]
 
+# Examples shown in empty fields (the manifests give placeholders for port and username only).
+PLACEHOLDERS = {
+    "name": "e.g. Prod Redis store",
+    "tags": "e.g. ops, critical",
+    "host": "e.g. redis.internal.example.com",
+    "tableName": "e.g. ld-big-segments",
+    "roleArn": "arn:aws:iam::123456789012:role/…",
+    "externalId": "Generate, or paste the one in the trust policy",
+    "password": "no password",
+}
+
 
 class IntegrationFormScreen(ModalScreen[IntegrationDraft | None]):
     """Returns the draft when the user saves a valid form; ``None`` on cancel. The draft is the
@@ -67,6 +78,7 @@ class IntegrationFormScreen(ModalScreen[IntegrationDraft | None]):
                         [(m.name, key) for key, m in MANIFESTS.items()],
                         value=self.draft.kind,
                         allow_blank=False,
+                        compact=True,
                         id="kind",
                     )
                 yield from self._text_field(
@@ -102,7 +114,7 @@ class IntegrationFormScreen(ModalScreen[IntegrationDraft | None]):
 
     def _text_field(self, key: str, label: str, value: str, help_text: str, *, optional: bool = False) -> Any:
         yield self._label(label, optional)
-        yield LdInput(value=value, compact=True, id=f"f-{key}")
+        yield LdInput(value=value, compact=True, placeholder=PLACEHOLDERS.get(key, ""), id=f"f-{key}")
         yield Static(help_text, classes="field-help")
         yield Static("", classes="field-error", id=f"e-{key}")
 
@@ -116,20 +128,30 @@ class IntegrationFormScreen(ModalScreen[IntegrationDraft | None]):
                 [(v, v) for v in var.allowed_values],
                 value=value if value in var.allowed_values else Select.NULL,
                 prompt="choose…",
+                compact=True,
                 id=f"f-{var.key}",
             )
         elif var.type == "generated":
             read_only = self.mode == "edit" and bool(value)
             with Horizontal(classes="inline"):
-                yield LdInput(value=str(value or ""), compact=True, id=f"f-{var.key}", disabled=read_only)
+                yield LdInput(
+                    value=str(value or ""),
+                    compact=True,
+                    placeholder=PLACEHOLDERS.get(var.key, ""),
+                    id=f"f-{var.key}",
+                    disabled=read_only,
+                )
                 if not read_only:
                     yield Button("Generate", compact=True, id=f"gen-{var.key}")
         elif var.is_secret:
-            placeholder = "unchanged — type to replace" if self.mode == "edit" else ""
+            placeholder = "unchanged — type to replace" if self.mode == "edit" else PLACEHOLDERS["password"]
             yield LdInput(value="", password=True, compact=True, placeholder=placeholder, id=f"f-{var.key}")
         else:
             yield LdInput(
-                value=str(value), compact=True, placeholder=var.placeholder or "", id=f"f-{var.key}"
+                value=str(value),
+                compact=True,
+                placeholder=var.placeholder or PLACEHOLDERS.get(var.key, ""),
+                id=f"f-{var.key}",
             )
         yield Static(literal(var.description), classes="field-help")
         yield Static("", classes="field-error", id=f"e-{var.key}")

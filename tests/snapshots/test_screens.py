@@ -1,0 +1,113 @@
+"""Snapshots of every screen and dialog, at 120x36 and 80x24, in the default theme and in
+Textual's ANSI theme. Deterministic: seeded emulator, fixed clock, no cursor blink.
+
+Update baselines deliberately: ``make test PYTEST_ARGS="tests/snapshots --snapshot-update"``,
+then look at the report before committing."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from textual.widgets import DataTable
+
+from tests.ui.harness import find, make_world
+
+SIZES = [(120, 36), (80, 24)]
+THEMES = ["ldtui-dark", "ansi-dark"]  # ansi-dark: Textual's own ANSI theme
+
+
+async def settle(pilot: Any) -> None:
+    from textual.worker import WorkerFailed
+
+    for _ in range(3):
+        await pilot.pause()
+        try:
+            await pilot.app.workers.wait_for_complete()
+        except WorkerFailed:
+            pass
+    await pilot.pause()
+
+
+async def select(pilot: Any, name: str) -> None:
+    table = pilot.app.screen.query_one(DataTable)
+    for i in range(table.row_count):
+        if table.get_row_at(i)[3].plain == name:
+            table.move_cursor(row=i)
+            break
+    table.focus()
+    await pilot.pause()
+
+
+def keys(*presses: str, row: str | None = None) -> Callable[[Any], Awaitable[None]]:
+    async def run(pilot: Any) -> None:
+        await settle(pilot)
+        if row:
+            await select(pilot, row)
+        for key in presses:
+            await pilot.press(key)
+            await settle(pilot)
+
+    return run
+
+
+async def create_form_with_errors(pilot: Any) -> None:
+    await keys("n", "enter", "down", "enter")(pilot)  # default / staging
+    await pilot.press("ctrl+s")
+    await settle(pilot)
+
+
+async def review_patch(pilot: Any) -> None:
+    await keys("e", row="Prod Redis store")(pilot)
+    pilot.app.screen.query_one("#f-port").value = "6380"
+    pilot.app.screen.query_one("#f-password").value = "typed-new-password-1234"
+    await pilot.press("ctrl+s")
+    await settle(pilot)
+
+
+async def conflict(pilot: Any) -> None:
+    await keys("e", row="Prod Redis store")(pilot)
+    pilot.app.screen.query_one("#f-name").value = "Prod Redis (mine)"
+    await pilot.press("ctrl+s")
+    await settle(pilot)
+    integ = find(pilot.app.backend.runtime.state, "Prod Redis store")
+    integ.tags = ["theirs"]
+    integ.version += 1
+    await pilot.press("ctrl+s")
+    await settle(pilot)
+
+
+SCENARIOS: dict[str, Callable[[Any], Awaitable[None]]] = {
+    # The list: every integration, status words, ages and last errors.
+    "integrations": keys(),
+    # The list filtered to DynamoDB as the user types.
+    "filtered": keys("slash", "d", "y", "n", "a", "m", "o"),
+    # The erroring integration's detail: config with the password masked, the errors list.
+    "detail": keys("enter", row="Payments Redis (PCI zone)"),
+    # The project/environment picker, first page of projects.
+    "picker": keys("n"),
+    # A new Redis form submitted empty: messages under the fields that need them.
+    "create_form_errors": create_form_with_errors,
+    # The edit form, password empty meaning "unchanged".
+    "edit_form": keys("e", row="Prod Redis store"),
+    # The exact JSON Patch, version test first, the typed password masked.
+    "review": review_patch,
+    # 409: what changed on the server, and the three ways on.
+    "conflict": conflict,
+    # Delete: type the name to enable the button.
+    "delete": keys("d", row="Sandbox DynamoDB"),
+    # Turning an integration on asks first.
+    "toggle": keys("o", row="Dev Redis"),
+    # F1: every key of the list screen.
+    "help": keys("f1"),
+}
+
+
+@pytest.mark.parametrize("theme", THEMES)
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+def test_screen(snap_compare: Any, scenario: str, size: tuple[int, int], theme: str) -> None:
+    """See the comment of each scenario in SCENARIOS for what a person should see."""
+    world = make_world(theme=theme)
+    assert snap_compare(world.app, terminal_size=size, run_before=SCENARIOS[scenario])
