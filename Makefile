@@ -25,6 +25,7 @@ test: $(STAMP)
 # Speed and memory targets: prints a table; record it in benchmarks/RESULTS.md.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_stores.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/bench_tui.py $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

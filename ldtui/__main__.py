@@ -111,38 +111,41 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _cmd_tui(args: argparse.Namespace) -> int:
-    """The TUI: a configured profile, or the demo world."""
-    from ldtui.config import ConfigError, config_dir, load_config
+    """The TUI: a configured profile, or the demo world. Only the UI settings are read before
+    the first frame; the configuration is validated, and the token resolved, right after."""
+    import tomllib
+
+    from ldtui.config_file import peek_ui
 
     try:
-        cfg = load_config(file=args.config)
-    except ConfigError as exc:
-        print(f"ldtui: configuration error: {exc}", file=sys.stderr)
+        ui = peek_ui(args.config)
+    except (tomllib.TOMLDecodeError, OSError) as exc:
+        print(f"ldtui: configuration error: {args.config or 'config file'}: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    if args.demo:
-        from ldtui.services.backend import DemoBackend
+    demo, config_file, profile = args.demo, args.config, args.profile
 
-        backend = DemoBackend()
-    else:
+    def make_backend() -> object:
+        from ldtui.config import load_config
+
+        cfg = load_config(file=config_file)
+        if demo:
+            from ldtui.services.backend import DemoBackend
+
+            return DemoBackend()
         from ldtui.services.backend import ProfileBackend
 
-        try:
-            backend = ProfileBackend(cfg, args.profile)
-        except ConfigError as exc:
-            print(
-                f"ldtui: {exc}\n(try `ldtui --demo` to see ldtui without an account)",
-                file=sys.stderr,
-            )
-            return EXIT_CONFIG
+        return ProfileBackend(cfg, profile)
+
+    from ldtui.config_file import default_config_file
     from ldtui.ui.app import LdtuiApp
 
     app = LdtuiApp(
-        backend,
-        theme=cfg.settings.ui.theme,
+        make_backend,  # type: ignore[arg-type]
+        theme=ui.theme,
         # The demo's world changes by itself: refresh it unless configured otherwise.
-        auto_refresh=cfg.settings.ui.auto_refresh or (5.0 if args.demo else 0.0),
-        keymap=cfg.settings.keys,
-        user_theme_dirs=[config_dir() / "themes"],
+        auto_refresh=ui.auto_refresh or (5.0 if demo else 0.0),
+        keymap=ui.keys,
+        user_theme_dirs=[default_config_file().parent / "themes"],
     )
     app.run()
     return EXIT_OK

@@ -23,7 +23,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-ENV_PREFIX = "LDTUI_"
+from ldtui.config_file import ENV_PREFIX, config_path, default_config_file
+
 DEFAULT_PROFILE = "default"
 ENV_PROFILE = "env"
 
@@ -66,14 +67,14 @@ class Profile(_Section):
     @field_validator("base_url")
     @classmethod
     def _base_url(cls, v: str) -> str:
-        from ldtui.api.client import resolve_base_url  # httpx-free function, cheap module
+        from ldtui.api.urls import resolve_base_url
 
         resolve_base_url(v)
         return v
 
     @property
     def resolved_base_url(self) -> str:
-        from ldtui.api.client import resolve_base_url
+        from ldtui.api.urls import resolve_base_url
 
         return resolve_base_url(self.base_url)
 
@@ -240,12 +241,6 @@ class Config:
         return None
 
 
-def default_config_file() -> Path:
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir("ldtui", appauthor=False)) / "config.toml"
-
-
 def config_dir() -> Path:
     return default_config_file().parent
 
@@ -349,9 +344,7 @@ def _file_is_private(path: Path) -> bool:
 def load_config(environ: Mapping[str, str] | None = None, *, file: Path | str | None = None) -> Config:
     """Load the file (if any) and the environment into a validated ``Config``."""
     environ = dict(os.environ if environ is None else environ)
-    explicit = file is not None or f"{ENV_PREFIX}CONFIG_FILE" in environ
-    path = Path(file or environ.get(f"{ENV_PREFIX}CONFIG_FILE") or default_config_file())
-    path = path.expanduser()
+    path, explicit = config_path(environ, file)
 
     data: dict[str, Any] = {}
     lines: dict[tuple[str, ...], int] = {}

@@ -39,6 +39,7 @@ from ldtui.api.errors import (
     ApiError,
     RequestContext,
 )
+from ldtui.api.urls import BASE_URL_PRESETS, resolve_base_url  # noqa: F401 (re-exported)
 from ldtui.core.models import (
     BigSegmentStoreIntegration,
     BigSegmentStoreIntegrationCollection,
@@ -56,11 +57,6 @@ from ldtui.core.models import (
 
 log = logging.getLogger("ldtui.api")
 
-BASE_URL_PRESETS: dict[str, str] = {
-    "commercial": "https://app.launchdarkly.com",
-    "eu": "https://app.eu.launchdarkly.com",
-    "federal": "https://app.launchdarkly.us",
-}
 # The date version the official clients pin GA routes to; never sent to a beta route.
 GA_API_VERSION = "20240415"
 BETA_API_VERSION = "beta"
@@ -72,19 +68,6 @@ _MAX_PAGES = 10_000
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
-
-
-def resolve_base_url(value: str) -> str:
-    """A preset name (commercial, eu, federal) or a URL -> the URL without ``/api/v2``."""
-    url = BASE_URL_PRESETS.get(value.strip().lower(), value.strip())
-    if not url.startswith(("http://", "https://")):
-        raise ValueError(
-            f"base URL {value!r} is neither a preset ({', '.join(BASE_URL_PRESETS)}) nor an http(s):// URL"
-        )
-    url = url.rstrip("/")
-    if url.endswith("/api/v2"):
-        url = url[: -len("/api/v2")]
-    return url
 
 
 @dataclass(frozen=True)

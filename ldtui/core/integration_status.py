@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from ldtui.core.models import BigSegmentStoreIntegration
 from ldtui.core.text import literal, relative_age
+
+if TYPE_CHECKING:
+    from ldtui.core.models import BigSegmentStoreIntegration
 
 
 class ApiStatus(StrEnum):

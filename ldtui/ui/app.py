@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -13,20 +15,23 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from ldtui import __version__
-from ldtui.api.client import RetryNotice
-from ldtui.api.errors import ApiError
-from ldtui.services.backend import Backend
-from ldtui.services.integrations import IntegrationService
 from ldtui.ui.themes import DEFAULT_THEME, STATUS_DEFAULTS, load_themes, shipped_theme_dirs
+
+if TYPE_CHECKING:
+    # The REST client (httpx) and the models (pydantic) load after the first frame.
+    from ldtui.api.client import RetryNotice
+    from ldtui.services.backend import Backend
+    from ldtui.services.integrations import IntegrationService
 
 
 def describe_error(error: BaseException) -> str:
     """One readable sentence (or two) for a notification; never a traceback."""
+    from ldtui.api.errors import ApiError
     from ldtui.config import ConfigError
     from ldtui.services.integrations import DraftInvalid
     from ldtui.stores.base import StoreError
 
-    if isinstance(error, ApiError | ConfigError | StoreError | DraftInvalid):
+    if isinstance(error, ApiError | ConfigError | StoreError | DraftInvalid | RuntimeError):
         return str(error)
     return f"{type(error).__name__}: {error}"
 
@@ -43,7 +48,7 @@ class LdtuiApp(App[None]):
 
     def __init__(
         self,
-        backend: Backend,
+        backend: Backend | Callable[[], Backend],
         *,
         theme: str | None = None,
         auto_refresh: float = 0.0,
@@ -54,8 +59,13 @@ class LdtuiApp(App[None]):
     ) -> None:
         super().__init__()
         self.blink = blink
-        self.backend = backend
-        self.clock = clock or backend.clock
+        # A backend, or a function that makes one (config, token, client): run in a thread
+        # after the first frame, so start-up shows the screen at once.
+        self._backend: Backend | None = (
+            None if callable(backend) and not hasattr(backend, "client") else backend
+        )  # type: ignore[assignment]
+        self._backend_factory = backend if self._backend is None else None
+        self._clock = clock
         self.refresh_interval = auto_refresh
         self._keymap = keymap or {}
         self._theme_name = theme or DEFAULT_THEME
@@ -63,45 +73,75 @@ class LdtuiApp(App[None]):
         self.service: IntegrationService | None = None
         self._start_lock = asyncio.Lock()
         self.last_refresh: float | None = None
-        backend.on_retry = self._on_retry
+        self._notices = self._setup_themes()
+
+    @property
+    def backend(self) -> Backend:
+        if self._backend is None:
+            raise RuntimeError("not connected yet")
+        return self._backend
+
+    @property
+    def connected(self) -> bool:
+        return self._backend is not None
+
+    def clock(self) -> float:
+        if self._clock is not None:
+            return self._clock()
+        if self._backend is not None:
+            return self._backend.clock()
+        return time.time()
 
     # --- start-up ------------------------------------------------------------------------------
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(STATUS_DEFAULTS)
 
-    def on_mount(self) -> None:
+    def _setup_themes(self) -> list[str]:
+        """Register the shipped and user themes and pick the configured one, before the first
+        frame (a theme change afterwards restyles every widget). Returns notices to show."""
+        notices = []
         loaded = load_themes(self._theme_dirs)
         for theme in loaded.themes:
             self.register_theme(theme)
-        for problem in loaded.problems:
-            self.notify(problem, title="Theme skipped", severity="warning", markup=False)
-        if self._theme_name in self.available_themes:
-            self.theme = self._theme_name
-        else:
+        notices += loaded.problems
+        if self._theme_name not in self.available_themes:
             if self._theme_name != DEFAULT_THEME:
-                self.notify(
-                    f"theme {self._theme_name!r} was not found; using {DEFAULT_THEME}",
-                    severity="warning",
-                    markup=False,
-                )
-            self.theme = DEFAULT_THEME
-        if self._keymap:
-            self.set_keymap(self._keymap)
+                notices.append(f"theme {self._theme_name!r} was not found; using {DEFAULT_THEME}")
+            self._theme_name = DEFAULT_THEME
+        self.theme = self._theme_name
+        return notices
+
+    def get_default_screen(self) -> Screen[Any]:
+        # The first frame is the integrations screen itself, not a blank default screen.
         from ldtui.ui.screens.integrations import IntegrationsScreen
 
-        self.push_screen(IntegrationsScreen())
+        return IntegrationsScreen()
+
+    def on_mount(self) -> None:
+        for notice in self._notices:
+            self.notify(notice, title="Theme", severity="warning", markup=False)
+        if self._keymap:
+            self.set_keymap(self._keymap)
 
     async def service_ready(self, progress: Callable[[str], None] | None = None) -> IntegrationService:
-        """Start the backend once (resolve the token, or bring up the demo's stores)."""
+        """Start the backend once (read the config, resolve the token, or bring up the demo's
+        stores). Heavy modules are imported in a thread, off the event loop."""
         async with self._start_lock:
             if self.service is None:
+                if self._backend is None and self._backend_factory is not None:
+                    if progress:
+                        progress("reading configuration…")
+                    self._backend = await asyncio.to_thread(self._backend_factory)
+                services = await asyncio.to_thread(importlib.import_module, "ldtui.services.integrations")
+                self.backend.on_retry = self._on_retry
                 await self.backend.start(progress)
-                self.service = IntegrationService(self.backend.client)
+                self.service = services.IntegrationService(self.backend.client)
         return self.service
 
     async def on_unmount(self) -> None:
-        await self.backend.aclose()
+        if self._backend is not None:
+            await self._backend.aclose()
 
     # --- help, palette -------------------------------------------------------------------------
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.style import Style
 from rich.text import Text
 from textual.color import Color
 
 from ldtui.core.integration_status import ApiStatus, StatusSummary, summarize
-from ldtui.core.models import BigSegmentStoreIntegration
 from ldtui.core.text import literal, relative_age, truncate
+
+if TYPE_CHECKING:
+    from ldtui.core.models import BigSegmentStoreIntegration
 
 STATUS_VARIABLE = {
     ApiStatus.OK: "status-ok",
@@ -32,6 +34,20 @@ COLUMNS: list[tuple[str, str]] = [
     ("last_error", "Last error"),
     ("tags", "Tags"),
 ]
+
+
+# The widest each column gets (longer text ends in an ellipsis; the detail view has it all).
+COLUMN_CAPS = {
+    "project": 24,
+    "environment": 20,
+    "kind": 9,
+    "name": 36,
+    "on": 3,
+    "status": 7,
+    "last_sync": 10,
+    "last_error": 48,
+    "tags": 24,
+}
 
 
 class Cell(Text):
@@ -65,39 +81,40 @@ def status_style(word: ApiStatus, variables: dict[str, str]) -> Style:
     return Style(color=color, bold=word is not ApiStatus.OK)
 
 
-def row_cells(
-    integration: BigSegmentStoreIntegration, now_ms: int, variables: dict[str, str]
-) -> tuple[tuple[Cell, ...], StatusSummary]:
-    s = summarize(integration, now_ms)
+def age_cells(s: StatusSummary, now_ms: int) -> tuple[Cell, Cell]:
+    """The two cells that change as time passes: last sync, last error."""
     never = float("-inf")
     error_text = ""
     if s.last_error_message and s.word is ApiStatus.ERROR:
         error_text = f"{relative_age(s.last_error, now_ms)}: {truncate(s.last_error_message, 60)}"
     elif s.last_error is not None:
         error_text = relative_age(s.last_error, now_ms)
+    return (
+        cell(relative_age(s.last_sync, now_ms), sort_key=-(s.last_sync or never)),
+        cell(error_text, sort_key=-(s.last_error or never)),
+    )
+
+
+def row_cells(
+    integration: BigSegmentStoreIntegration, now_ms: int, variables: dict[str, str]
+) -> tuple[tuple[Cell, ...], StatusSummary]:
+    s = summarize(integration, now_ms)
     cells = (
         cell(integration.projectKey),
         cell(integration.environmentKey),
         cell(KIND_LABEL.get(integration.integrationKey, integration.integrationKey)),
         cell(integration.name),
         cell("on" if integration.on else "off", sort_key=not integration.on),
-        cell(
-            s.word.value,
-            sort_key=list(ApiStatus).index(s.word),
-            style=status_style(s.word, variables),
-        ),
-        cell(relative_age(s.last_sync, now_ms), sort_key=-(s.last_sync or never)),
-        cell(error_text, sort_key=-(s.last_error or never)),
+        cell(s.word.value, sort_key=list(ApiStatus).index(s.word), style=status_style(s.word, variables)),
+        *age_cells(s, now_ms),
         cell(", ".join(integration.tags)),
     )
     return cells, s
 
 
-def matches(integration: BigSegmentStoreIntegration, words: list[str], status: str) -> bool:
-    """Every word of the filter appears somewhere in the row (case-insensitive)."""
-    if not words:
-        return True
-    hay = " ".join(
+def haystack(integration: BigSegmentStoreIntegration, status: str) -> str:
+    """What the filter searches: every column's text, lower-cased, in one string."""
+    return " ".join(
         [
             integration.projectKey,
             integration.environmentKey,
@@ -110,4 +127,3 @@ def matches(integration: BigSegmentStoreIntegration, words: list[str], status: s
             integration.id,
         ]
     ).lower()
-    return all(w in hay for w in words)

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from typing import TYPE_CHECKING, Any
 
+from rich.cells import cell_len
 from textual import on, work
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 
 from ldtui.core.integration_status import ApiStatus
-from ldtui.core.models import BigSegmentStoreIntegration
 from ldtui.core.text import literal
-from ldtui.ui.cells import COLUMNS, Cell, matches, row_cells
+from ldtui.ui.cells import COLUMN_CAPS, COLUMNS, Cell, age_cells, haystack, row_cells
 from ldtui.ui.screens.base import LdScreen
 from ldtui.ui.widgets.inputs import LdInput
+from ldtui.ui.widgets.table import FastDataTable
 
 if TYPE_CHECKING:
+    from ldtui.core.models import BigSegmentStoreIntegration
     from ldtui.ui.app import LdtuiApp
 
 ALL = "*"
@@ -41,7 +44,12 @@ class IntegrationsScreen(LdScreen):
         super().__init__()
         self.integrations: dict[str, BigSegmentStoreIntegration] = {}
         self.status_words: dict[str, ApiStatus] = {}
-        self._cells: dict[str, tuple[Cell, ...]] = {}
+        self._cells: dict[str, tuple[Cell, ...]] = {}  # the rows on screen
+        # Per integration: (its object) -> cells, status word, search text, status summary.
+        # New data means a new object; the age cells are refreshed in place as time passes.
+        self._rows: dict[str, tuple[int, tuple[Cell, ...], ApiStatus, str, Any]] = {}
+        self._render_now = 0
+        self._last_view: tuple[list[str], str] | None = None
         self.filter_words: list[str] = []
         self.scope: str = ALL
         self.sort_column: str | None = None
@@ -61,18 +69,20 @@ class IntegrationsScreen(LdScreen):
         with Horizontal(id="toolbar"):
             yield LdInput(placeholder="filter: words in any column", id="filter")
             yield Select[str]([], prompt="All projects", id="scope", allow_blank=True, compact=True)
-        table: DataTable[Cell] = DataTable(id="integrations", cursor_type="row", zebra_stripes=True)
+        table = FastDataTable(id="integrations", cursor_type="row", zebra_stripes=True)
         yield table
         yield Footer()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         for key, label in COLUMNS:
-            table.add_column(label, key=key)
-        table.loading = True
+            # Explicit widths: the table then never measures cells (5,000 rows x 9 columns).
+            table.add_column(label, key=key, width=len(label))
+        # The loading state is in the status line: the table and its header are there at once.
         table.focus()
         self._update_statusline()
-        self.load()
+        # After the first frame is on the terminal: then connect and load.
+        self.call_after_refresh(self.load)
         self.set_interval(5, self.refresh_ages)
 
     # --- loading -----------------------------------------------------------------------------
@@ -89,7 +99,6 @@ class IntegrationsScreen(LdScreen):
         try:
             items = await service.list()
         finally:
-            self.query_one(DataTable).loading = False
             self._progress = ""
         self.apply(items)
         self._schedule_refresh()
@@ -114,11 +123,16 @@ class IntegrationsScreen(LdScreen):
         self.loaded = True
         self.ldtui.last_refresh = self.ldtui.clock()
         self._update_scope_options()
-        self.render_rows()
+        self.render_rows(new_time=True)
+        # Thousands of rows of long-lived cells make every full garbage collection scan them:
+        # pauses of 0.2-0.4 s at 5,000 integrations. Freezing moves what exists now out of the
+        # collector's way (refcounting still frees it when a later listing replaces it).
+        gc.freeze()
 
     def upsert(self, integration: BigSegmentStoreIntegration, *, select: bool = False) -> None:
         self.integrations[integration.id] = integration
         self._update_scope_options()
+        self._last_view = None  # new data: not a narrowing of what is shown
         self.render_rows()
         if select:
             self.select_row(integration.id)
@@ -126,6 +140,7 @@ class IntegrationsScreen(LdScreen):
     def forget(self, integration_id: str) -> None:
         self.integrations.pop(integration_id, None)
         self._update_scope_options()
+        self._last_view = None
         self.render_rows()
 
     # --- rendering ---------------------------------------------------------------------------
@@ -140,58 +155,128 @@ class IntegrationsScreen(LdScreen):
             return f"{i.projectKey}/{i.environmentKey}" == self.scope
         return i.projectKey == self.scope
 
-    def render_rows(self) -> None:
-        table: DataTable[Cell] = self.query_one(DataTable)
-        now = self._now_ms()
+    def _row(
+        self, integ: BigSegmentStoreIntegration, variables: dict[str, str]
+    ) -> tuple[tuple[Cell, ...], ApiStatus, str]:
+        cached = self._rows.get(integ.id)
+        if cached is None or cached[0] != id(integ):
+            cells, summary = row_cells(integ, self._render_now, variables)
+            cached = (id(integ), cells, summary.word, haystack(integ, summary.word.value), summary)
+            self._rows[integ.id] = cached
+        return cached[1], cached[2], cached[3]
+
+    def render_rows(self, *, new_time: bool = False) -> None:
+        """Show the rows that pass the scope and the filter, updating the table by row key.
+
+        Cells are cached per integration and render time, so a filter keystroke only filters;
+        ages are recomputed when the data or the clock moves (``new_time``)."""
+        if new_time or not self._render_now:
+            self._render_now = self._now_ms()
         variables = self.app.get_css_variables()
+        words = self.filter_words
         wanted: dict[str, tuple[Cell, ...]] = {}
-        for integ in self.integrations.values():
-            cells, summary = row_cells(integ, now, variables)
-            self.status_words[integ.id] = summary.word
-            if self._in_scope(integ) and matches(integ, self.filter_words, summary.word.value):
+        # Typing narrows the filter: only the rows already shown can still match.
+        view = (words, self.scope)
+        narrowing = (
+            not new_time
+            and self._last_view is not None
+            and self._last_view[1] == self.scope
+            and all(any(old in new for new in words) for old in self._last_view[0])
+            and len(words) >= len(self._last_view[0])
+        )
+        self._last_view = view
+        candidates = (
+            [self.integrations[k] for k in self._cells if k in self.integrations]
+            if narrowing
+            else self.integrations.values()
+        )
+        for integ in candidates:
+            cells, word, hay = self._row(integ, variables)
+            self.status_words[integ.id] = word
+            if self._in_scope(integ) and all(w in hay for w in words):
                 wanted[integ.id] = cells
-        for key in [k for k in self._cells if k not in wanted]:
-            table.remove_row(key)
+        table: FastDataTable = self.query_one(FastDataTable)
+        removed = [k for k in self._cells if k not in wanted]
+        added = [k for k in wanted if k not in self._cells]
+        table.remove_rows(removed)
+        for key in removed:
             del self._cells[key]
-        added = False
         for key, cells in wanted.items():
             old = self._cells.get(key)
-            if old is None:
-                table.add_row(*cells, key=key)
-                added = True
-            elif old != cells:
+            if old is not None and old is not cells and old != cells:
                 for (column, _), new, before in zip(COLUMNS, cells, old, strict=True):
                     if new != before:
                         table.update_cell(key, column, new)
-            self._cells[key] = cells
-        if added or self.sort_column is not None:
-            self._sort()
+                self._cells[key] = cells
+        if added:
+            table.add_rows_keyed([(k, wanted[k]) for k in added])
+            self._cells.update((k, wanted[k]) for k in added)
+            # One order computed here, not a DataTable sort over every cell.
+            table.set_order(self._ordered(self._cells))
+        for gone in [k for k in self._rows if k not in self.integrations]:
+            del self._rows[gone]
+        if new_time:
+            # Widths follow the data (all rows), not the filter: columns stay put as you type.
+            self._fit_columns({k: self._rows[k][1] for k in self.integrations})
         self._update_statusline()
 
+    def _fit_columns(self, rows: dict[str, tuple[Cell, ...]]) -> None:
+        """Each column as wide as its widest shown text (capped), computed from our own
+        strings instead of by measuring every renderable."""
+        table: DataTable[Cell] = self.query_one(DataTable)
+        changed = False
+        for index, (key, label) in enumerate(COLUMNS):
+            widest = max((cell_len(cells[index].plain) for cells in rows.values()), default=0)
+            width = min(COLUMN_CAPS[key], max(len(label), widest))
+            column = table.columns[key]  # type: ignore[index]
+            if column.width != width:
+                column.width = width
+                changed = True
+        if changed:
+            table._require_update_dimensions = True
+            table.refresh()
+
+    def _sort_key(self) -> Any:
+        if self.sort_column is None:
+            return lambda cells: (cells[0].sort_key, cells[1].sort_key, cells[2].sort_key, cells[3].sort_key)
+        index = [k for k, _ in COLUMNS].index(self.sort_column)
+        return lambda cells: cells[index].sort_key
+
+    def _ordered(self, rows: dict[str, tuple[Cell, ...]]) -> list[str]:
+        key = self._sort_key()
+        return sorted(
+            rows, key=lambda k: key(rows[k]), reverse=self.sort_reverse and self.sort_column is not None
+        )
+
     def refresh_ages(self) -> None:
-        if self.loaded:
-            self.render_rows()
+        """Time passed: rewrite only the age cells whose text changed, in one batch."""
+        if not self.loaded:
+            return
+        self._render_now = now = self._now_ms()
+        updates: list[tuple[str, str, Any]] = []
+        for key, (ident, cells, word, hay, summary) in list(self._rows.items()):
+            sync_cell, error_cell = age_cells(summary, now)
+            if sync_cell.plain == cells[6].plain and error_cell.plain == cells[7].plain:
+                continue
+            new = (*cells[:6], sync_cell, error_cell, *cells[8:])
+            self._rows[key] = (ident, new, word, hay, summary)
+            if key in self._cells:
+                self._cells[key] = new
+                updates.append((key, "last_sync", sync_cell))
+                updates.append((key, "last_error", error_cell))
+        self.query_one(FastDataTable).set_cells(updates)
 
     def _sort(self) -> None:
-        table = self.query_one(DataTable)
-        column = self.sort_column
-        if column is None:
-            # Default order: project, environment, store, name.
-            table.sort(
-                "project",
-                "environment",
-                "kind",
-                "name",
-                key=lambda row: tuple(c.sort_key for c in row),
-            )
-        else:
-            table.sort(column, key=lambda c: c.sort_key, reverse=self.sort_reverse)
+        """Default order: project, environment, store, name; else the chosen column."""
+        self.query_one(FastDataTable).set_order(self._ordered(self._cells))
 
     def _update_statusline(self) -> None:
         counts: dict[ApiStatus, int] = {}
         for word in self.status_words.values():
             counts[word] = counts.get(word, 0) + 1
-        parts = [f"{self.ldtui.backend.label}", literal(self.ldtui.backend.base_url)]
+        parts = (
+            [self.ldtui.backend.label, literal(self.ldtui.backend.base_url)] if self.ldtui.connected else []
+        )
         if self._progress:
             parts.append(self._progress)
         if self.loaded:
