@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-test
 
-.PHONY: demo test install lint bench clean
+.PHONY: demo test install lint bench screenshots clean
 
 # Create the virtualenv and install ldtui with its test extras; redone when pyproject changes.
 $(STAMP): pyproject.toml
@@ -26,6 +26,10 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_stores.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/bench_tui.py $(BENCH_ARGS)
+
+# Every picture in screenshots/ (and the README), from the running app at a fixed clock.
+screenshots: $(STAMP)
+	TEXTUAL_ANIMATIONS=none $(BIN)/python screenshots/generate.py
 
 lint: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

@@ -1,0 +1,47 @@
+"""Regenerate every SVG in this folder from the running app: ``make screenshots``.
+
+The same deterministic world as the snapshot tests (seeded emulator in-process, fixed clock),
+the same scenarios, at 120x36, in the default theme and in the ANSI theme."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from tests.snapshots.test_screens import SCENARIOS  # noqa: E402
+from tests.ui.harness import make_world  # noqa: E402
+
+SHOTS = {
+    "integrations": "integrations",
+    "detail": "detail",
+    "create_form_errors": "create-form",
+    "review": "patch-review",
+    "conflict": "conflict",
+    "picker": "picker",
+    "help": "help",
+}
+THEMES = {"ldtui-dark": "", "ldtui-ansi": "-ansi"}
+
+
+async def shoot(scenario: str, name: str, theme: str, suffix: str) -> Path:
+    world = make_world(theme=theme)
+    path = HERE / f"{name}{suffix}.svg"
+    async with world.app.run_test(size=(120, 36)) as pilot:
+        await SCENARIOS[scenario](pilot)
+        await pilot.pause()
+        world.app.save_screenshot(filename=path.name, path=str(HERE))
+    return path
+
+
+async def main() -> None:
+    for scenario, name in SHOTS.items():
+        for theme, suffix in THEMES.items():
+            print(await shoot(scenario, name, theme, suffix))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
