@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ldtui.emulator.local_stores import LocalDynamoDB, LocalRedis, free_port
+from ldtui.emulator.local_stores import LocalDynamoDB, LocalRedis, create_big_segment_table, free_port
 from ldtui.emulator.local_stores import redis_server_binary as _binary
 
 __all__ = ["MotoServer", "RedisServer", "free_port", "redis_server_binary"]
@@ -56,16 +56,5 @@ class MotoServer(LocalDynamoDB):
 
     def create_table(self, name: str) -> str:
         """A table with the schema the SDKs and the relay expect."""
-        self.client().create_table(
-            TableName=name,
-            KeySchema=[
-                {"AttributeName": "namespace", "KeyType": "HASH"},
-                {"AttributeName": "key", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "namespace", "AttributeType": "S"},
-                {"AttributeName": "key", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_big_segment_table(self.client(), name)
         return name

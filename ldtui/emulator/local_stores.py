@@ -120,3 +120,20 @@ class LocalDynamoDB:
         if self._server is not None:
             self._server.stop()
             self._server = None
+
+
+def create_big_segment_table(client: Any, name: str) -> None:
+    """A DynamoDB table with the key schema the SDKs and the relay expect: partition key
+    ``namespace`` (S), sort key ``key`` (S). (Customers create it; the demo and tests do here.)"""
+    client.create_table(
+        TableName=name,
+        KeySchema=[
+            {"AttributeName": "namespace", "KeyType": "HASH"},
+            {"AttributeName": "key", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "namespace", "AttributeType": "S"},
+            {"AttributeName": "key", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )

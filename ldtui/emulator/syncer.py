@@ -234,21 +234,12 @@ def _dynamodb_client(endpoint: str, region: str) -> Any:
 
 
 def _ensure_table(client: Any, table: str) -> None:
+    from ldtui.emulator.local_stores import create_big_segment_table
+
     try:
         client.describe_table(TableName=table)
     except client.exceptions.ResourceNotFoundException:
-        client.create_table(
-            TableName=table,
-            KeySchema=[
-                {"AttributeName": "namespace", "KeyType": "HASH"},
-                {"AttributeName": "key", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "namespace", "AttributeType": "S"},
-                {"AttributeName": "key", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_big_segment_table(client, table)
 
 
 def _describe(exc: Exception) -> str:

@@ -12,22 +12,12 @@ from typing import Any
 import pytest
 from textual.widgets import DataTable
 
-from tests.ui.harness import find, make_world
+from tests.ui.harness import find, make_world, settle
 
 SIZES = [(120, 36), (80, 24)]
 THEMES = ["ldtui-dark", "ansi-dark"]  # ansi-dark: Textual's own ANSI theme
 
 
-async def settle(pilot: Any) -> None:
-    from textual.worker import WorkerFailed
-
-    for _ in range(3):
-        await pilot.pause()
-        try:
-            await pilot.app.workers.wait_for_complete()
-        except WorkerFailed:
-            pass
-    await pilot.pause()
 
 
 async def select(pilot: Any, name: str) -> None:

@@ -43,3 +43,16 @@ def make_world(*, theme: str | None = None, token: str = DEFAULT_TOKEN, seed: in
 
 def find(state: EmulatorState, name: str) -> Any:
     return next(i for i in state.integrations.values() if i.name == name)
+
+
+async def settle(pilot: Any) -> None:
+    """Let workers finish. A failed worker is the app's to report (that is what is tested)."""
+    import contextlib
+
+    from textual.worker import WorkerFailed
+
+    for _ in range(3):
+        await pilot.pause()
+        with contextlib.suppress(WorkerFailed):
+            await pilot.app.workers.wait_for_complete()
+    await pilot.pause()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 from typing import Any
 
@@ -20,7 +19,7 @@ from ldtui.ui.screens.form import IntegrationFormScreen
 from ldtui.ui.screens.integrations import IntegrationsScreen
 from ldtui.ui.screens.picker import PickerScreen
 from ldtui.ui.screens.review import ConflictScreen, ReviewScreen
-from tests.ui.harness import find, make_world
+from tests.ui.harness import find, make_world, settle
 
 ORDER = [
     "Dev Redis", "Prod Redis store", "Staging DynamoDB", "Mobile prod DynamoDB",
@@ -28,15 +27,6 @@ ORDER = [
 ]
 
 
-async def settle(pilot: Any) -> None:
-    """Let workers finish. A failed worker is the app's to report (that is under test)."""
-    from textual.worker import WorkerFailed
-
-    for _ in range(3):
-        await pilot.pause()
-        with contextlib.suppress(WorkerFailed):
-            await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def names(app: Any) -> list[str]:
