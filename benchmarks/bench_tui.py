@@ -229,7 +229,8 @@ def main() -> int:
         (
             f"Filter keystroke repaint, {table['n']:,} rows",
             f"{table['filter_median_ms']:.1f} ms median",
-            f"CPU from key to repaint; max {table['filter_max_ms']:.0f} ms; Pilot wall {table['pilot_wall_median_ms']:.0f} ms",
+            f"CPU from key to repaint; max {table['filter_max_ms']:.0f} ms; "
+            f"Pilot wall {table['pilot_wall_median_ms']:.0f} ms",
             "",
             "< 50 ms",
             table["filter_median_ms"] < 50,
