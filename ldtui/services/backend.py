@@ -129,7 +129,7 @@ class DemoBackend(EmulatorBackend):
 
         say("starting redis-server")
         try:
-            redis = await asyncio.to_thread(LocalRedis().start)
+            redis = await asyncio.to_thread(LocalRedis(allow_fake=True).start)
         except LocalStoreError as exc:
             raise RuntimeError(f"demo: {exc}") from None
         self._stores.append(redis)

@@ -218,3 +218,25 @@ async def test_foreign_cursor_is_reported(redis_server: RedisServer, redis_url: 
     await syncer.step()
     err = state.status_json(find(state, "default", "production", "redis"))["errors"][-1]
     assert err["statusCode"] == 409 and "not in this environment's history" in err["message"]
+
+
+async def test_demo_stores_fall_back_to_fakeredis(monkeypatch: pytest.MonkeyPatch, moto_server: MotoServer) -> None:
+    """With no redis-server anywhere, the demo still gets a Redis (fakeredis over TCP), and
+    the syncer and the reader work against it unchanged."""
+    from ldtui.emulator.local_stores import LocalRedis
+
+    monkeypatch.setenv("LDTUI_FAKE_REDIS", "1")
+    fake = LocalRedis(allow_fake=True).start()
+    try:
+        assert fake.proc is None and fake.fake is not None
+        state, syncer, clock = world(fake.url, moto_server)
+        await syncer.step()
+        async with redis_reader(fake.url, state, "default", "production") as r:
+            assert (await r.get_metadata()).synchronized_on == state.now_ms()
+            await check_store_matches_state(r, state, "default", "production")
+            assert (await r.statistics()).contexts > 0
+        await syncer.aclose()
+    finally:
+        fake.stop()
+    with pytest.raises(Exception, match="fakeredis|redis-server"):
+        LocalRedis().start()
