@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
+import signal
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -119,6 +121,10 @@ class LdtuiApp(App[None]):
         return IntegrationsScreen()
 
     def on_mount(self) -> None:
+        # The terminal went away (SSH dropped, tmux killed): leave cleanly, stopping what we
+        # started (the demo's stores), instead of dying mid-write.
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.exit)
         for notice in self._notices:
             self.notify(notice, title="Theme", severity="warning", markup=False)
         if self._keymap:
