@@ -553,3 +553,29 @@ async def test_palette_lists_screen_actions(command: str) -> None:
         await settle(pilot)
         titles = [c.title for c in w.app.get_system_commands(w.app.screen)]
         assert command in titles
+
+
+def table_lines(app: Any) -> list[str]:
+    table = app.screen.query_one(DataTable)
+    return [table.render_line(y).text for y in range(table.size.height)]
+
+
+async def test_filtering_renders_exactly_what_a_fresh_table_does() -> None:
+    """Rows are moved without re-rendering cached cells: the picture must stay right."""
+    fresh = make_world()
+    async with fresh.app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        expected_all = table_lines(fresh.app)
+    w = make_world()
+    async with w.app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"dynamo")
+        await pilot.pause()
+        narrowed = table_lines(w.app)
+        assert [line.split()[3] for line in narrowed if "DynamoDB" in line] == ["Staging", "Mobile", "Sandbox"]
+        assert not any("Redis" in line for line in narrowed)
+        for _ in range(6):
+            await pilot.press("backspace")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert table_lines(w.app) == expected_all

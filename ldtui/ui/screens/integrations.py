@@ -221,20 +221,13 @@ class IntegrationsScreen(LdScreen):
         self._update_statusline()
 
     def _fit_columns(self, rows: dict[str, tuple[Cell, ...]]) -> None:
-        """Each column as wide as its widest shown text (capped), computed from our own
-        strings instead of by measuring every renderable."""
-        table: DataTable[Cell] = self.query_one(DataTable)
-        changed = False
+        """Each column as wide as its widest text (capped), computed from our own strings
+        instead of by measuring every renderable."""
+        widths = {}
         for index, (key, label) in enumerate(COLUMNS):
             widest = max((cell_len(cells[index].plain) for cells in rows.values()), default=0)
-            width = min(COLUMN_CAPS[key], max(len(label), widest))
-            column = table.columns[key]  # type: ignore[index]
-            if column.width != width:
-                column.width = width
-                changed = True
-        if changed:
-            table._require_update_dimensions = True
-            table.refresh()
+            widths[key] = min(COLUMN_CAPS[key], max(len(label), widest))
+        self.query_one(FastDataTable).set_widths(widths)
 
     def _sort_key(self) -> Any:
         if self.sort_column is None:

@@ -78,10 +78,16 @@ class FastDataTable(DataTable[Any]):
         self._after_batch(layout=False)
 
     def _after_batch(self, *, layout: bool) -> None:
+        # Rows moved, their content did not: drop the caches keyed by position, keep those
+        # keyed by row (rendered cells), instead of bumping _update_count, which would
+        # re-render every visible cell.
+        self._ordered_row_cache.clear()
+        self._row_renderable_cache.clear()
+        self._line_cache.clear()
+        self._offset_cache.clear()
         self._require_update_dimensions = True
         self.cursor_coordinate = self.cursor_coordinate
         self.hover_coordinate = self.hover_coordinate
-        self._update_count += 1
         self.check_idle()
         self.refresh(layout=layout)
 
@@ -96,3 +102,16 @@ class FastDataTable(DataTable[Any]):
                 row[ColumnKey(column_key)] = value
         self._update_count += 1
         self.refresh()
+
+    def set_widths(self, widths: dict[str, int]) -> None:
+        """Fixed column widths; a change re-renders everything (unlike moving rows)."""
+        changed = False
+        for key, width in widths.items():
+            column = self.columns[ColumnKey(key)]
+            if column.width != width:
+                column.width = width
+                changed = True
+        if changed:
+            self._update_count += 1
+            self._require_update_dimensions = True
+            self.refresh(layout=True)
