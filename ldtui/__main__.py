@@ -41,6 +41,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_config.add_argument("--json", action="store_true", help="machine-readable output")
 
+    from ldtui.headless import add_status_arguments
+
+    p_status = sub.add_parser(
+        "status",
+        help="health of every big segment store: LaunchDarkly's view and the store's own",
+        description="One verdict per integration (and per configured store): HEALTHY, STALE, "
+        "UNAVAILABLE, OFF, NOT CONFIGURED or DISAGREE. Exit code: 0 all healthy or off, 1 any "
+        "stale, 2 any unavailable or disagreeing, 3 only unverifiable (not configured).",
+    )
+    add_status_arguments(p_status)
+
     from ldtui.emulator.cli import add_arguments as emulator_arguments
 
     p_emulator = sub.add_parser(
@@ -103,6 +114,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "config":
         return _cmd_config(args)
+    if args.command == "status":
+        from ldtui.headless import run_status
+
+        return run_status(args)
     if args.command == "emulator":
         from ldtui.emulator.cli import run
 

@@ -1,0 +1,292 @@
+"""Store health: every integration (and every configured store with no integration, such as a
+Relay Proxy's), judged from LaunchDarkly's ``_status`` and from the store itself.
+
+Used by ``ldtui status`` and by the status screen alike; only the rendering differs."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ldtui.config import Config, ConfigError, DynamoDBStore, RedisStore, Store
+from ldtui.core.bigsegments import resolve_prefix, store_status
+from ldtui.core.health import ApiSide, Health, StoreSide, verdict
+from ldtui.core.integration_status import summarize
+from ldtui.core.models import BigSegmentStoreIntegration
+from ldtui.stores.base import BigSegmentStoreReader, Metadata, StoreError
+
+
+@dataclass(frozen=True)
+class Target:
+    id: str  # the integration ID, or "store:<config key>"
+    project: str | None
+    environment: str | None
+    kind: str
+    name: str
+    prefix: str
+    integration: BigSegmentStoreIntegration | None = None
+    store_key: str | None = None  # the [stores."…"] key, when configured
+    store: Store | None = None
+
+
+@dataclass
+class TargetStatus:
+    target: Target
+    health: Health
+    reason: str
+    api: ApiSide | None
+    store: StoreSide
+    checked_ms: int
+    metadata: Metadata | None = None
+    diagnostics: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        t, s = self.target, self.store
+        api = None
+        if self.api is not None:
+            api = {
+                "on": self.api.on,
+                "available": self.api.available,
+                "potentiallyStale": self.api.potentially_stale,
+                "lastSync": self.api.last_sync,
+                "lastError": self.api.last_error,
+                "errorCount": self.api.error_count,
+                "lastErrorMessage": self.api.last_error_message,
+            }
+        status = s.status
+        return {
+            "id": t.id,
+            "project": t.project,
+            "environment": t.environment,
+            "kind": t.kind,
+            "name": t.name,
+            "verdict": self.health.value,
+            "reason": self.reason,
+            "api": api,
+            "store": {
+                "configured": s.configured,
+                "configKey": f"stores.{t.store_key}" if t.store_key else None,
+                "prefix": t.prefix,
+                "reachable": s.reachable,
+                "latencyMs": None if s.latency_ms is None else round(s.latency_ms, 2),
+                "available": status.available if status else None,
+                "stale": status.stale if status else None,
+                "synchronizedOn": status.synchronized_on if status else None,
+                "ageSeconds": None if not status or status.age_ms is None else status.age_ms / 1000,
+                "error": s.error,
+            },
+            "diagnostics": list(self.diagnostics),
+            "checkedAt": self.checked_ms,
+        }
+
+
+def api_side(integration: BigSegmentStoreIntegration, now_ms: int) -> ApiSide:
+    s = integration.status
+    summary = summarize(integration, now_ms)
+    return ApiSide(
+        on=integration.on,
+        available=s.available,
+        potentially_stale=s.potentiallyStale,
+        last_sync=s.lastSync,
+        last_error=s.lastError,
+        error_count=summary.error_count,
+        last_error_message=summary.last_error_message,
+    )
+
+
+def open_reader(store: Store, prefix: str, password: Any = None) -> BigSegmentStoreReader:
+    if isinstance(store, RedisStore):
+        from ldtui.stores.redis_reader import RedisBigSegmentReader
+        from ldtui.stores.resp import RedisSettings
+
+        settings = RedisSettings.from_url(
+            store.url, password=password, ca_file=store.ca_file, timeout=store.timeout
+        )
+        return RedisBigSegmentReader(settings, prefix)
+    from ldtui.stores.dynamodb_reader import DynamoDBBigSegmentReader, DynamoDBSettings
+
+    assert isinstance(store, DynamoDBStore)
+    settings = DynamoDBSettings(
+        table=store.table,
+        region=store.region,
+        aws_profile=store.aws_profile,
+        endpoint_url=store.endpoint_url,
+        role_arn=store.role_arn,
+        external_id=store.external_id,
+        timeout=store.timeout,
+    )
+    return DynamoDBBigSegmentReader(settings, prefix)
+
+
+def diagnose(metadata: Metadata | None, api: ApiSide | None, now_ms: int) -> list[str]:
+    """What the store-schema's known failure modes (§8) suggest."""
+    out = []
+    if metadata is None:
+        return out
+    if metadata.synchronized_on is None and metadata.cursor is not None:
+        out.append(
+            "a cursor is stored but no synchronizedOn: patches were applied but no sync ever "
+            "finished (initial paging, or a writer error swallowed in a loop)"
+        )
+    if metadata.synchronized_on is None and metadata.cursor is None:
+        out.append(
+            "no metadata under this prefix: no big segment in the environment yet, nothing "
+            "writing this store, or the wrong prefix or table"
+        )
+    if metadata.synchronized_on is not None:
+        age = now_ms - metadata.synchronized_on
+        if 60_000 < age < 120_000:
+            out.append(
+                "synchronizedOn is over 60 s old: a healthy writer refreshes it every 30 s; "
+                "it is not receiving heartbeats"
+            )
+        if api is not None and api.claims_fresh and age >= 120_000:
+            out.append(
+                "LaunchDarkly reports fresh syncs that this store does not show: is ldtui "
+                "reading the store LaunchDarkly writes (host, table, prefix)?"
+            )
+    return out
+
+
+class StatusService:
+    def __init__(
+        self,
+        client: Any,
+        config: Config,
+        *,
+        stale_after_ms: float | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.client = client
+        self.config = config
+        self.stale_after_ms = (
+            stale_after_ms if stale_after_ms is not None else config.settings.status.stale_after * 1000
+        )
+        self.clock = clock
+        self._readers: dict[str, BigSegmentStoreReader] = {}
+        self._env_ids: dict[tuple[str, str], str] = {}
+
+    def now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+    def _store_for(self, project: str, environment: str, kind: str) -> tuple[str | None, Store | None]:
+        stores = self.config.settings.stores
+        for key in (f"{project}/{environment}/{kind}", f"{project}/{environment}"):
+            store = stores.get(key)
+            if store is not None and store.type == kind:
+                return key, store
+        return None, None
+
+    async def _client_side_id(self, project: str, environment: str) -> str | None:
+        if (project, environment) not in self._env_ids:
+            for env in await self.client.list_environments(project):
+                self._env_ids[(project, env.key)] = env.id
+        return self._env_ids.get((project, environment))
+
+    async def targets(self, integrations: list[BigSegmentStoreIntegration] | None = None) -> list[Target]:
+        """Every integration, then every configured store no integration uses."""
+        if integrations is None:
+            integrations = (await self.client.list_integrations()).items
+        out: list[Target] = []
+        used: set[str] = set()
+        for integ in integrations:
+            key, store = self._store_for(integ.projectKey, integ.environmentKey, integ.integrationKey)
+            if key:
+                used.add(key)
+            client_side_id = await self._client_side_id(integ.projectKey, integ.environmentKey)
+            prefix = resolve_prefix(
+                integ.integrationKey,
+                configured=store.prefix if store else None,
+                client_side_id=client_side_id,
+            )
+            out.append(
+                Target(
+                    id=integ.id,
+                    project=integ.projectKey,
+                    environment=integ.environmentKey,
+                    kind=integ.integrationKey,
+                    name=integ.name,
+                    prefix=prefix,
+                    integration=integ,
+                    store_key=key,
+                    store=store,
+                )
+            )
+        for key, store in self.config.settings.stores.items():
+            if key in used:
+                continue
+            parts = key.split("/")
+            out.append(
+                Target(
+                    id=f"store:{key}",
+                    project=parts[0] if len(parts) >= 2 else None,
+                    environment=parts[1] if len(parts) >= 2 else None,
+                    kind=store.type,
+                    name=f"{key} (no integration: Relay Proxy or self-managed)",
+                    prefix=resolve_prefix(store.type, configured=store.prefix),
+                    store_key=key,
+                    store=store,
+                )
+            )
+        return out
+
+    def _hint(self, target: Target) -> str:
+        where = f"{target.project}/{target.environment}"
+        if target.kind == "redis":
+            example = 'type = "redis", url = "redis://HOST:6379/0"'
+        else:
+            example = 'type = "dynamodb", table = "TABLE", region = "REGION"'
+        return f'add [stores."{where}"] with {example} to {self.config.file} to probe this store'
+
+    def _reader(self, target: Target) -> BigSegmentStoreReader:
+        reader = self._readers.get(target.id)
+        if reader is None:
+            assert target.store is not None and target.store_key is not None
+            password = self.config.store_password(target.store_key)
+            reader = open_reader(target.store, target.prefix, password)
+            self._readers[target.id] = reader
+        return reader
+
+    async def check(self, target: Target) -> TargetStatus:
+        now = self.now_ms()
+        api = api_side(target.integration, now) if target.integration is not None else None
+        metadata = None
+        if target.store is None:
+            store = StoreSide(configured=False, config_hint=self._hint(target))
+        else:
+            try:
+                reader = self._reader(target)
+            except (ConfigError, StoreError) as exc:
+                store = StoreSide(
+                    configured=False,
+                    config_hint=f"stores.{target.store_key}: {exc}",
+                )
+            else:
+                probe = await reader.probe()
+                if not probe.reachable:
+                    store = StoreSide(configured=True, reachable=False, error=probe.error)
+                else:
+                    try:
+                        metadata = await reader.get_metadata()
+                        status = store_status(
+                            synchronized_on=metadata.synchronized_on,
+                            now_ms=self.now_ms(),
+                            stale_after_ms=self.stale_after_ms,
+                        )
+                        store = StoreSide(True, True, probe.latency_ms, status)
+                    except StoreError as exc:
+                        status = store_status(synchronized_on=None, now_ms=now, error=str(exc))
+                        store = StoreSide(True, True, probe.latency_ms, status, error=str(exc))
+        health, reason = verdict(api, store, self.now_ms())
+        return TargetStatus(target, health, reason, api, store, now, metadata, diagnose(metadata, api, now))
+
+    async def check_all(self, targets: list[Target]) -> list[TargetStatus]:
+        return list(await asyncio.gather(*(self.check(t) for t in targets)))
+
+    async def aclose(self) -> None:
+        readers, self._readers = self._readers, {}
+        for reader in readers.values():
+            await reader.aclose()
