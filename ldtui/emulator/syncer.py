@@ -203,8 +203,18 @@ class Syncer:
             url = self.endpoints.redis_target(integ.config)
             key = (url, env.id)
             if key not in self._redis:
+                from redis.asyncio.retry import Retry
+                from redis.backoff import NoBackoff
+                from redis.exceptions import ConnectionError as RedisConnectionError
+
+                # A pooled connection to a server that restarted fails once: retry it at once.
                 self._redis[key] = RedisBigSegmentWriter.from_url(
-                    url, env.id, socket_timeout=3, socket_connect_timeout=3
+                    url,
+                    env.id,
+                    socket_timeout=3,
+                    socket_connect_timeout=3,
+                    retry=Retry(NoBackoff(), 1),
+                    retry_on_error=[RedisConnectionError],
                 )
             return self._redis[key]
         endpoint = self.endpoints.dynamodb_target(integ.config)

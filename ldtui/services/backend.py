@@ -23,6 +23,8 @@ class Backend(abc.ABC):
     clock: Callable[[], float] = time.time
 
     def __init__(self, client_options: dict[str, Any] | None = None) -> None:
+        # Store connections for the status panel and the inspector.
+        self.config: Config | None = None
         self._client: LaunchDarklyClient | None = None
         self.on_retry: Callable[[RetryNotice], None] | None = None
         # Extra LaunchDarklyClient arguments (tests inject sleep, timeouts).
@@ -89,10 +91,12 @@ class EmulatorBackend(Backend):
         *,
         clock: Callable[[], float] | None = None,
         client_options: dict[str, Any] | None = None,
+        config: Config | None = None,
     ):
         super().__init__(client_options)
         self.runtime = runtime
         self.token = token
+        self.config = config
         if clock is not None:
             self.clock = clock
 
@@ -135,6 +139,11 @@ class DemoBackend(EmulatorBackend):
         self._stores.append(redis)
         self.redis_url = redis.url
         say("starting DynamoDB (moto)")
+        # moto accepts any credentials; the demo's readers need some to sign requests.
+        import os
+
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", "demo")
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "demo")
         dynamodb = await asyncio.to_thread(LocalDynamoDB().start)
         self._stores.append(dynamodb)
         self.dynamodb_endpoint = dynamodb.endpoint
@@ -145,6 +154,7 @@ class DemoBackend(EmulatorBackend):
             Endpoints(redis_url=redis.url, dynamodb_endpoint=dynamodb.endpoint, create_tables=True),
         )
         await self.runtime.syncer.start()
+        self.config = demo_config(redis.url, dynamodb.endpoint)
         say("syncing stores")
 
     async def aclose(self) -> None:
@@ -154,3 +164,34 @@ class DemoBackend(EmulatorBackend):
         stores, self._stores = self._stores, []
         for store in reversed(stores):
             await asyncio.to_thread(store.stop)
+
+
+def demo_config(redis_url: str, dynamodb_endpoint: str) -> Config:
+    """Store connections for the demo's seeded environments, as a user would configure them."""
+    from pathlib import Path
+
+    from ldtui.config import Settings
+
+    stores: dict[str, Any] = {
+        "default/production": {"type": "redis", "url": redis_url},
+        "mobile-app/production/redis": {"type": "redis", "url": redis_url},
+        "default/staging": {
+            "type": "dynamodb",
+            "table": "ld-big-segments-staging",
+            "region": "us-east-1",
+            "endpoint_url": dynamodb_endpoint,
+        },
+        "mobile-app/production/dynamodb": {
+            "type": "dynamodb",
+            "table": "ld-big-segments-mobile",
+            "region": "eu-west-1",
+            "endpoint_url": dynamodb_endpoint,
+        },
+    }
+    settings = Settings.model_validate({"stores": stores})
+    return Config(
+        settings=settings,
+        file=Path("(demo)"),
+        file_exists=False,
+        environ={"AWS_ACCESS_KEY_ID": "demo", "AWS_SECRET_ACCESS_KEY": "demo"},
+    )

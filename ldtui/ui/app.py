@@ -74,6 +74,7 @@ class LdtuiApp(App[None]):
         self._theme_dirs = [*shipped_theme_dirs(), *user_theme_dirs]
         self.service: IntegrationService | None = None
         self._start_lock = asyncio.Lock()
+        self._status_service: Any = None
         self.last_refresh: float | None = None
         self._notices = self._setup_themes()
 
@@ -145,7 +146,25 @@ class LdtuiApp(App[None]):
                 self.service = services.IntegrationService(self.backend.client)
         return self.service
 
+    async def status_service(self) -> Any:
+        """The store-health service (after the backend is up), one for the session."""
+        await self.service_ready()
+        if self._status_service is None:
+            from ldtui.config import Config, Settings
+            from ldtui.services.status import StatusService
+
+            config = self.backend.config
+            if config is None:
+                from pathlib import Path
+
+                config = Config(settings=Settings(), file=Path("(none)"), file_exists=False)
+                self.backend.config = config
+            self._status_service = StatusService(self.backend.client, config, clock=self.clock)
+        return self._status_service
+
     async def on_unmount(self) -> None:
+        if self._status_service is not None:
+            await self._status_service.aclose()
         if self._backend is not None:
             await self._backend.aclose()
 

@@ -72,13 +72,18 @@ def cell(text: str, sort_key: Any = None, style: str | Style = "") -> Cell:
     return c
 
 
-def status_style(word: ApiStatus, variables: dict[str, str]) -> Style:
-    value = variables.get(STATUS_VARIABLE[word], "")
+def status_style_for(variable: str, bold: bool, variables: dict[str, str]) -> Style:
+    """A status colour from the theme's semantic variable (``status-ok`` …)."""
+    value = variables.get(variable, "")
     try:
         color = Color.parse(value).rich_color if value else None
     except Exception:
         color = None
-    return Style(color=color, bold=word is not ApiStatus.OK)
+    return Style(color=color, bold=bold)
+
+
+def status_style(word: ApiStatus, variables: dict[str, str]) -> Style:
+    return status_style_for(STATUS_VARIABLE[word], word is not ApiStatus.OK, variables)
 
 
 def age_cells(s: StatusSummary, now_ms: int) -> tuple[Cell, Cell]:

@@ -36,6 +36,13 @@ class IntegrationsScreen(LdScreen):
         Binding("o", "switch", "On/Off", id="switch", tooltip="Turn the selected integration on or off"),
         Binding("d", "delete", "Delete", id="delete", tooltip="Delete the selected integration"),
         Binding("s", "sort", "Sort", id="sort", tooltip="Sort by the next column (or click a header)"),
+        Binding(
+            "h",
+            "health",
+            "Health",
+            id="health",
+            tooltip="Live store health: the API and the stores",
+        ),
         Binding("enter", "open", "Details", id="open", tooltip="Config, status and errors of the row"),
         Binding("escape", "clear_filter", "Clear filter", id="clear_filter", show=False),
     ]
@@ -401,6 +408,11 @@ class IntegrationsScreen(LdScreen):
                 self.action_delete()
 
         self.app.push_screen(DetailScreen(integ, self.ldtui.clock), after)
+
+    def action_health(self) -> None:
+        from ldtui.ui.screens.status import StatusScreen
+
+        self.app.push_screen(StatusScreen())
 
     def action_create(self) -> None:
         from ldtui.ui.flows import create_flow
