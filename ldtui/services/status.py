@@ -159,8 +159,10 @@ class StatusService:
         *,
         stale_after_ms: float | None = None,
         clock: Callable[[], float] = time.time,
+        reader_factory: Callable[[Store, str, Any], BigSegmentStoreReader] = open_reader,
     ) -> None:
         self.client = client
+        self.reader_factory = reader_factory
         self.config = config
         self.stale_after_ms = (
             stale_after_ms if stale_after_ms is not None else config.settings.status.stale_after * 1000
@@ -246,7 +248,7 @@ class StatusService:
         if reader is None:
             assert target.store is not None and target.store_key is not None
             password = self.config.store_password(target.store_key)
-            reader = open_reader(target.store, target.prefix, password)
+            reader = self.reader_factory(target.store, target.prefix, password)
             self._readers[target.id] = reader
         return reader
 

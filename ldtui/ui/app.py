@@ -75,6 +75,8 @@ class LdtuiApp(App[None]):
         self.service: IntegrationService | None = None
         self._start_lock = asyncio.Lock()
         self._status_service: Any = None
+        # Tests and snapshots give stores with a fixed answer; otherwise real readers.
+        self.reader_factory: Any = None
         self.last_refresh: float | None = None
         self._notices = self._setup_themes()
 
@@ -159,7 +161,8 @@ class LdtuiApp(App[None]):
 
                 config = Config(settings=Settings(), file=Path("(none)"), file_exists=False)
                 self.backend.config = config
-            self._status_service = StatusService(self.backend.client, config, clock=self.clock)
+            options = {"reader_factory": self.reader_factory} if self.reader_factory else {}
+            self._status_service = StatusService(self.backend.client, config, clock=self.clock, **options)
         return self._status_service
 
     async def on_unmount(self) -> None:

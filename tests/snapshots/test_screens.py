@@ -101,3 +101,51 @@ def test_screen(snap_compare: Any, scenario: str, size: tuple[int, int], theme: 
     """See the comment of each scenario in SCENARIOS for what a person should see."""
     world = make_world(theme=theme)
     assert snap_compare(world.app, terminal_size=size, run_before=SCENARIOS[scenario])
+
+
+# --- the status panel ----------------------------------------------------------------------------
+
+from tests.ui.harness import NOW, FixedReader, fixed_stores  # noqa: E402
+
+NOW_MS = int(NOW * 1000)
+PANEL_STATES: dict[str, dict[str, FixedReader]] = {
+    # Fresh stores where configured; the rest not configured (the key to add is named).
+    "healthy": {
+        "default/production": FixedReader(NOW_MS - 4_000),
+        "default/staging": FixedReader(NOW_MS - 9_000),
+    },
+    # The store's synchronizedOn is 3 minutes old while LaunchDarkly says available: DISAGREE;
+    # the replica whose sync stopped: STALE.
+    "stale_and_disagree": {
+        "default/production": FixedReader(NOW_MS - 180_000),
+        "mobile-app/production": FixedReader(NOW_MS - 600_000),
+    },
+    # One store cannot be reached, one holds an unreadable synchronizedOn.
+    "unavailable": {
+        "default/production": FixedReader(None, reachable=False),
+        "default/staging": FixedReader(None, error="synchronizedOn holds 'soon', not a number"),
+    },
+}
+
+
+def panel(state: str, *, detail: bool = False) -> Callable[[Any], Awaitable[None]]:
+    async def run(pilot: Any) -> None:
+        await settle(pilot)
+        await pilot.press("h")
+        await settle(pilot)
+        if detail:
+            await pilot.press("enter")
+            await settle(pilot)
+
+    return run
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("state", [*PANEL_STATES, "detail"])
+def test_status_panel(snap_compare: Any, state: str, size: tuple[int, int]) -> None:
+    """The live panel: verdict words worst first, LaunchDarkly's view beside the store's, the
+    counts and "updated" line at the top; "detail" shows the disagreeing store's raw metadata,
+    diagnostics and event log."""
+    world = make_world()
+    fixed_stores(world, PANEL_STATES["stale_and_disagree" if state == "detail" else state])
+    assert snap_compare(world.app, terminal_size=size, run_before=panel(state, detail=state == "detail"))

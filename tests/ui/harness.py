@@ -56,3 +56,60 @@ async def settle(pilot: Any) -> None:
         with contextlib.suppress(WorkerFailed):
             await pilot.app.workers.wait_for_complete()
     await pilot.pause()
+
+
+class FixedReader:
+    """A store reader with a fixed answer (for snapshots: no real latency, no real clock)."""
+
+    kind = "redis"
+
+    def __init__(self, synchronized_on: int | None, *, reachable: bool = True, error: str | None = None,
+                 latency_ms: float = 0.4, cursor: str | None = "00000000000000000000002a") -> None:
+        self.synchronized_on = synchronized_on
+        self.reachable = reachable
+        self.error = error
+        self.latency_ms = latency_ms
+        self.cursor = cursor
+        self.prefix = ""
+
+    @property
+    def description(self) -> str:
+        return "fixed"
+
+    async def probe(self) -> Any:
+        from ldtui.stores.base import Probe
+
+        if not self.reachable:
+            return Probe(False, None, "redis://10.0.0.7:6379/0: cannot connect: Connection refused")
+        return Probe(True, self.latency_ms)
+
+    async def get_metadata(self) -> Any:
+        from ldtui.stores.base import Metadata, StoreDataError
+
+        if self.error:
+            raise StoreDataError(self.error)
+        raw = None if self.synchronized_on is None else str(self.synchronized_on)
+        return Metadata(self.synchronized_on, cursor=self.cursor, raw=raw)
+
+    async def aclose(self) -> None:
+        return None
+
+
+def fixed_stores(world: World, answers: dict[str, FixedReader]) -> None:
+    """Configure stores for environments ("project/env") and answer them with fixed readers."""
+    from pathlib import Path
+
+    from ldtui.config import Config, Settings
+
+    stores = {key: {"type": "redis", "url": "redis://10.0.0.7:6379/0"} for key in answers}
+    world.app.backend.config = Config(settings=Settings.model_validate({"stores": stores}), file=Path("(test)"),
+                                      file_exists=False)
+    by_store = {key: reader for key, reader in answers.items()}
+
+    def factory(store: Any, prefix: str, password: Any) -> Any:
+        for key, cfg in world.app.backend.config.settings.stores.items():
+            if cfg is store:
+                return by_store[key]
+        raise KeyError(store)
+
+    world.app.reader_factory = factory

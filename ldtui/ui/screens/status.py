@@ -166,7 +166,7 @@ class StatusScreen(LdScreen):
             await self._poll_once(force)
         finally:
             self.polling = False
-            self.updated_at = time.monotonic()
+            self.updated_at = self.ldtui.clock()
             self._update_statusline()
             self.call_later(self.set_timer, self.interval, self._poll_tick)
 
@@ -267,7 +267,7 @@ class StatusScreen(LdScreen):
             counts[s.health] = counts.get(s.health, 0) + 1
         parts = [" ".join(f"{h.value} {counts[h]}" for h in SEVERITY if counts.get(h)) or "no targets yet"]
         if self.updated_at is not None:
-            parts.append(f"updated {int(time.monotonic() - self.updated_at)}s ago")
+            parts.append(f"updated {max(0, int(self.ldtui.clock() - self.updated_at))}s ago")
         if self.polling:
             parts.append("checking…")
         backed_off = sum(1 for t in self.tracks.values() if t.failures)
