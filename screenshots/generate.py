@@ -12,8 +12,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from tests.snapshots.test_screens import SCENARIOS  # noqa: E402
-from tests.ui.harness import make_world  # noqa: E402
+from tests.snapshots.test_screens import PANEL_STATES, SCENARIOS, panel  # noqa: E402
+from tests.ui.harness import fixed_stores, make_world  # noqa: E402
 
 SHOTS = {
     "integrations": "integrations",
@@ -23,15 +23,25 @@ SHOTS = {
     "conflict": "conflict",
     "picker": "picker",
     "help": "help",
+    "status": "status",
+    "status-detail": "status-detail",
 }
 THEMES = {"ldtui-dark": "", "ldtui-ansi": "-ansi"}
+
+
+PANEL_SHOTS = {"status": False, "status-detail": True}
 
 
 async def shoot(scenario: str, name: str, theme: str, suffix: str) -> Path:
     world = make_world(theme=theme)
     path = HERE / f"{name}{suffix}.svg"
+    if name in PANEL_SHOTS:
+        fixed_stores(world, PANEL_STATES["stale_and_disagree"])
+        run = panel("stale_and_disagree", detail=PANEL_SHOTS[name])
+    else:
+        run = SCENARIOS[scenario]
     async with world.app.run_test(size=(120, 36)) as pilot:
-        await SCENARIOS[scenario](pilot)
+        await run(pilot)
         await pilot.pause()
         world.app.save_screenshot(filename=path.name, path=str(HERE))
     return path
