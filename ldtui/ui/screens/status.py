@@ -265,7 +265,10 @@ class StatusScreen(LdScreen):
         counts: dict[Health, int] = {}
         for s in self.statuses.values():
             counts[s.health] = counts.get(s.health, 0) + 1
-        parts = [" ".join(f"{h.value} {counts[h]}" for h in SEVERITY if counts.get(h)) or "no targets yet"]
+        summary = " ".join(f"{h.value} {counts[h]}" for h in SEVERITY if counts.get(h)) or "no targets yet"
+        if self.app.screen is self:
+            self.app.sub_title = summary  # the counts in the header, while the panel is shown
+        parts = [summary]
         if self.updated_at is not None:
             parts.append(f"updated {max(0, int(self.ldtui.clock() - self.updated_at))}s ago")
         if self.polling:
@@ -279,6 +282,7 @@ class StatusScreen(LdScreen):
     # --- actions -----------------------------------------------------------------------------
 
     def action_back(self) -> None:
+        self.app.sub_title = type(self.app).SUB_TITLE
         self.app.pop_screen()
 
     def action_poll_now(self) -> None:
