@@ -62,7 +62,9 @@ def main() -> int:
     try:
         time.sleep(4)
         subprocess.run(["tmux", "send-keys", "-t", session, "h"], check=True)
-        time.sleep(15)  # first polls: connections opened, caches warm
+        # Warm-up: connections opened, and Textual's render caches filled to their (bounded)
+        # sizes; growth is measured from there, where a leak would show.
+        time.sleep(60)
         pane_pid = int(subprocess.run(["tmux", "list-panes", "-t", session, "-F", "#{pane_pid}"],
                                       capture_output=True, text=True).stdout.split()[0])
         proc = psutil.Process(pane_pid)

@@ -16,7 +16,7 @@ from ldtui.core.bigsegments import resolve_prefix, store_status
 from ldtui.core.health import ApiSide, Health, StoreSide, verdict
 from ldtui.core.integration_status import summarize
 from ldtui.core.models import BigSegmentStoreIntegration
-from ldtui.stores.base import BigSegmentStoreReader, Metadata, StoreError
+from ldtui.stores.base import BigSegmentStoreReader, Metadata, StoreError, StoreUnavailable
 
 
 @dataclass(frozen=True)
@@ -267,21 +267,24 @@ class StatusService:
                     config_hint=f"stores.{target.store_key}: {exc}",
                 )
             else:
-                probe = await reader.probe()
-                if not probe.reachable:
-                    store = StoreSide(configured=True, reachable=False, error=probe.error)
-                else:
-                    try:
-                        metadata = await reader.get_metadata()
-                        status = store_status(
-                            synchronized_on=metadata.synchronized_on,
-                            now_ms=self.now_ms(),
-                            stale_after_ms=self.stale_after_ms,
-                        )
-                        store = StoreSide(True, True, probe.latency_ms, status)
-                    except StoreError as exc:
-                        status = store_status(synchronized_on=None, now_ms=now, error=str(exc))
-                        store = StoreSide(True, True, probe.latency_ms, status, error=str(exc))
+                # The metadata read is the probe: one round trip per target and poll.
+                start = time.perf_counter()
+                try:
+                    metadata = await reader.get_metadata()
+                    latency = (time.perf_counter() - start) * 1000
+                    status = store_status(
+                        synchronized_on=metadata.synchronized_on,
+                        now_ms=self.now_ms(),
+                        stale_after_ms=self.stale_after_ms,
+                    )
+                    store = StoreSide(True, True, latency, status)
+                except StoreUnavailable as exc:
+                    store = StoreSide(configured=True, reachable=False, error=str(exc))
+                except StoreError as exc:
+                    # Reachable, but the metadata cannot be read: what SDKs call unavailable.
+                    latency = (time.perf_counter() - start) * 1000
+                    status = store_status(synchronized_on=None, now_ms=now, error=str(exc))
+                    store = StoreSide(True, True, latency, status, error=str(exc))
         health, reason = verdict(api, store, self.now_ms())
         return TargetStatus(target, health, reason, api, store, now, metadata, diagnose(metadata, api, now))
 

@@ -84,8 +84,10 @@ class FixedReader:
         return Probe(True, self.latency_ms)
 
     async def get_metadata(self) -> Any:
-        from ldtui.stores.base import Metadata, StoreDataError
+        from ldtui.stores.base import Metadata, StoreDataError, StoreUnavailable
 
+        if not self.reachable:
+            raise StoreUnavailable("cannot connect: Connection refused", store="redis://10.0.0.7:6379/0")
         if self.error:
             raise StoreDataError(self.error)
         raw = None if self.synchronized_on is None else str(self.synchronized_on)
