@@ -100,7 +100,12 @@ class FastDataTable(DataTable[Any]):
             row = self._data.get(RowKey(row_key))
             if row is not None:
                 row[ColumnKey(column_key)] = value
-        self._update_count += 1
+        # Clear the render caches rather than bump _update_count: bumping leaves every old
+        # entry in the LRU caches (10,000 cells) until they are full, which a panel that
+        # rewrites its ages every 5 s would do for minutes. Cleared, they hold what is shown.
+        self._cell_render_cache.clear()
+        self._row_render_cache.clear()
+        self._line_cache.clear()
         self.refresh()
 
     def set_widths(self, widths: dict[str, int]) -> None:
