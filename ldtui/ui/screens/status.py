@@ -147,9 +147,8 @@ class StatusScreen(LdScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for key, label in COLUMNS:
-            table.add_column(label, key=key, width=len(label))
+        table = self.query_one(FastDataTable)
+        table.add_fixed_columns(COLUMNS)
         table.focus()
         self.call_after_refresh(self.poll)
         self.set_interval(1, self._update_statusline)

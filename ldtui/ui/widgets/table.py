@@ -120,3 +120,9 @@ class FastDataTable(DataTable[Any]):
             self._update_count += 1
             self._require_update_dimensions = True
             self.refresh(layout=True)
+
+    def add_fixed_columns(self, columns: list[tuple[str, str]]) -> None:
+        """(key, label) columns with explicit widths (set later by ``set_widths``): the
+        table then never measures cells to size them."""
+        for key, label in columns:
+            self.add_column(label, key=key, width=len(label))
