@@ -151,7 +151,7 @@ def _cmd_tui(args: argparse.Namespace) -> int:
 
         return ProfileBackend(cfg, profile)
 
-    from ldtui.config_file import default_config_file
+    from ldtui.config_file import config_dir
     from ldtui.ui.app import LdtuiApp
 
     app = LdtuiApp(
@@ -160,7 +160,7 @@ def _cmd_tui(args: argparse.Namespace) -> int:
         # The demo's world changes by itself: refresh it unless configured otherwise.
         auto_refresh=ui.auto_refresh or (5.0 if demo else 0.0),
         keymap=ui.keys,
-        user_theme_dirs=[default_config_file().parent / "themes"],
+        user_theme_dirs=[config_dir() / "themes"],
     )
     app.run()
     return EXIT_OK

@@ -23,7 +23,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from ldtui.config_file import ENV_PREFIX, config_path, default_config_file
+from ldtui.config_file import ENV_PREFIX, config_path
 
 DEFAULT_PROFILE = "default"
 ENV_PROFILE = "env"
@@ -239,10 +239,6 @@ class Config:
                 _read_secret_file(Path(store.password_file).expanduser(), f"{key}.password_file")
             )
         return None
-
-
-def config_dir() -> Path:
-    return default_config_file().parent
 
 
 def _read_secret_file(path: Path, key: str) -> str:

@@ -20,6 +20,11 @@ def default_config_file() -> Path:
     return Path(platformdirs.user_config_dir("ldtui", appauthor=False)) / "config.toml"
 
 
+def config_dir() -> Path:
+    """Where the configuration file and the user's own themes live."""
+    return default_config_file().parent
+
+
 def config_path(environ: Mapping[str, str], file: Path | str | None = None) -> tuple[Path, bool]:
     """The file to read and whether it was named explicitly (flag or ``LDTUI_CONFIG_FILE``)."""
     explicit = file is not None or f"{ENV_PREFIX}CONFIG_FILE" in environ

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -265,12 +265,6 @@ def parse_dynamodb_synchronized_on(item: Mapping[str, object] | None) -> int | N
     value = attr.get("N")
     return None if value is None else int(value)  # type: ignore[arg-type]
 
-
-def count_verdicts(verdicts: Iterable[SegmentVerdict]) -> dict[str, int]:
-    counts = {v.value: 0 for v in Verdict}
-    for v in verdicts:
-        counts[v.verdict.value] += 1
-    return counts
 
 
 # --- LaunchDarkly's big segment patches (what the relay applies; store-schema.md §4) ----------

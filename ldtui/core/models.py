@@ -15,7 +15,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 IntegrationKey = Literal["redis", "dynamodb"]
-INTEGRATION_KEYS: tuple[IntegrationKey, ...] = ("redis", "dynamodb")
 
 # UnixMillis in the spec: an int64 count of milliseconds since the epoch.
 UnixMillis = int

@@ -38,10 +38,6 @@ class StoreDataError(StoreError):
     """The store answered, but with data not in the schema (wrong type, non-numeric value)."""
 
 
-class StoreCancelled(StoreError):
-    """A long read was cancelled by its caller."""
-
-
 # --- results ----------------------------------------------------------------------------------
 
 
