@@ -52,6 +52,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_status_arguments(p_status)
 
+    from ldtui.inspect_cli import add_hash_arguments, add_inspect_arguments
+
+    p_inspect = sub.add_parser(
+        "inspect",
+        help="explain contexts' big segment membership, read straight from a store",
+        description="Hash each context key as the SDKs do, read its include and exclude sets from "
+        "the store and explain the verdict per big segment and generation. Exit code: 0 ok, 2 store "
+        "unavailable, 64 usage error.",
+    )
+    add_inspect_arguments(p_inspect)
+    p_hash = sub.add_parser(
+        "hash", help="the store hash of context keys: base64(SHA-256(key)), as the SDKs compute it"
+    )
+    add_hash_arguments(p_hash)
+
     from ldtui.emulator.cli import add_arguments as emulator_arguments
 
     p_emulator = sub.add_parser(
@@ -118,6 +133,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ldtui.headless import run_status
 
         return run_status(args)
+    if args.command == "inspect":
+        from ldtui.inspect_cli import run_inspect
+
+        return run_inspect(args)
+    if args.command == "hash":
+        from ldtui.inspect_cli import run_hash
+
+        return run_hash(args)
     if args.command == "emulator":
         from ldtui.emulator.cli import run
 

@@ -262,3 +262,119 @@ def check_scenario_shape(ours: dict[tuple[str, str], str], detail: dict[str, Any
     _, orphans = detail[k[12]]
     assert [o.ref for o in orphans] == ["regen.g1"]
     assert {"member", "not-member", "rules-decide"} == set(ours.values())
+
+
+# --- the inspector (issue 7): the same engine as the screens and `ldtui inspect` ---------------
+
+SDK_WORD = {"included": "member", "excluded": "not-member", "not-configured": "not-member", "no-data": "rules-decide"}
+
+
+async def inspector_verdicts(reader: BigSegmentStoreReader) -> tuple[dict[tuple[str, str], str], Any]:
+    """Through ``Inspector``, with the generations coming from a segments-API stand-in that
+    answers from the flag data (so "legacy", without a generation, is exercised too)."""
+    from ldtui.core.inspect import SegmentInfo
+    from ldtui.services.inspect import Inspector
+
+    async def lookup(key: str) -> SegmentInfo:
+        if key not in SEGMENTS:
+            return SegmentInfo(key, None, exists=False)
+        return SegmentInfo(key, SEGMENTS[key])
+
+    inspector = Inspector(reader, typed=dict.fromkeys(SEGMENTS), lookup=lookup)
+    results = await inspector.inspect(CONTEXT_KEYS)
+    out = {(r.key, a.segment_key): SDK_WORD[a.verdict] for r in results for a in r.answers}
+    return out, {r.key: r for r in results}
+
+
+def cli_verdicts(store_args: list[str], capsys: pytest.CaptureFixture[str], tmp_path: Path) -> dict[str, Any]:
+    """Through the headless command, keys from a file, generations typed."""
+    from ldtui.__main__ import main
+
+    keys = tmp_path / "keys.txt"
+    keys.write_text("\n".join(CONTEXT_KEYS) + "\n", encoding="utf-8")
+    segs = [f"--segment={k}={g}" for k, g in SEGMENTS.items() if g is not None]
+    capsys.readouterr()
+    code = main(["inspect", *store_args, *segs, "--keys-file", str(keys), "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    return out
+
+
+def fresh_redis_metadata(server: RedisServer, prefix: str | None) -> None:
+    server.client().set(f"{prefix or 'launchdarkly'}:big_segments_synchronized_on", str(int(time.time() * 1000)))
+
+
+async def test_redis_inspector_matches_the_sdk(filled_redis: tuple[RedisServer, str | None], data_file: Path) -> None:
+    from ldclient.integrations import Redis
+
+    server, prefix = filled_redis
+    fresh_redis_metadata(server, prefix)
+    sdk, _ = sdk_verdicts(Redis.new_big_segment_store(url=server.url, prefix=prefix or "launchdarkly"), data_file)
+    async with RedisBigSegmentReader(RedisSettings.from_url(server.url), prefix) as reader:
+        ours, results = await inspector_verdicts(reader)
+    assert ours == sdk
+    assert [o.ref for o in results[CONTEXT_KEYS[12]].orphaned] == ["regen.g1"]
+    assert results[CONTEXT_KEYS[0]].verdict_of("legacy") == "not-configured"
+    assert results["alice@example.com"].hash == "/42YGfwOEr8NJIkuRZh+JJoo3Og2qFytYOKOqqjG2XY="
+
+
+def test_redis_inspect_command_matches_the_sdk(
+    filled_redis: tuple[RedisServer, str | None], data_file: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from ldclient.integrations import Redis
+
+    server, prefix = filled_redis
+    fresh_redis_metadata(server, prefix)
+    sdk, _ = sdk_verdicts(Redis.new_big_segment_store(url=server.url, prefix=prefix or "launchdarkly"), data_file)
+    args = ["--store", "redis", "--redis-url", server.url, *(["--prefix", prefix] if prefix else [])]
+    out = cli_verdicts(args, capsys, tmp_path)
+    assert out["store"] == {
+        "kind": "redis", "prefix": prefix or "launchdarkly", "synchronizedOn": out["store"]["synchronizedOn"],
+        "ageSeconds": out["store"]["ageSeconds"], "stale": False, "available": True,
+    }
+    ours = {(c["key"], s): SDK_WORD[v] for c in out["contexts"] for s, v in c["segments"].items()}
+    assert ours == {k: v for k, v in sdk.items() if k[1] != "legacy"}
+    by_key = {c["key"]: c for c in out["contexts"]}
+    assert by_key[CONTEXT_KEYS[12]]["orphaned"] == ["regen.g1"]
+    assert by_key["ключ"]["hash"] == "HeNqMq95jaDBrJKXYDoyDtj+VnzyHJF3ESpM6RTruL4="
+    # "legacy" was not named: its refs are reported, neither judged nor called orphaned.
+    assert by_key[CONTEXT_KEYS[0]]["unresolved"] == ["legacy.g1"]
+    assert "legacy" not in by_key[CONTEXT_KEYS[0]]["segments"]
+
+
+async def test_dynamodb_inspector_matches_the_sdk(filled_dynamodb: tuple[MotoServer, str, str | None], data_file: Path) -> None:
+    from ldclient.integrations import DynamoDB
+
+    moto, table, prefix = filled_dynamodb
+    store = DynamoDB.new_big_segment_store(
+        table, prefix, dynamodb_opts={"endpoint_url": moto.endpoint, "region_name": "us-east-1"}
+    )
+    sdk, _ = sdk_verdicts(store, data_file)
+    settings = DynamoDBSettings(table=table, region="us-east-1", endpoint_url=moto.endpoint)
+    async with DynamoDBBigSegmentReader(settings, prefix) as reader:
+        ours, results = await inspector_verdicts(reader)
+    assert ours == sdk
+    assert [o.ref for o in results[CONTEXT_KEYS[12]].orphaned] == ["regen.g1"]
+
+
+def test_dynamodb_inspect_command_matches_the_sdk(
+    filled_dynamodb: tuple[MotoServer, str, str | None], data_file: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from ldclient.integrations import DynamoDB
+
+    moto, table, prefix = filled_dynamodb
+    ns = f"{prefix}:big_segments_metadata" if prefix else "big_segments_metadata"
+    moto.client().update_item(
+        TableName=table, Key={"namespace": {"S": ns}, "key": {"S": ns}}, UpdateExpression="SET synchronizedOn = :t",
+        ExpressionAttributeValues={":t": {"N": str(int(time.time() * 1000))}},
+    )
+    store = DynamoDB.new_big_segment_store(
+        table, prefix, dynamodb_opts={"endpoint_url": moto.endpoint, "region_name": "us-east-1"}
+    )
+    sdk, _ = sdk_verdicts(store, data_file)
+    args = ["--store", "dynamodb", "--table", table, "--region", "us-east-1", "--endpoint-url", moto.endpoint]
+    out = cli_verdicts([*args, *(["--prefix", prefix] if prefix else [])], capsys, tmp_path)
+    assert out["store"]["available"] is True and out["store"]["stale"] is False
+    assert out["store"]["prefix"] == (prefix or "")
+    ours = {(c["key"], s): SDK_WORD[v] for c in out["contexts"] for s, v in c["segments"].items()}
+    assert ours == {k: v for k, v in sdk.items() if k[1] != "legacy"}

@@ -1,0 +1,272 @@
+"""The inspector's engine: read memberships straight from a store, learn each big segment's
+current generation (typed, or from the segments API), and explain. Used by the inspector
+screens and by ``ldtui inspect`` alike. No Textual here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ldtui.core.bigsegments import StoreStatus, resolve_prefix, store_status
+from ldtui.core.inspect import (
+    ContextResult,
+    GenerationCount,
+    SegmentInfo,
+    explain_context,
+    generation_counts,
+    hash_keys,
+    segment_keys_in,
+)
+from ldtui.stores.base import (
+    BigSegmentStoreReader,
+    Metadata,
+    Progress,
+    StoreDataError,
+    StoreError,
+    StoreUnavailable,
+)
+
+# A bulk run reads this many contexts per store call, reporting progress between calls.
+CHUNK = 20_000
+
+SegmentLookup = Callable[[str], Awaitable[SegmentInfo]]
+ProgressFn = Callable[[Progress], None]
+
+
+def api_segment_lookup(client: Any, project: str, environment: str) -> SegmentLookup:
+    """A segment's current generation and context kind from ``GET /api/v2/segments/...``."""
+    from ldtui.api.errors import ApiError
+
+    async def lookup(key: str) -> SegmentInfo:
+        try:
+            seg = await client.get_segment(project, environment, key)
+        except ApiError as exc:
+            if exc.status == 404:
+                return SegmentInfo(
+                    key, None, exists=False, note=f"no segment {key!r} in {project}/{environment}"
+                )
+            return SegmentInfo(
+                key,
+                None,
+                source="unknown",
+                note=f"the segments API did not answer ({exc.summary()}); type KEY=GENERATION",
+            )
+        if not seg.is_big:
+            return SegmentInfo(
+                key, seg.generation, exists=True, big=False, note=f"{key!r} is not a big segment"
+            )
+        return SegmentInfo(key, seg.generation, seg.context_kind)
+
+    return lookup
+
+
+@dataclass
+class StoreState:
+    """The store's freshness, as the SDKs judge it."""
+
+    status: StoreStatus
+    metadata: Metadata | None
+
+
+class Inspector:
+    """One store, one environment's segments. Segment answers are cached for the session."""
+
+    def __init__(
+        self,
+        reader: BigSegmentStoreReader,
+        *,
+        typed: Mapping[str, int | None] | None = None,
+        lookup: SegmentLookup | None = None,
+        stale_after_ms: float = 120_000,
+        clock: Callable[[], float] = time.time,
+        label: str = "",
+    ) -> None:
+        self.reader = reader
+        self.lookup = lookup
+        self.stale_after_ms = stale_after_ms
+        self.clock = clock
+        self.label = label or reader.description
+        self.segments: dict[str, SegmentInfo] = {}
+        self.wanted: list[str] = []  # segments asked for by name, checked for every context
+        self.set_typed(typed or {})
+
+    @property
+    def kind(self) -> str:
+        return self.reader.kind
+
+    @property
+    def prefix(self) -> str:
+        return self.reader.prefix
+
+    def set_typed(self, typed: Mapping[str, int | None]) -> None:
+        """Segments named by the user; a generation typed with them wins over the API's."""
+        for key, gen in typed.items():
+            if key not in self.wanted:
+                self.wanted.append(key)
+            if gen is not None:
+                self.segments[key] = SegmentInfo(key, gen, source="typed")
+            elif self.segments.get(key, None) is not None and self.segments[key].source == "typed":
+                del self.segments[key]
+
+    async def store_state(self) -> StoreState:
+        """Freshness; ``StoreUnavailable`` when the store cannot be reached at all."""
+        now = int(self.clock() * 1000)
+        try:
+            metadata = await self.reader.get_metadata()
+        except StoreUnavailable:
+            raise
+        except StoreError as exc:
+            return StoreState(store_status(synchronized_on=None, now_ms=now, error=str(exc)), None)
+        status = store_status(
+            synchronized_on=metadata.synchronized_on, now_ms=now, stale_after_ms=self.stale_after_ms
+        )
+        return StoreState(status, metadata)
+
+    async def resolve(self, keys: Sequence[str]) -> dict[str, SegmentInfo]:
+        """Current generations for these segment keys (asked once per session each)."""
+        missing = [k for k in dict.fromkeys(keys) if k not in self.segments]
+        if missing:
+            if self.lookup is None:
+                for k in missing:
+                    self.segments[k] = SegmentInfo(
+                        k,
+                        None,
+                        source="unknown",
+                        note="no API to ask for its generation: name it as KEY=GENERATION",
+                    )
+            else:
+                lookup = self.lookup
+                infos = await asyncio.gather(*(lookup(k) for k in missing))
+                for info in infos:
+                    self.segments[info.key] = info
+        return {k: self.segments[k] for k in dict.fromkeys(keys)}
+
+    async def inspect(
+        self,
+        keys: Sequence[str],
+        *,
+        kind: str | None = None,
+        progress: ProgressFn | None = None,
+        chunk: int = CHUNK,
+    ) -> list[ContextResult]:
+        """Every key explained, in input order. Bad keys and contexts whose store entries are
+        not in the schema get an error in their result; an unreachable store raises. Cancel by
+        cancelling the awaiting task."""
+        hashed = hash_keys(keys)
+        lookups = [h for _, h, err in hashed if err is None and h is not None]
+        found: dict[str, Any] = {}
+        total = len(lookups)
+        if progress is not None:
+            progress(Progress(0, total, 0))
+        for start in range(0, total, chunk):
+            part = lookups[start : start + chunk]
+            found.update(await self.reader.get_memberships(part))
+            if progress is not None:
+                done = min(start + chunk, total)
+                progress(Progress(done, total, done))
+        memberships = [m for m in found.values() if not isinstance(m, StoreError)]
+        await self.resolve([*self.wanted, *sorted(segment_keys_in(memberships))])
+        segments = self.segments
+        out = []
+        for key, h, err in hashed:
+            if err is not None or h is None:
+                out.append(explain_context(key, None, None, segments, error=err))
+                continue
+            m = found.get(h)
+            if isinstance(m, StoreDataError):
+                out.append(explain_context(key, h, None, segments, error=m.message))
+                continue
+            out.append(explain_context(key, h, m, segments, kind=kind))
+        return out
+
+    async def segment_view(
+        self, segment_key: str, *, progress: ProgressFn | None = None
+    ) -> tuple[SegmentInfo, list[GenerationCount], Any]:
+        """Contexts included and excluded per generation of one segment, counted over the
+        whole store by streaming statistics (memory does not grow with the store)."""
+        info = (await self.resolve([segment_key]))[segment_key]
+        stats = await self.reader.statistics(progress=progress)
+        counts = generation_counts(segment_key, stats.included, stats.excluded, info.current_generation)
+        return info, counts, stats
+
+    async def aclose(self) -> None:
+        await self.reader.aclose()
+
+
+# --- where the store is -------------------------------------------------------------------------
+
+
+class SourceError(Exception):
+    """The store or integration named cannot be used; the text says why and what to do."""
+
+
+@dataclass
+class InspectTarget:
+    """A store to inspect, as the picker and ``--integration`` name it."""
+
+    label: str
+    kind: str
+    prefix: str
+    project: str | None = None
+    environment: str | None = None
+    store_key: str | None = None
+    store: Any = None
+    problem: str | None = None  # why it cannot be inspected (no store configured, ...)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def where(self) -> str:
+        return f"{self.project}/{self.environment}" if self.project else "-"
+
+
+def targets_from_status(status_targets: Sequence[Any], hint: Callable[[Any], str]) -> list[InspectTarget]:
+    """The status service's targets (integrations, then configured stores) as inspect targets."""
+    out = []
+    for t in status_targets:
+        out.append(
+            InspectTarget(
+                label=t.name,
+                kind=t.kind,
+                prefix=t.prefix,
+                project=t.project,
+                environment=t.environment,
+                store_key=t.store_key,
+                store=t.store,
+                problem=None if t.store is not None else hint(t),
+            )
+        )
+    return out
+
+
+def inspector_for(
+    target: InspectTarget,
+    config: Any,
+    *,
+    client: Any = None,
+    typed: Mapping[str, int | None] | None = None,
+    reader_factory: Callable[[Any, str, Any], BigSegmentStoreReader] | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Inspector:
+    """An inspector reading ``target``'s store, asking the API for generations when the target
+    names an environment and a client is at hand."""
+    from ldtui.services.status import open_reader
+
+    if target.store is None:
+        raise SourceError(target.problem or f"{target.label}: no store connection is configured")
+    password = config.store_password(target.store_key) if target.store_key else None
+    reader = (reader_factory or open_reader)(target.store, target.prefix, password)
+    lookup = None
+    if client is not None and target.project and target.environment:
+        lookup = api_segment_lookup(client, target.project, target.environment)
+    stale_after = config.settings.status.stale_after * 1000
+    return Inspector(
+        reader, typed=typed, lookup=lookup, stale_after_ms=stale_after, clock=clock, label=target.label
+    )
+
+
+def explicit_prefix(kind: str, prefix: str | None) -> str:
+    return resolve_prefix(kind, configured=prefix)
