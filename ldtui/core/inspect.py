@@ -388,7 +388,8 @@ def results_csv(results: Sequence[ContextResult], segment_keys: Sequence[str]) -
     Values are written as they are (a hash may begin with ``+`` or ``/``); open the file as
     text, not as formulas."""
     buf = io.StringIO(newline="")
-    w = csv.writer(buf, lineterminator="\n")
+    # RFC 4180 line ends: a key holding a CR or LF is quoted, so it reads back intact.
+    w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(["key", "hash", *segment_keys, "included", "excluded", "orphaned", "error"])
     for r in results:
         w.writerow(

@@ -1,0 +1,222 @@
+"""``ldtui inspect`` end to end: the emulator over HTTP with its syncer writing a real
+redis-server and a moto server; bad input of every kind gives a message and exit 64, an
+unreachable store exit 2, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ldtui.core.bigsegments import context_key_hash
+from ldtui.emulator.runtime import EmulatorRuntime, SyncSettings, ThreadedEmulator
+from ldtui.emulator.seed import DEFAULT_TOKEN, SeedOptions, build_state
+from ldtui.emulator.syncer import Endpoints
+from tests.servers import MotoServer, RedisServer
+
+pytestmark = pytest.mark.network
+
+
+def ldtui(*args: str, env: dict[str, str] | None = None, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
+    run = subprocess.run(
+        [sys.executable, "-m", "ldtui", *args],
+        capture_output=True,
+        env=env or dict(os.environ),
+        input=stdin,
+        timeout=120,
+    )
+    out = subprocess.CompletedProcess(run.args, run.returncode, run.stdout.decode(), run.stderr.decode())
+    assert "Traceback" not in out.stderr, out.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def emulated(redis_server: RedisServer, moto_server: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    state = build_state(SeedOptions(seed=4242, contexts=120, extra_projects=0))
+    runtime = EmulatorRuntime(
+        state,
+        Endpoints(redis_url=redis_server.url, dynamodb_endpoint=moto_server.endpoint, create_tables=True),
+        SyncSettings(interval=0.2, change_every=0),
+    )
+    server = ThreadedEmulator(runtime).start()
+    path = tmp_path_factory.mktemp("inspect") / "config.toml"
+    path.write_text(
+        f'[profiles.emu]\nbase_url = "{server.base_url}"\ntoken_env = "EMU_TOKEN"\n'
+        f'[stores."default/production"]\ntype = "redis"\nurl = "{redis_server.url}"\n'
+        f'[stores."default/staging"]\ntype = "dynamodb"\ntable = "ld-big-segments-staging"\n'
+        f'region = "us-east-1"\nendpoint_url = "{moto_server.endpoint}"\n'
+    )
+    env = {**os.environ, "EMU_TOKEN": DEFAULT_TOKEN}
+    deadline = time.time() + 60
+    prod = state.projects["default"].environments["production"]
+    key = f"{prod.id}:big_segments_synchronized_on"
+    while not redis_server.client().get(key) and time.time() < deadline:
+        time.sleep(0.2)
+    yield state, path, env
+    server.stop()
+
+
+def truth(state: Any, env_key: str, key: str, segment: str) -> str:
+    seg = state.projects["default"].environments[env_key].segments[segment]
+    if key in seg.included:
+        return "included"
+    if key in seg.excluded:
+        return "excluded"
+    return "no-data"
+
+
+@pytest.mark.parametrize("env_key,kind", [("production", "redis"), ("staging", "dynamodb")])
+def test_integration_resolves_store_prefix_and_generations(emulated: Any, env_key: str, kind: str) -> None:
+    state, path, env = emulated
+    segments = state.projects["default"].environments[env_key].segments
+    keys = ["alice@example.com", "ключ-пользователя", *(f"user-{env_key}-{i:05d}" for i in range(40))]
+    run = ldtui(
+        "--config", str(path), "inspect", "--integration", f"default/{env_key}/{kind}",
+        *(f"--segment={s}" for s in segments), "--json", *keys, env=env,
+    )
+    assert run.returncode == 0, run.stderr
+    data = json.loads(run.stdout)
+    client_side_id = state.projects["default"].environments[env_key].id
+    assert data["store"]["kind"] == kind and data["store"]["prefix"] == client_side_id
+    assert data["store"]["available"] is True and data["store"]["stale"] is False
+    assert data["segmentGenerations"] == {k: s.generation for k, s in segments.items()}
+    assert data["segmentGenerations"]["legacy-cohort"] == 3  # recreated twice
+    for c in data["contexts"]:
+        assert c["hash"] == context_key_hash(c["key"])
+        for seg in segments:
+            assert c["segments"][seg] == truth(state, env_key, c["key"], seg), (c["key"], seg)
+        # Older generations of legacy-cohort linger: reported as orphaned, never as verdicts.
+        assert all(o.startswith("legacy-cohort.g") and not o.endswith(".g3") for o in c["orphaned"])
+    assert any(c["orphaned"] for c in data["contexts"])
+    assert {"included", "excluded", "no-data"} <= {v for c in data["contexts"] for v in c["segments"].values()}
+    assert DEFAULT_TOKEN not in run.stdout + run.stderr
+    env_obj = state.projects["default"].environments[env_key]
+    assert env_obj.api_key not in run.stdout
+
+
+def test_integration_without_a_store_connection_says_how_to_add_one(emulated: Any) -> None:
+    _, path, env = emulated
+    run = ldtui("--config", str(path), "inspect", "--integration", "mobile-app/production/dynamodb", "k", env=env)
+    assert run.returncode == 64
+    assert '[stores."mobile-app/production"]' in run.stderr
+    run = ldtui("--config", str(path), "inspect", "--integration", "default/nowhere/redis", "k", env=env)
+    assert run.returncode == 64 and "no redis integration in default/nowhere" in run.stderr
+    run = ldtui("--config", str(path), "inspect", "--integration", "default/production", "k", env=env)
+    assert run.returncode == 64 and "PROJECT/ENVIRONMENT/KIND" in run.stderr
+
+
+def test_text_output_explains_one_context(emulated: Any) -> None:
+    state, path, env = emulated
+    run = ldtui(
+        "--config", str(path), "inspect", "--integration", "default/production/redis",
+        "--segment", "legacy-cohort", "--segment", "beta-testers=1", "alice@example.com", env=env,
+    )
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0].startswith("store     redis") and "HEALTHY" in lines[0]
+    assert "hash      /42YGfwOEr8NJIkuRZh+JJoo3Og2qFytYOKOqqjG2XY=" in lines
+    legacy = next(line for line in lines if line.startswith("legacy-cohort"))
+    assert legacy.split()[1] == "3" and legacy.split()[2] == truth(state, "production", "alice@example.com", "legacy-cohort")
+
+
+def test_wrong_redis_type_is_reported_for_that_context_only(redis_server: RedisServer) -> None:
+    r = redis_server.client()
+    r.flushall()
+    good, bad = "good-key", "bad-key"
+    r.sadd(f"launchdarkly:big_segment_include:{context_key_hash(good)}", "seg.g1")
+    r.set(f"launchdarkly:big_segment_include:{context_key_hash(bad)}", "not a set")
+    r.set("launchdarkly:big_segments_synchronized_on", str(int(time.time() * 1000)))
+    run = ldtui("inspect", "--store", "redis", "--redis-url", redis_server.url, "--segment", "seg=1", "--json", good, bad)
+    assert run.returncode == 0, run.stderr
+    by_key = {c["key"]: c for c in json.loads(run.stdout)["contexts"]}
+    assert by_key[good]["segments"] == {"seg": "included"}
+    assert "is not a set" in by_key[bad]["error"] and context_key_hash(bad) in by_key[bad]["error"]
+    text = ldtui("inspect", "--store", "redis", "--redis-url", redis_server.url, "--segment", "seg=1", bad)
+    assert "error     " in text.stdout and "is not a set" in text.stdout
+
+
+def test_unreachable_store_exits_2(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    run = ldtui("inspect", "--store", "redis", "--redis-url", f"redis://127.0.0.1:{port}/0", "--json", "k")
+    assert run.returncode == 2
+    data = json.loads(run.stdout)
+    assert data["store"]["available"] is False and data["contexts"] == []
+    assert "store unavailable" in run.stderr
+
+
+def test_unreadable_synchronized_on_is_unavailable_like_the_sdk(redis_server: RedisServer) -> None:
+    r = redis_server.client()
+    r.flushall()
+    r.set("launchdarkly:big_segments_synchronized_on", "yesterday")
+    r.sadd(f"launchdarkly:big_segment_include:{context_key_hash('k')}", "seg.g1")
+    run = ldtui("inspect", "--store", "redis", "--redis-url", redis_server.url, "--segment", "seg=1", "--json", "k")
+    assert run.returncode == 2
+    data = json.loads(run.stdout)
+    # The SDK still uses the membership it read (STORE_ERROR status): so does the report.
+    assert data["store"]["available"] is False and data["contexts"][0]["segments"] == {"seg": "included"}
+
+
+BAD_INPUT = [
+    (["k", "--keys-file", "KEYS"], b"a\n", "not both"),
+    (["--keys-file", "KEYS"], b"ok\n\xff\xfebad\n", "line 2, column 1: byte 0xff is not valid UTF-8"),
+    (["--keys-file", "KEYS.csv"], b"id,email\n1,a@example.com\n", "no key column; the columns are 'id', 'email'"),
+    (["--keys-file", "KEYS.csv", "--key-column", "user"], b"id,email\n1,a\n", "no column 'user'"),
+    (["--keys-file", "KEYS"], b"x" * 1_048_576 + b"\n", "line 1 is 1,048,576 bytes long"),
+    (["--keys-file", "KEYS"], b"\n\n", "holds no keys"),
+    ([""], None, "KEY 1 is empty: SDKs reject a context with an empty key"),
+    (["--segment", "beta", "k"], None, "write beta=GENERATION"),
+    (["--segment", "beta=three", "k"], None, "'three' is not a whole number"),
+    (["--keys-file", "/nonexistent/keys.txt"], None, "cannot read /nonexistent/keys.txt"),
+    ([], None, "no context keys"),
+]
+
+
+@pytest.mark.parametrize("args,content,message", BAD_INPUT, ids=[m.split(":")[0][:30] for *_, m in BAD_INPUT])
+def test_bad_input_is_a_usage_error(tmp_path: Path, args: list[str], content: bytes | None, message: str) -> None:
+    args = list(args)
+    for i, a in enumerate(args):
+        if a.startswith("KEYS"):
+            path = tmp_path / a.replace("KEYS", "keys")
+            path.write_bytes(content or b"")
+            args[i] = str(path)
+    run = ldtui("inspect", "--store", "redis", "--redis-url", "redis://127.0.0.1:1/0", *args)
+    assert run.returncode == 64
+    assert message in run.stderr
+
+
+def test_csv_column_and_stdin(redis_server: RedisServer, tmp_path: Path) -> None:
+    r = redis_server.client()
+    r.flushall()
+    r.sadd(f"launchdarkly:big_segment_exclude:{context_key_hash('b, with comma')}", "seg.g2")
+    csv_file = tmp_path / "export.csv"
+    csv_file.write_text('id,user\n1,a\n2,"b, with comma"\n', encoding="utf-8")
+    run = ldtui("inspect", "--store", "redis", "--redis-url", redis_server.url, "--segment", "seg=2",
+                "--keys-file", str(csv_file), "--key-column", "user", "--json")
+    assert run.returncode == 0
+    contexts = json.loads(run.stdout)["contexts"]
+    assert [c["key"] for c in contexts] == ["a", "b, with comma"]
+    assert [c["segments"]["seg"] for c in contexts] == ["no-data", "excluded"]
+    run = ldtui("inspect", "--store", "redis", "--redis-url", redis_server.url, "--segment", "seg=2",
+                "--keys-file", "-", "--json", stdin=" a\nb, with comma\n".encode())
+    assert [c["key"] for c in json.loads(run.stdout)["contexts"]] == [" a", "b, with comma"]
+
+
+def test_hash_command() -> None:
+    run = ldtui("hash", "user-1", "ключ", "--json")
+    assert json.loads(run.stdout) == [
+        {"key": "user-1", "hash": "xsKJ5J6cBbIUWGA4e3O8sY30P7CaHkpKlxPHbIi7VBs="},
+        {"key": "ключ", "hash": "HeNqMq95jaDBrJKXYDoyDtj+VnzyHJF3ESpM6RTruL4="},
+    ]
+    text = ldtui("hash", "evil\x1b[31m")
+    assert "\x1b" not in text.stdout and "\\x1b[31m" in text.stdout
+    assert ldtui("hash", "").returncode == 64

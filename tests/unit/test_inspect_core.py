@@ -1,0 +1,132 @@
+"""The inspector's pure part: keys in, explained results out."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ldtui.core.bigsegments import Membership, context_key_hash, store_status
+from ldtui.core.inspect import (
+    MAX_KEY_BYTES,
+    check_key,
+    KeyInputError,
+    SegmentInfo,
+    Tally,
+    explain_context,
+    generation_counts,
+    hash_keys,
+    keys_from_file,
+    keys_from_text,
+    parse_segment_spec,
+    parse_segment_specs,
+    results_csv,
+    results_json,
+    store_json,
+)
+
+SEGS = {
+    "beta": SegmentInfo("beta", 2),
+    "orgs": SegmentInfo("orgs", 1, context_kind="org"),
+    "gone": SegmentInfo("gone", None, exists=False),
+    "mystery": SegmentInfo("mystery", None, source="unknown", note="API said 500"),
+}
+
+
+def test_text_keys_keep_spaces_and_skip_blank_lines() -> None:
+    assert keys_from_text(" a \r\n\n  \nb\n") == [" a ", "b"]
+
+
+def test_file_keys_drop_a_byte_order_mark_and_name_the_bad_byte() -> None:
+    assert keys_from_file("\ufeffalice\n".encode(), "k.txt") == ["alice"]
+    with pytest.raises(KeyInputError, match=r"k.txt, line 3, column 4: byte 0xe9"):
+        keys_from_file(b"a\nb\nabc\xe9\n", "k.txt")
+
+
+def test_csv_column_by_name_number_or_default() -> None:
+    data = b'id,key,email\n1,"k, one",a@x\n,,\n2,k2,b@x\n'
+    assert keys_from_file(data, "x.csv") == ["k, one", "k2"]
+    assert keys_from_file(data, "x.txt", column="email") == ["a@x", "b@x"]
+    assert keys_from_file(data, "x.csv", column="1") == ["1", "2"]
+    with pytest.raises(KeyInputError, match="no column 'user'; the columns are 'id', 'key', 'email'"):
+        keys_from_file(data, "x.csv", column="user")
+    with pytest.raises(KeyInputError, match="x.csv, line 2, column 'email' is empty"):
+        keys_from_file(b"email,n\n,1\n", "x.csv", column="email")
+
+
+def test_key_limits() -> None:
+    with pytest.raises(KeyInputError, match="the context key is empty: SDKs reject"):
+        check_key("")
+    assert hash_keys([""])[0][1] is None and "empty" in (hash_keys([""])[0][2] or "")
+    assert hash_keys(["x" * MAX_KEY_BYTES])[0][2] is None
+    assert "65,536" in (hash_keys(["x" * (MAX_KEY_BYTES + 1)])[0][2] or "")
+    assert "lone surrogate" in (hash_keys(["\ud800"])[0][2] or "")
+
+
+def test_segment_specs() -> None:
+    assert parse_segment_spec("beta=3") == ("beta", 3)
+    assert parse_segment_spec("a=b=4") == ("a=b", 4)
+    assert parse_segment_spec("churn.risk") == ("churn.risk", None)
+    assert parse_segment_specs("a=1, b  c=2") == {"a": 1, "b": None, "c": 2}
+    for bad in ("=3", "beta=", "beta=-1", "beta=x"):
+        with pytest.raises(KeyInputError):
+            parse_segment_spec(bad)
+
+
+def test_explain_kinds_orphans_and_unresolved() -> None:
+    m = Membership(included=frozenset({"beta.g1", "orgs.g1", "mystery.g4", "gone.g1", "junk"}),
+                   excluded=frozenset({"beta.g2"}))
+    r = explain_context("k", context_key_hash("k"), m, SEGS, kind="user")
+    verdicts = {a.segment_key: a.verdict for a in r.answers}
+    assert verdicts == {"beta": "excluded", "orgs": "other-kind", "mystery": "unknown"}
+    assert sorted(o.ref for o in r.orphaned) == ["beta.g1", "gone.g1", "junk"]
+    data = r.to_json()
+    assert data["segments"] == {"beta": "excluded", "orgs": "other-kind"}
+    assert data["unresolved"] == ["mystery.g4"]
+    any_kind = explain_context("k", context_key_hash("k"), m, SEGS, kind=None)
+    assert any_kind.verdict_of("orgs") == "included"
+
+
+def test_bad_context_gets_an_error_not_a_verdict() -> None:
+    r = explain_context("k", None, None, SEGS, error="k is empty")
+    assert r.error == "k is empty" and r.answers == () and r.to_json()["error"] == "k is empty"
+
+
+def test_tally_and_exports_roundtrip() -> None:
+    keys = ["a", "b", "=cmd()", "line\nbreak"]
+    ms = [Membership(frozenset({"beta.g2"})), None, Membership(excluded=frozenset({"beta.g2"})), None]
+    results = [explain_context(k, context_key_hash(k), m, {"beta": SEGS["beta"]}) for k, m in zip(keys, ms)]
+    results.append(explain_context("", None, None, {}, error="empty"))
+    t = Tally()
+    t.add(results)
+    assert (t.contexts, t.with_data, t.errors) == (5, 2, 1)
+    assert t.per_segment["beta"] == {"included": 1, "no-data": 2, "excluded": 1}
+    rows = list(csv.DictReader(io.StringIO(results_csv(results, ["beta"]))))
+    assert [r["key"] for r in rows] == [*keys, ""]
+    assert [r["beta"] for r in rows] == ["included", "no-data", "excluded", "no-data", ""]
+    assert rows[0]["hash"] == context_key_hash("a") and rows[4]["error"] == "empty"
+    store = store_json("redis", "p", store_status(synchronized_on=1000, now_ms=6000))
+    doc = json.loads(results_json(store, results, {"beta": SEGS["beta"]}))
+    assert doc["store"] == {"kind": "redis", "prefix": "p", "synchronizedOn": 1000, "ageSeconds": 5.0,
+                            "stale": False, "available": True}
+    assert [c["key"] for c in doc["contexts"]] == [*keys, ""]
+    assert doc["segmentGenerations"] == {"beta": 2}
+
+
+@given(st.lists(st.text(min_size=1).filter(lambda s: s.strip() and "\x00" not in s), min_size=1, max_size=20))
+def test_csv_export_keeps_any_key(keys: list[str]) -> None:
+    results = [explain_context(k, "h", None, {}) for k in keys]
+    rows = list(csv.DictReader(io.StringIO(results_csv(results, []), newline="")))
+    assert [r["key"] for r in rows] == keys
+
+
+def test_generation_counts_newest_first_with_current_marked() -> None:
+    inc = {"seg.g1": 5, "seg.g3": 2, "other.g3": 9, "seg.x.g2": 4}
+    exc = {"seg.g3": 1}
+    got = generation_counts("seg", inc, exc, current_generation=4)
+    assert [(g.generation, g.included, g.excluded, g.current) for g in got] == [
+        (4, 0, 0, True), (3, 2, 1, False), (1, 5, 0, False)]
