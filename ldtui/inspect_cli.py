@@ -186,7 +186,9 @@ def _direct_reader(args: argparse.Namespace) -> Any:
     return DynamoDBBigSegmentReader(settings_d, resolve_prefix("dynamodb", configured=args.prefix))
 
 
-async def _integration_inspector(args: argparse.Namespace, typed: dict[str, int | None], stack: list[Any]) -> Any:
+async def _integration_inspector(
+    args: argparse.Namespace, typed: dict[str, int | None], stack: list[Any]
+) -> Any:
     """The store behind ``--integration P/E/KIND``: connection from the configuration, prefix
     (the environment's client-side ID unless configured) and generations through the API."""
     from ldtui.api.client import LaunchDarklyClient
@@ -284,7 +286,10 @@ def run_inspect(args: argparse.Namespace) -> int:
     from ldtui.core.inspect import store_json
 
     if bool(args.store) == bool(args.integration):
-        print("ldtui inspect: choose the store: --store redis|dynamodb, or --integration P/E/KIND", file=sys.stderr)
+        print(
+            "ldtui inspect: choose the store: --store redis|dynamodb, or --integration P/E/KIND",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     try:
         keys = _keys(args)

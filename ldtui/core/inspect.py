@@ -17,7 +17,6 @@ from ldtui.core.bigsegments import (
     OrphanedRef,
     SegmentVerdict,
     StoreStatus,
-    Verdict,
     context_key_hash,
     orphaned_refs,
     parse_segment_ref,
@@ -119,7 +118,9 @@ def keys_from_csv(text: str, source: str, column: str | None) -> list[str]:
     return keys
 
 
-def keys_from_file(data: bytes, source: str, *, column: str | None = None, as_csv: bool | None = None) -> list[str]:
+def keys_from_file(
+    data: bytes, source: str, *, column: str | None = None, as_csv: bool | None = None
+) -> list[str]:
     """A keys file: CSV when ``as_csv`` (default: a column was chosen or the name ends in .csv),
     else one key per line."""
     text = decode_keys_file(data, source)

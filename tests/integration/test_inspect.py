@@ -207,7 +207,7 @@ def test_csv_column_and_stdin(redis_server: RedisServer, tmp_path: Path) -> None
     assert [c["key"] for c in contexts] == ["a", "b, with comma"]
     assert [c["segments"]["seg"] for c in contexts] == ["no-data", "excluded"]
     run = ldtui("inspect", "--store", "redis", "--redis-url", redis_server.url, "--segment", "seg=2",
-                "--keys-file", "-", "--json", stdin=" a\nb, with comma\n".encode())
+                "--keys-file", "-", "--json", stdin=b" a\nb, with comma\n")
     assert [c["key"] for c in json.loads(run.stdout)["contexts"]] == [" a", "b, with comma"]
 
 

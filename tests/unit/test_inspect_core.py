@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 from ldtui.core.bigsegments import Membership, context_key_hash, store_status
 from ldtui.core.inspect import (
     MAX_KEY_BYTES,
-    check_key,
     KeyInputError,
     SegmentInfo,
     Tally,
+    check_key,
     explain_context,
     generation_counts,
     hash_keys,
@@ -99,7 +99,7 @@ def test_bad_context_gets_an_error_not_a_verdict() -> None:
 def test_tally_and_exports_roundtrip() -> None:
     keys = ["a", "b", "=cmd()", "line\nbreak"]
     ms = [Membership(frozenset({"beta.g2"})), None, Membership(excluded=frozenset({"beta.g2"})), None]
-    results = [explain_context(k, context_key_hash(k), m, {"beta": SEGS["beta"]}) for k, m in zip(keys, ms)]
+    results = [explain_context(k, context_key_hash(k), m, {"beta": SEGS["beta"]}) for k, m in zip(keys, ms, strict=True)]
     results.append(explain_context("", None, None, {}, error="empty"))
     t = Tally()
     t.add(results)
