@@ -40,7 +40,9 @@ def add_inspect_arguments(p: argparse.ArgumentParser) -> None:
         help="the store of this integration: connection from [stores] in the configuration, prefix "
         "and generations through the API",
     )
-    where.add_argument("--redis-url", metavar="URL", help="redis://[user:password@]host:port/db (or rediss://)")
+    where.add_argument(
+        "--redis-url", metavar="URL", help="redis://[user:password@]host:port/db (or rediss://)"
+    )
     where.add_argument(
         "--redis-password-env", metavar="VAR", help="read the Redis password from this environment variable"
     )
@@ -68,9 +70,7 @@ def add_inspect_arguments(p: argparse.ArgumentParser) -> None:
     what.add_argument("--key-column", metavar="COL", help="the CSV column holding the keys (name or 1-based)")
     what.add_argument("keys", nargs="*", metavar="KEY", help="context keys")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument(
-        "--stale-after", type=float, metavar="SECONDS", help="the SDKs' staleAfter (default 120)"
-    )
+    p.add_argument("--stale-after", type=float, metavar="SECONDS", help="the SDKs' staleAfter (default 120)")
     p.add_argument("--timeout", type=float, default=3.0, metavar="S", help="store timeout (default 3)")
 
 
@@ -216,7 +216,7 @@ async def _integration_inspector(
     ]
     if not integrations:
         raise UsageError(f"--integration: no {kind} integration in {project}/{environment}")
-    target = targets_from_status(await service.targets(integrations), service._hint)[0]
+    target = targets_from_status(await service.targets(integrations), service.config_hint)[0]
     if args.prefix is not None:
         target.prefix = args.prefix
     try:

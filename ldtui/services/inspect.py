@@ -6,6 +6,7 @@ screens and by ``ldtui inspect`` alike. No Textual here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -128,7 +129,12 @@ class Inspector:
 
     async def resolve(self, keys: Sequence[str]) -> dict[str, SegmentInfo]:
         """Current generations for these segment keys (asked once per session each)."""
-        missing = [k for k in dict.fromkeys(keys) if k not in self.segments]
+        # An earlier API failure is asked again; everything else is remembered.
+        missing = [
+            k
+            for k in dict.fromkeys(keys)
+            if k not in self.segments or (self.lookup is not None and not self.segments[k].resolved)
+        ]
         if missing:
             if self.lookup is None:
                 for k in missing:
@@ -154,33 +160,42 @@ class Inspector:
         chunk: int = CHUNK,
     ) -> list[ContextResult]:
         """Every key explained, in input order. Bad keys and contexts whose store entries are
-        not in the schema get an error in their result; an unreachable store raises. Cancel by
-        cancelling the awaiting task."""
-        hashed = hash_keys(keys)
-        lookups = [h for _, h, err in hashed if err is None and h is not None]
+        not in the schema get an error in their result; an unreachable store raises.
+
+        Work goes in chunks (hash, read, then explain), yielding to the event loop between
+        them, so a screen stays responsive during a long run. Cancel by cancelling the task."""
+        total = len(keys)
+        hashed: list[tuple[str, str | None, str | None]] = []
         found: dict[str, Any] = {}
-        total = len(lookups)
         if progress is not None:
             progress(Progress(0, total, 0))
         for start in range(0, total, chunk):
-            part = lookups[start : start + chunk]
-            found.update(await self.reader.get_memberships(part))
+            part = hash_keys(keys[start : start + chunk])
+            hashed += part
+            lookups = [h for _, h, err in part if err is None and h is not None]
+            if lookups:
+                found.update(await self.reader.get_memberships(lookups))
+            else:
+                await asyncio.sleep(0)
             if progress is not None:
                 done = min(start + chunk, total)
                 progress(Progress(done, total, done))
         memberships = [m for m in found.values() if not isinstance(m, StoreError)]
         await self.resolve([*self.wanted, *sorted(segment_keys_in(memberships))])
         segments = self.segments
-        out = []
-        for key, h, err in hashed:
-            if err is not None or h is None:
-                out.append(explain_context(key, None, None, segments, error=err))
-                continue
-            m = found.get(h)
-            if isinstance(m, StoreDataError):
-                out.append(explain_context(key, h, None, segments, error=m.message))
-                continue
-            out.append(explain_context(key, h, m, segments, kind=kind))
+        out: list[ContextResult] = []
+        for start in range(0, total, chunk):
+            for key, h, err in hashed[start : start + chunk]:
+                if err is not None or h is None:
+                    out.append(explain_context(key, None, None, segments, error=err))
+                    continue
+                m = found.get(h)
+                if isinstance(m, StoreDataError):
+                    out.append(explain_context(key, h, None, segments, error=m.message))
+                else:
+                    out.append(explain_context(key, h, m, segments, kind=kind))
+            if total > chunk:
+                await asyncio.sleep(0)
         return out
 
     async def segment_view(
@@ -270,3 +285,58 @@ def inspector_for(
 
 def explicit_prefix(kind: str, prefix: str | None) -> str:
     return resolve_prefix(kind, configured=prefix)
+
+
+# --- files --------------------------------------------------------------------------------------
+
+
+def read_keys_file(path: str, column: str | None = None) -> list[str]:
+    """Keys from a file (one per line, or a CSV column). ``KeyInputError`` names the problem."""
+    from pathlib import Path
+
+    from ldtui.core.inspect import KeyInputError, keys_from_file
+
+    p = Path(path).expanduser()
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise KeyInputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return keys_from_file(data, str(path), column=column or None)
+
+
+def export_results(
+    path: str,
+    results: Sequence[ContextResult],
+    segments: Mapping[str, SegmentInfo],
+    store: Mapping[str, object],
+) -> str:
+    """Write the results as CSV or JSON (by the file's extension). Written to a temporary file
+    and renamed, so a failed export leaves nothing half-written. Returns the path written."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from ldtui.core.inspect import results_csv, results_json
+
+    p = Path(path).expanduser()
+    suffix = p.suffix.lower()
+    if suffix not in (".csv", ".json"):
+        raise ValueError(f"{path}: the file name must end in .csv or .json")
+    if suffix == ".json":
+        text = results_json(store, results, segments)
+    else:
+        keys = sorted(k for k, s in segments.items() if s.resolved and s.exists and s.big)
+        text = results_csv(results, keys)
+    directory = p.parent if str(p.parent) else Path(".")
+    if not directory.is_dir():
+        raise ValueError(f"{path}: the folder {directory} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=".ldtui-export-", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, p)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return str(p)

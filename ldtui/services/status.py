@@ -235,7 +235,7 @@ class StatusService:
             )
         return out
 
-    def _hint(self, target: Target) -> str:
+    def config_hint(self, target: Target) -> str:
         where = f"{target.project}/{target.environment}"
         if target.kind == "redis":
             example = 'type = "redis", url = "redis://HOST:6379/0"'
@@ -257,7 +257,7 @@ class StatusService:
         api = api_side(target.integration, now) if target.integration is not None else None
         metadata = None
         if target.store is None:
-            store = StoreSide(configured=False, config_hint=self._hint(target))
+            store = StoreSide(configured=False, config_hint=self.config_hint(target))
         else:
             try:
                 reader = self._reader(target)

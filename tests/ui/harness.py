@@ -115,3 +115,69 @@ def fixed_stores(world: World, answers: dict[str, FixedReader]) -> None:
         raise KeyError(store)
 
     world.app.reader_factory = factory
+
+
+class MemoryReader(FixedReader):
+    """A store held in memory, filled by replaying an environment's patch log exactly as the
+    relay applies it (so older generations linger as they do in real stores). Deterministic,
+    for screen tests and snapshots; ``delay`` slows every read to test progress and cancel."""
+
+    def __init__(self, env: Any, synchronized_on: int | None, *, prefix: str = "", delay: float = 0.0) -> None:
+        super().__init__(synchronized_on)
+        self.prefix = prefix or env.id
+        self.delay = delay
+        self.sets: dict[str, tuple[set[str], set[str]]] = {}
+        self.reads = 0
+        for patch in env.patch_log:
+            for h, sides in patch.net_changes().items():
+                inc, exc = self.sets.setdefault(h, (set(), set()))
+                for side, op in sides.items():
+                    target = inc if side == "included" else exc
+                    (target.add if op == "add" else target.discard)(patch.segment_id)
+
+    async def get_memberships(self, hashes: Any) -> dict[str, Any]:
+        import asyncio
+
+        from ldtui.core.bigsegments import Membership
+
+        self.reads += 1
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        out: dict[str, Any] = {}
+        for h in hashes:
+            inc, exc = self.sets.get(h, (set(), set()))
+            out[h] = Membership(frozenset(inc), frozenset(exc)) if inc or exc else None
+        return out
+
+    async def statistics(self, *, progress: Any = None, batch: int = 1000) -> Any:
+        import asyncio
+        from collections import Counter
+
+        from ldtui.stores.base import Progress, StoreStatistics
+
+        stats = StoreStatistics()
+        inc_c: Counter[str] = Counter()
+        exc_c: Counter[str] = Counter()
+        items = sorted(self.sets.items())
+        for n, (_, (inc, exc)) in enumerate(items, start=1):
+            if inc or exc:
+                stats.contexts += 1
+            inc_c.update(inc)
+            exc_c.update(exc)
+            if n % 20 == 0:
+                if self.delay:
+                    await asyncio.sleep(self.delay)
+                if progress is not None:
+                    progress(Progress(n, None, stats.contexts))
+        stats.included, stats.excluded, stats.complete = dict(inc_c), dict(exc_c), True
+        return stats
+
+
+def memory_stores(world: World, when_ms: int, **options: Any) -> dict[str, MemoryReader]:
+    """Every seeded Redis and DynamoDB environment of the demo as an in-memory store."""
+    answers = {}
+    for key in ("default/production", "default/staging", "mobile-app/production"):
+        project, env = key.split("/")
+        answers[key] = MemoryReader(world.state.projects[project].environments[env], when_ms, **options)
+    fixed_stores(world, answers)  # type: ignore[arg-type]
+    return answers

@@ -43,6 +43,13 @@ class IntegrationsScreen(LdScreen):
             id="health",
             tooltip="Live store health: the API and the stores",
         ),
+        Binding(
+            "i",
+            "inspect",
+            "Inspect",
+            id="inspect",
+            tooltip="Explain a context's big segment membership from the selected store",
+        ),
         Binding("enter", "open", "Details", id="open", tooltip="Config, status and errors of the row"),
         Binding("escape", "clear_filter", "Clear filter", id="clear_filter", show=False),
     ]
@@ -411,6 +418,13 @@ class IntegrationsScreen(LdScreen):
         from ldtui.ui.screens.status import StatusScreen
 
         self.app.push_screen(StatusScreen())
+
+    def action_inspect(self) -> None:
+        from ldtui.ui.screens.inspector import InspectorScreen
+
+        integ = self.selected
+        want = (integ.projectKey, integ.environmentKey, integ.integrationKey) if integ else None
+        self.app.push_screen(InspectorScreen(want))
 
     def action_create(self) -> None:
         from ldtui.ui.flows import create_flow

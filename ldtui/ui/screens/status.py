@@ -123,6 +123,7 @@ class StatusScreen(LdScreen):
         Binding("escape,h", "back", "Integrations", id="status_back", tooltip="Back to the list"),
         Binding("r", "poll_now", "Check now", id="status_poll", tooltip="Check every target now"),
         Binding("enter", "open", "Details", id="status_open", tooltip="Metadata, errors, events"),
+        Binding("i", "inspect", "Inspect", id="status_inspect", tooltip="Inspect the selected store"),
     ]
 
     def __init__(self) -> None:
@@ -317,6 +318,20 @@ class StatusScreen(LdScreen):
             self.app.push_screen(
                 TargetDetailScreen(status, self.tracks.get(status.target.id), self.ldtui.clock)
             )
+
+
+    def action_inspect(self) -> None:
+        from ldtui.ui.screens.inspector import InspectorScreen
+
+        table = self.query_one(DataTable)
+        want = None
+        if self._cells and table.cursor_row >= 0:
+            key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+            status = self.statuses.get(key or "")
+            if status is not None:
+                t = status.target
+                want = (t.project, t.environment, t.kind)
+        self.app.push_screen(InspectorScreen(want))
 
 
 def sparkline(values: list[float], width: int = 40) -> str:
