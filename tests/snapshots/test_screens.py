@@ -149,3 +149,54 @@ def test_status_panel(snap_compare: Any, state: str, size: tuple[int, int]) -> N
     world = make_world()
     fixed_stores(world, PANEL_STATES["stale_and_disagree" if state == "detail" else state])
     assert snap_compare(world.app, terminal_size=size, run_before=panel(state, detail=state == "detail"))
+
+
+# --- the inspector -------------------------------------------------------------------------------
+
+from tests.ui.harness import memory_stores  # noqa: E402
+
+INSPECT_SEGMENTS = "beta-testers high-value-customers churn.risk legacy-cohort"
+BULK_KEYS = ["alice@example.com", "bob@example.com", "ключ-пользователя", "ユーザー-42",
+             *(f"user-production-{i:05d}" for i in range(16)), "", "evil[red]\x1b[31m"]
+
+
+def inspector(view: str) -> Callable[[Any], Awaitable[None]]:
+    async def run(pilot: Any) -> None:
+        from textual.widgets import TextArea
+
+        await settle(pilot)
+        await select(pilot, "Prod Redis store")
+        await pilot.press("i")
+        await settle(pilot)
+        screen = pilot.app.screen
+        # A context with an orphaned older generation of legacy-cohort and an exclusion.
+        screen.query_one("#inspect-key").value = "user-production-00040"
+        screen.query_one("#inspect-segments").value = INSPECT_SEGMENTS
+        screen.query_one("#inspect-key").focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        if view == "bulk":
+            await pilot.press("b")
+            await settle(pilot)
+            pilot.app.screen.query_one(TextArea).text = "\n".join(BULK_KEYS)
+            await pilot.press("ctrl+r")
+            await settle(pilot)
+        elif view == "segment":
+            table = screen.query_one("#inspector-verdicts", DataTable)
+            table.move_cursor(row=table.get_row_index("legacy-cohort"))
+            await pilot.press("g")
+            await settle(pilot)
+
+    return run
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("view", ["single", "bulk", "segment"])
+def test_inspector(snap_compare: Any, view: str, size: tuple[int, int]) -> None:
+    """single: the hash, a verdict per segment with its generation and reason, the sets and an
+    orphaned older generation, the store's freshness at the top. bulk: counts per verdict and
+    the results table (a bad key and markup in a key shown literally). segment: included and
+    excluded per generation of legacy-cohort, the current one marked."""
+    world = make_world()
+    memory_stores(world, NOW_MS - 6_000)
+    assert snap_compare(world.app, terminal_size=size, run_before=inspector(view))

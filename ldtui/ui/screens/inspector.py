@@ -547,7 +547,7 @@ class BulkScreen(InspectorBase):
         bar = self.query_one("#bulk-progress", ProgressBar)
         text = self.query_one("#bulk-progress-text", Static)
         bar.update(total=len(keys), progress=0)
-        self.running, self.started = True, time.monotonic()
+        self.running, self.started = True, self.ldtui.clock()
         text.update(f"0 / {len(keys):,} contexts · Esc cancels")
 
         def progress(p: Progress) -> None:
@@ -562,7 +562,7 @@ class BulkScreen(InspectorBase):
             raise
         finally:
             self.running = False
-        elapsed = time.monotonic() - (self.started or time.monotonic())
+        elapsed = self.ldtui.clock() - (self.started or self.ldtui.clock())
         text.update(f"{len(keys):,} contexts in {elapsed:.1f} s")
         self.results = results
         self.show_results()
@@ -755,7 +755,7 @@ class SegmentScreen(InspectorBase):
             bar.update(total=None, progress=p.done)
             text.update(f"{p.contexts:,} contexts scanned · Esc cancels")
 
-        started = time.monotonic()
+        started = self.ldtui.clock()
         try:
             await self.refresh_state()
             info, counts, stats = await self.inspector.segment_view(self.segment, progress=progress)
@@ -765,7 +765,7 @@ class SegmentScreen(InspectorBase):
         finally:
             self.counting = False
         bar.update(total=1, progress=1)
-        text.update(f"{stats.contexts:,} contexts with data, scanned in {time.monotonic() - started:.1f} s")
+        text.update(f"{stats.contexts:,} contexts with data, scanned in {self.ldtui.clock() - started:.1f} s")
         variables = self.app.get_css_variables()
         table = self.query_one("#segment-counts", DataTable)
         table.clear()
