@@ -5,19 +5,22 @@ answers as ``Membership`` values, the API's segments as ``SegmentInfo``.
 
 from __future__ import annotations
 
+import base64
 import csv
+import hashlib
 import io
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
 
 from ldtui.core.bigsegments import (
     Membership,
     OrphanedRef,
     SegmentVerdict,
     StoreStatus,
-    context_key_hash,
     orphaned_refs,
     parse_segment_ref,
     segment_ref,
@@ -59,9 +62,15 @@ def _lines(text: str) -> Iterable[tuple[int, str]]:
             yield n, line
 
 
+_SURELY_SHORT = MAX_KEY_BYTES // 4  # characters: at most 4 UTF-8 bytes each
+
+
 def keys_from_text(text: str, source: str = "the pasted text") -> list[str]:
     """One key per line; blank lines are skipped."""
-    return [check_key(line, f"{source}, line {n}") for n, line in _lines(text)]
+    out = []
+    for n, line in _lines(text):
+        out.append(line if len(line) <= _SURELY_SHORT else check_key(line, f"{source}, line {n}"))
+    return out
 
 
 def decode_keys_file(data: bytes, source: str) -> str:
@@ -212,76 +221,115 @@ class SegmentAnswer:
     generation: int | None = None
 
 
-@dataclass(frozen=True)
-class ContextResult:
-    key: str
-    hash: str | None
+@dataclass(frozen=True, eq=False)
+class Explanation:
+    """What the store's sets mean for one membership: shared by every context whose sets are
+    the same (a store holds few distinct combinations, so a bulk run explains each once)."""
+
     membership: Membership | None
     answers: tuple[SegmentAnswer, ...] = ()
     orphaned: tuple[OrphanedRef, ...] = ()
+    unresolved: tuple[str, ...] = ()
     error: str | None = None
 
-    @property
+    @cached_property
     def included(self) -> list[str]:
         return sorted(self.membership.included) if self.membership else []
 
-    @property
+    @cached_property
     def excluded(self) -> list[str]:
         return sorted(self.membership.excluded) if self.membership else []
 
-    @property
-    def unresolved_refs(self) -> list[str]:
-        keys = {a.segment_key for a in self.answers if a.verdict == UNRESOLVED}
-        if not keys or self.membership is None:
-            return []
-        refs = self.membership.included | self.membership.excluded
-        return sorted(r for r in refs if parse_segment_ref(r).segment_key in keys)
-
-    def verdict_of(self, segment_key: str) -> str | None:
-        for a in self.answers:
-            if a.segment_key == segment_key:
-                return a.verdict
-        return None
+    @cached_property
+    def verdicts(self) -> dict[str, str]:
+        return {a.segment_key: a.verdict for a in self.answers}
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {
-            "key": self.key,
-            "hash": self.hash,
             "included": self.included,
             "excluded": self.excluded,
             "segments": {a.segment_key: a.verdict for a in self.answers if a.verdict != UNRESOLVED},
             "orphaned": [o.ref for o in self.orphaned],
         }
-        unresolved = self.unresolved_refs
-        if unresolved:
+        if self.unresolved:
             # Refs of segments whose current generation nobody could say: neither judged nor
             # called orphaned (name them with --segment KEY=GEN).
-            out["unresolved"] = unresolved
+            out["unresolved"] = list(self.unresolved)
         if self.error:
             out["error"] = self.error
         return out
+
+    @cached_property
+    def json_fragment(self) -> str:
+        """``to_json()`` as the inside of a JSON object, for fast streaming of many results."""
+        return json.dumps(self.to_json(), ensure_ascii=False)[1:-1]
+
+
+@dataclass(frozen=True)
+class ContextResult:
+    key: str
+    hash: str | None
+    explanation: Explanation
+
+    @property
+    def membership(self) -> Membership | None:
+        return self.explanation.membership
+
+    @property
+    def answers(self) -> tuple[SegmentAnswer, ...]:
+        return self.explanation.answers
+
+    @property
+    def orphaned(self) -> tuple[OrphanedRef, ...]:
+        return self.explanation.orphaned
+
+    @property
+    def error(self) -> str | None:
+        return self.explanation.error
+
+    @property
+    def included(self) -> list[str]:
+        return self.explanation.included
+
+    @property
+    def excluded(self) -> list[str]:
+        return self.explanation.excluded
+
+    @property
+    def unresolved_refs(self) -> list[str]:
+        return list(self.explanation.unresolved)
+
+    def verdict_of(self, segment_key: str) -> str | None:
+        return self.explanation.verdicts.get(segment_key)
+
+    def to_json(self) -> dict[str, object]:
+        return {"key": self.key, "hash": self.hash, **self.explanation.to_json()}
+
+    def json_text(self) -> str:
+        """``json.dumps(self.to_json())``, fast: the hash needs no escaping (base64), the rest
+        is the explanation's shared fragment."""
+        h = "null" if self.hash is None else f'"{self.hash}"'
+        return f'{{"key": {_encode_string(self.key)}, "hash": {h}, {self.explanation.json_fragment}}}'
+
+
+_encode_string = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
 
 def _answer(v: SegmentVerdict) -> SegmentAnswer:
     return SegmentAnswer(v.segment_key, v.verdict.value, v.reason, v.ref, v.generation)
 
 
-def explain_context(
-    key: str,
-    context_hash: str | None,
+def explain_membership(
     membership: Membership | None,
     segments: Mapping[str, SegmentInfo],
     *,
     kind: str | None = None,
-    error: str | None = None,
-) -> ContextResult:
+) -> Explanation:
     """The verdict for every known big segment, and the refs no SDK reads (orphaned).
 
     ``kind`` is the context's kind; ``None`` means "whatever kind each segment targets"."""
     from ldtui.core.bigsegments import segment_verdict
 
-    if error is not None or context_hash is None:
-        return ContextResult(key, context_hash, None, (), (), error or "not looked up")
     answers = []
     for seg in sorted(segments.values(), key=lambda s: s.key):
         if not seg.resolved:
@@ -309,17 +357,72 @@ def explain_context(
         # A ref of a segment whose generation is unknown is neither current nor orphaned.
         if o.segment_key is None or o.segment_key in known
     ]
-    return ContextResult(key, context_hash, membership, tuple(answers), tuple(orphans))
+    unresolved: tuple[str, ...] = ()
+    unknown = {a.segment_key for a in answers if a.verdict == UNRESOLVED}
+    if unknown and membership is not None:
+        refs = membership.included | membership.excluded
+        unresolved = tuple(sorted(r for r in refs if parse_segment_ref(r).segment_key in unknown))
+    return Explanation(membership, tuple(answers), tuple(orphans), unresolved)
+
+
+class Explainer:
+    """Explains many contexts against one set of segments, each distinct membership once."""
+
+    def __init__(self, segments: Mapping[str, SegmentInfo], *, kind: str | None = None) -> None:
+        self.segments = segments
+        self.kind = kind
+        self._cache: dict[Membership | None, Explanation] = {}
+        self._errors: dict[str, Explanation] = {}
+
+    def explain(self, key: str, context_hash: str | None, membership: Membership | None) -> ContextResult:
+        e = self._cache.get(membership)
+        if e is None:
+            if len(self._cache) > 50_000:  # a store of mostly unique combinations: stay bounded
+                self._cache.clear()
+            e = self._cache[membership] = explain_membership(membership, self.segments, kind=self.kind)
+        return ContextResult(key, context_hash, e)
+
+    def failed(self, key: str, context_hash: str | None, error: str) -> ContextResult:
+        e = self._errors.get(error)
+        if e is None:
+            e = Explanation(None, error=error)
+            if len(self._errors) < 10_000:
+                self._errors[error] = e
+        return ContextResult(key, context_hash, e)
+
+
+def explain_context(
+    key: str,
+    context_hash: str | None,
+    membership: Membership | None,
+    segments: Mapping[str, SegmentInfo],
+    *,
+    kind: str | None = None,
+    error: str | None = None,
+) -> ContextResult:
+    """One context explained (see ``explain_membership``); a bad key or unreadable entry gets
+    its error instead of verdicts."""
+    if error is not None or context_hash is None:
+        return ContextResult(key, context_hash, Explanation(None, error=error or "not looked up"))
+    return ContextResult(key, context_hash, explain_membership(membership, segments, kind=kind))
 
 
 def hash_keys(keys: Sequence[str]) -> list[tuple[str, str | None, str | None]]:
     """(key, hash, error) for each key; a bad key gets an error instead of a hash."""
     out: list[tuple[str, str | None, str | None]] = []
+    sha256, b64 = hashlib.sha256, base64.b64encode
     for k in keys:
         try:
-            out.append((k, context_key_hash(check_key(k)), None))
-        except KeyInputError as exc:
-            out.append((k, None, str(exc)))
+            raw = k.encode("utf-8")
+        except UnicodeEncodeError:
+            raw = b""
+        if not raw or len(raw) > MAX_KEY_BYTES:
+            try:
+                check_key(k)
+            except KeyInputError as exc:
+                out.append((k, None, str(exc)))
+                continue
+        out.append((k, b64(sha256(raw).digest()).decode("ascii"), None))
     return out
 
 
@@ -334,17 +437,25 @@ class Tally:
     per_segment: dict[str, Counter[str]] = field(default_factory=dict)
 
     def add(self, results: Iterable[ContextResult]) -> None:
+        # Contexts sharing an explanation are counted together.
+        groups: dict[int, list[Any]] = {}
         for r in results:
-            self.contexts += 1
-            if r.error:
-                self.errors += 1
+            g = groups.get(id(r.explanation))
+            if g is None:
+                groups[id(r.explanation)] = [r.explanation, 1]
+            else:
+                g[1] += 1
+        for e, n in groups.values():
+            self.contexts += n
+            if e.error:
+                self.errors += n
                 continue
-            if r.membership is not None and r.membership.has_data:
-                self.with_data += 1
-            if r.orphaned:
-                self.orphaned += 1
-            for a in r.answers:
-                self.per_segment.setdefault(a.segment_key, Counter())[a.verdict] += 1
+            if e.membership is not None and e.membership.has_data:
+                self.with_data += n
+            if e.orphaned:
+                self.orphaned += n
+            for a in e.answers:
+                self.per_segment.setdefault(a.segment_key, Counter())[a.verdict] += n
 
     def total(self, verdict: str) -> int:
         return sum(c[verdict] for c in self.per_segment.values())
@@ -375,12 +486,16 @@ def results_json(
     results: Sequence[ContextResult],
     segments: Mapping[str, SegmentInfo] | None = None,
 ) -> str:
-    doc: dict[str, object] = {"store": dict(store), "contexts": [r.to_json() for r in results]}
+    """``{"store": ..., "contexts": [...], "segmentGenerations": ...}``; the contexts are
+    written from their shared explanations' pre-encoded fragments."""
+    parts = ['{"store": ', json.dumps(dict(store), ensure_ascii=False), ', "contexts": [']
+    parts.append(", ".join(r.json_text() for r in results))
+    parts.append("]")
     if segments:
-        doc["segmentGenerations"] = {
-            k: s.generation for k, s in sorted(segments.items()) if s.resolved and s.exists and s.big
-        }
-    return json.dumps(doc, ensure_ascii=False)
+        gens = {k: s.generation for k, s in sorted(segments.items()) if s.resolved and s.exists and s.big}
+        parts += [', "segmentGenerations": ', json.dumps(gens, ensure_ascii=False)]
+    parts.append("}")
+    return "".join(parts)
 
 
 def results_csv(results: Sequence[ContextResult], segment_keys: Sequence[str]) -> str:

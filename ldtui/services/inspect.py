@@ -15,9 +15,9 @@ from typing import Any
 from ldtui.core.bigsegments import StoreStatus, resolve_prefix, store_status
 from ldtui.core.inspect import (
     ContextResult,
+    Explainer,
     GenerationCount,
     SegmentInfo,
-    explain_context,
     generation_counts,
     hash_keys,
     segment_keys_in,
@@ -180,20 +180,20 @@ class Inspector:
             if progress is not None:
                 done = min(start + chunk, total)
                 progress(Progress(done, total, done))
-        memberships = [m for m in found.values() if not isinstance(m, StoreError)]
-        await self.resolve([*self.wanted, *sorted(segment_keys_in(memberships))])
-        segments = self.segments
+        distinct = {id(m): m for m in found.values() if m is not None and not isinstance(m, StoreError)}
+        await self.resolve([*self.wanted, *sorted(segment_keys_in(distinct.values()))])
+        explainer = Explainer(self.segments, kind=kind)
         out: list[ContextResult] = []
         for start in range(0, total, chunk):
             for key, h, err in hashed[start : start + chunk]:
                 if err is not None or h is None:
-                    out.append(explain_context(key, None, None, segments, error=err))
+                    out.append(explainer.failed(key, None, err or "not looked up"))
                     continue
                 m = found.get(h)
                 if isinstance(m, StoreDataError):
-                    out.append(explain_context(key, h, None, segments, error=m.message))
+                    out.append(explainer.failed(key, h, m.message))
                 else:
-                    out.append(explain_context(key, h, m, segments, kind=kind))
+                    out.append(explainer.explain(key, h, m))
             if total > chunk:
                 await asyncio.sleep(0)
         return out

@@ -126,16 +126,24 @@ class RedisBigSegmentReader(BigSegmentStoreReader):
                 raise err
         if not inc and not exc:
             return None
-        return Membership(
-            included=frozenset(map(_decode_ref, inc)),  # type: ignore[arg-type]
-            excluded=frozenset(map(_decode_ref, exc)),  # type: ignore[arg-type]
-        )
+        # Contexts share a few combinations of refs: build each Membership once per call.
+        shape = (tuple(inc), tuple(exc))  # type: ignore[arg-type]
+        m = self._shapes.get(shape)
+        if m is None:
+            m = Membership(
+                included=frozenset(map(_decode_ref, inc)),  # type: ignore[arg-type]
+                excluded=frozenset(map(_decode_ref, exc)),  # type: ignore[arg-type]
+            )
+            if len(self._shapes) < 50_000:
+                self._shapes[shape] = m
+        return m
 
     async def get_memberships(self, hashes: Sequence[str]) -> dict[str, Membership | None | StoreDataError]:
         """Pipelined SMEMBERS include + exclude (no MULTI). A context whose key has the wrong
         type maps to a ``StoreDataError``; a refused command or a lost connection raises."""
         unique = list(dict.fromkeys(hashes))
         out: dict[str, Membership | None | StoreDataError] = {}
+        self._shapes: dict[tuple[tuple[bytes, ...], tuple[bytes, ...]], Membership] = {}
         windows = [unique[i : i + _WINDOW] for i in range(0, len(unique), _WINDOW)]
         async with self._lock:
             conn = self._conn
@@ -150,6 +158,7 @@ class RedisBigSegmentReader(BigSegmentStoreReader):
             except BaseException:
                 await conn.close()
                 raise
+        self._shapes = {}
         return out
 
     def _collect(

@@ -130,3 +130,15 @@ def test_generation_counts_newest_first_with_current_marked() -> None:
     got = generation_counts("seg", inc, exc, current_generation=4)
     assert [(g.generation, g.included, g.excluded, g.current) for g in got] == [
         (4, 0, 0, True), (3, 2, 1, False), (1, 5, 0, False)]
+
+
+@given(st.text(), st.sampled_from([None, Membership(frozenset({"a.g1"})), Membership(excluded=frozenset({"b.g2"}))]))
+def test_fast_json_is_exactly_json_dumps(key: str, membership: Membership | None) -> None:
+    from ldtui.core.inspect import Explainer
+
+    r = Explainer({"a": SegmentInfo("a", 1), "b": SegmentInfo("b", 3)}).explain(key, "h+/=", membership)
+    assert json.loads(r.json_text()) == r.to_json()
+    assert r.json_text() == json.dumps(r.to_json(), ensure_ascii=False)
+    failed = Explainer({}).failed(key, None, "bad \x1b key")
+    assert json.loads(failed.json_text()) == failed.to_json() == {
+        "key": key, "hash": None, "included": [], "excluded": [], "segments": {}, "orphaned": [], "error": "bad \x1b key"}

@@ -47,7 +47,7 @@ VERDICT_VARIABLE = {
     "unknown": "status-stale",
 }
 # The bulk table shows this many rows; the counts and the export cover every context.
-BULK_TABLE_ROWS = 10_000
+BULK_TABLE_ROWS = 1_000
 # Contexts per store call in the TUI: small enough that no step blocks the screen for long.
 TUI_CHUNK = 2_000
 
