@@ -26,6 +26,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_stores.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/bench_tui.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/bench_inspect.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/bench_status.py  # 10 minutes: memory growth over a long poll
 
 # Every picture in screenshots/ (and the README), from the running app at a fixed clock.

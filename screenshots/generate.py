@@ -12,8 +12,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from tests.snapshots.test_screens import PANEL_STATES, SCENARIOS, panel  # noqa: E402
-from tests.ui.harness import fixed_stores, make_world  # noqa: E402
+from tests.snapshots.test_screens import NOW_MS, PANEL_STATES, SCENARIOS, inspector, panel  # noqa: E402
+from tests.ui.harness import fixed_stores, make_world, memory_stores  # noqa: E402
 
 SHOTS = {
     "integrations": "integrations",
@@ -25,11 +25,15 @@ SHOTS = {
     "help": "help",
     "status": "status",
     "status-detail": "status-detail",
+    "inspector": "inspector",
+    "inspector-bulk": "inspector-bulk",
+    "inspector-segment": "inspector-segment",
 }
 THEMES = {"ldtui-dark": "", "ldtui-ansi": "-ansi"}
 
 
 PANEL_SHOTS = {"status": False, "status-detail": True}
+INSPECTOR_SHOTS = {"inspector": "single", "inspector-bulk": "bulk", "inspector-segment": "segment"}
 
 
 async def shoot(scenario: str, name: str, theme: str, suffix: str) -> Path:
@@ -38,6 +42,9 @@ async def shoot(scenario: str, name: str, theme: str, suffix: str) -> Path:
     if name in PANEL_SHOTS:
         fixed_stores(world, PANEL_STATES["stale_and_disagree"])
         run = panel("stale_and_disagree", detail=PANEL_SHOTS[name])
+    elif name in INSPECTOR_SHOTS:
+        memory_stores(world, NOW_MS - 6_000)
+        run = inspector(INSPECTOR_SHOTS[name])
     else:
         run = SCENARIOS[scenario]
     async with world.app.run_test(size=(120, 36)) as pilot:
