@@ -183,6 +183,7 @@ def _cmd_tui(args: argparse.Namespace) -> int:
         # The demo's world changes by itself: refresh it unless configured otherwise.
         auto_refresh=ui.auto_refresh or (5.0 if demo else 0.0),
         keymap=ui.keys,
+        animations=ui.animations,
         user_theme_dirs=[config_dir() / "themes"],
     )
     app.run()

@@ -125,6 +125,8 @@ class StatusSettings(_Section):
 class UiSettings(_Section):
     theme: str = "ldtui-dark"
     auto_refresh: float = Field(default=0.0, ge=0)
+    # Off by default: animations cost bandwidth and look broken over slow SSH links.
+    animations: bool = False
 
 
 class Settings(_Section):
@@ -303,6 +305,7 @@ _ENV_VARS: dict[str, tuple[str, ...]] = {
     "BELL": ("status", "bell"),
     "THEME": ("ui", "theme"),
     "AUTO_REFRESH": ("ui", "auto_refresh"),
+    "ANIMATIONS": ("ui", "animations"),
 }
 # Applied to the selected profile (or create the implicit "env" profile).
 _PROFILE_ENV_VARS: dict[str, str] = {
@@ -585,6 +588,7 @@ def describe(cfg: Config) -> list[Row]:
             f"{s.ui.auto_refresh:g} s" if s.ui.auto_refresh else "off",
             cfg.source("ui.auto_refresh"),
         ),
+        Row("ui.animations", "on" if s.ui.animations else "off", cfg.source("ui.animations")),
     ]
     for binding, keys in s.keys.items():
         rows.append(Row(f"keys.{binding}", keys, cfg.source(f"keys.{binding}")))

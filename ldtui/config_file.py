@@ -36,6 +36,7 @@ def config_path(environ: Mapping[str, str], file: Path | str | None = None) -> t
 class UiPeek:
     theme: str | None = None
     auto_refresh: float = 0.0
+    animations: bool = False
     keys: dict[str, str] = field(default_factory=dict)
 
 
@@ -56,6 +57,10 @@ def peek_ui(file: Path | str | None = None, environ: Mapping[str, str] | None = 
         peek.auto_refresh = max(0.0, float(refresh))
     except (TypeError, ValueError):
         peek.auto_refresh = 0.0
+    animations = env.get(f"{ENV_PREFIX}ANIMATIONS", ui.get("animations", False))
+    if isinstance(animations, str):
+        animations = animations.strip().lower() in ("1", "true", "yes", "on")
+    peek.animations = bool(animations) if isinstance(animations, bool | int) else False
     keys = data.get("keys")
     if isinstance(keys, dict):
         peek.keys = {str(k): str(v) for k, v in keys.items() if isinstance(v, str)}

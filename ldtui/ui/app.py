@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import os
 import signal
 import time
 from collections.abc import Callable, Iterable
@@ -58,8 +59,13 @@ class LdtuiApp(App[None]):
         user_theme_dirs: Iterable[Path] = (),
         clock: Callable[[], float] | None = None,
         blink: bool = True,
+        animations: bool = False,
     ) -> None:
         super().__init__()
+        # Animations off unless asked for (ui.animations, or TEXTUAL_ANIMATIONS set by hand):
+        # over SSH every animated frame is bytes on a slow link.
+        if not animations and "TEXTUAL_ANIMATIONS" not in os.environ:
+            self.animation_level = "none"
         self.blink = blink
         # A backend, or a function that makes one (config, token, client): run in a thread
         # after the first frame, so start-up shows the screen at once.

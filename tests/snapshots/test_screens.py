@@ -200,3 +200,16 @@ def test_inspector(snap_compare: Any, view: str, size: tuple[int, int]) -> None:
     world = make_world()
     memory_stores(world, NOW_MS - 6_000)
     assert snap_compare(world.app, terminal_size=size, run_before=inspector(view))
+
+
+# --- one screen per shipped theme ------------------------------------------------------------
+
+SHIPPED_THEMES = ["ldtui-dark", "ldtui-light", "ldtui-ansi", "ldtui-high-contrast"]
+
+
+@pytest.mark.parametrize("theme", SHIPPED_THEMES)
+def test_shipped_theme(snap_compare: Any, theme: str) -> None:
+    """The integrations list in each theme that ships in themes/: status words readable, the
+    selected row and the footer keys distinct from the background."""
+    world = make_world(theme=theme)
+    assert snap_compare(world.app, terminal_size=(120, 36), run_before=SCENARIOS["integrations"])

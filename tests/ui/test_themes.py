@@ -40,3 +40,80 @@ def test_broken_theme_file_is_skipped_with_a_notice(tmp_path: Any) -> None:
     assert loaded.themes == []
     assert len(loaded.problems) == 2
     assert all(str(tmp_path) in p for p in loaded.problems)
+
+
+def test_four_themes_ship_with_the_semantic_variables() -> None:
+    assert {"ldtui-dark", "ldtui-light", "ldtui-ansi", "ldtui-high-contrast"} <= set(SHIPPED)
+    light = next(t for t in load_themes(shipped_theme_dirs()).themes if t.name == "ldtui-light")
+    assert light.dark is False
+
+
+async def test_user_theme_from_the_config_dir_and_fallback(tmp_path: Any) -> None:
+    (tmp_path / "mine.toml").write_text(
+        'name = "mine"\nprimary = "#FF8800"\n[variables]\nstatus-ok = "#00AA00"\nstatus-stale = "#AAAA00"\n'
+        'status-down = "#AA0000"\nstatus-off = "#888888"\nstatus-unknown = "#0088FF"\n'
+    )
+    world = make_world(theme="mine", user_theme_dirs=[tmp_path])
+    async with world.app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert world.app.theme == "mine"
+        assert world.app.get_css_variables()["status-ok"].upper().startswith("#00AA00")
+    (tmp_path / "mine.toml").write_text('name = "mine"\nprimary = "nope"\n')
+    world = make_world(theme="mine", user_theme_dirs=[tmp_path])
+    async with world.app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert world.app.theme == "ldtui-dark"
+        messages = [n.message for n in world.app._notifications]
+        assert any(str(tmp_path / "mine.toml") in m for m in messages), messages
+        assert any("'mine' was not found" in m for m in messages), messages
+
+
+async def test_the_palette_switches_themes() -> None:
+    world = make_world()
+    async with world.app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"theme")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        await pilot.press(*"ldtui-light")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert world.app.theme == "ldtui-light"
+        assert world.app.get_css_variables()["status-down"].upper().startswith("#CF222E")
+
+
+async def test_no_color_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    world = make_world()
+    async with world.app.run_test(size=(100, 30)) as pilot:
+        from tests.ui.harness import settle
+
+        await settle(pilot)
+        assert world.app.no_color
+        svg = world.app.export_screenshot()
+    # c5c8c6 is the SVG template's own window-title colour, not the app's.
+    colours = set(re.findall(r"(?:fill|color):\s*#([0-9a-fA-F]{6})", svg)) - {"c5c8c6"}
+    assert colours, "the screenshot has no colours at all?"
+    # Only greys: every colour has R == G == B.
+    assert all(c[0:2].lower() == c[2:4].lower() == c[4:6].lower() for c in colours), sorted(colours)[:5]
+    # Status is still readable without colour: the verdict words are there.
+    assert "OK" in svg and "OFF" in svg
+
+
+def test_animations_are_off_unless_asked_for(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    from ldtui.config_file import peek_ui
+
+    monkeypatch.delenv("TEXTUAL_ANIMATIONS", raising=False)
+    assert make_world().app.animation_level == "none"
+    assert make_world(animations=True).app.animation_level != "none"
+    path = tmp_path / "c.toml"
+    path.write_text("[ui]\nanimations = true\n")
+    assert peek_ui(path, environ={}).animations is True
+    assert peek_ui(path, environ={"LDTUI_ANIMATIONS": "0"}).animations is False
+    assert peek_ui(tmp_path / "none.toml", environ={}).animations is False
