@@ -67,6 +67,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_hash_arguments(p_hash)
 
+    from ldtui.serve import add_arguments as serve_arguments
+
+    p_serve = sub.add_parser(
+        "serve",
+        help="serve the TUI in a web browser (textual-serve; the web extra)",
+        description="Serve ldtui to web browsers through textual-serve. Listens on loopback by "
+        "default; there is no authentication, so use an SSH tunnel rather than a public address.",
+    )
+    serve_arguments(p_serve)
+
     from ldtui.emulator.cli import add_arguments as emulator_arguments
 
     p_emulator = sub.add_parser(
@@ -141,6 +151,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ldtui.inspect_cli import run_hash
 
         return run_hash(args)
+    if args.command == "serve":
+        from ldtui.serve import run as serve
+
+        return serve(args)
     if args.command == "emulator":
         from ldtui.emulator.cli import run
 
