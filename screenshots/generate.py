@@ -36,9 +36,9 @@ PANEL_SHOTS = {"status": False, "status-detail": True}
 INSPECTOR_SHOTS = {"inspector": "single", "inspector-bulk": "bulk", "inspector-segment": "segment"}
 
 
-async def shoot(scenario: str, name: str, theme: str, suffix: str) -> Path:
+async def shoot(scenario: str, name: str, theme: str, suffix: str, out: Path = HERE) -> Path:
     world = make_world(theme=theme)
-    path = HERE / f"{name}{suffix}.svg"
+    path = out / f"{name}{suffix}.svg"
     if name in PANEL_SHOTS:
         fixed_stores(world, PANEL_STATES["stale_and_disagree"])
         run = panel("stale_and_disagree", detail=PANEL_SHOTS[name])
@@ -50,15 +50,25 @@ async def shoot(scenario: str, name: str, theme: str, suffix: str) -> Path:
     async with world.app.run_test(size=(120, 36)) as pilot:
         await run(pilot)
         await pilot.pause()
-        world.app.save_screenshot(filename=path.name, path=str(HERE))
+        world.app.save_screenshot(filename=path.name, path=str(out))
     return path
 
 
-async def main() -> None:
+# The other shipped themes, on the list only.
+THEME_SHOTS = {"ldtui-light": "-light", "ldtui-high-contrast": "-high-contrast"}
+
+
+async def main(out: Path = HERE) -> list[Path]:
+    paths = []
     for scenario, name in SHOTS.items():
         for theme, suffix in THEMES.items():
-            print(await shoot(scenario, name, theme, suffix))
+            paths.append(await shoot(scenario, name, theme, suffix, out))
+            print(paths[-1])
+    for theme, suffix in THEME_SHOTS.items():
+        paths.append(await shoot("integrations", "integrations", theme, suffix, out))
+        print(paths[-1])
+    return paths
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE))

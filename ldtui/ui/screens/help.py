@@ -18,14 +18,16 @@ def bindings_table(screen: Screen[Any]) -> Table:
     t.add_column(style="bold", no_wrap=True)
     t.add_column()
     t.add_column(style="dim")
+    t.add_column(style="dim italic", no_wrap=True)
     seen = set()
     for binding in [*getattr(screen, "BINDINGS", []), *screen.app.BINDINGS]:
         if not isinstance(binding, Binding) or binding.action in seen:
             continue
         seen.add(binding.action)
         keys = screen.app.get_key_display(binding)
-        t.add_row(keys, binding.description or binding.action, binding.tooltip)
-    t.add_row("ctrl+p", "Command palette", "every action by name")
+        # The id is what [keys] in the configuration remaps.
+        t.add_row(keys, binding.description or binding.action, binding.tooltip, binding.id or "")
+    t.add_row("ctrl+p", "Command palette", "every action by name", "")
     return t
 
 
@@ -45,7 +47,10 @@ class HelpScreen(ModalScreen[None]):
             with VerticalScroll(classes="detail-body"):
                 yield Static(bindings_table(self.target))
             yield Static(
-                Text("Mouse is optional: every action has a key. Over SSH, copying uses OSC 52."),
+                Text(
+                    "Mouse is optional: every action has a key. Remap one in [keys] by the id on "
+                    "the right. Over SSH, copying uses OSC 52."
+                ),
                 classes="field-help",
             )
 
