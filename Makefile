@@ -35,7 +35,7 @@ screenshots: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	$(BIN)/ruff check ldtui tests
+	$(BIN)/ruff check ldtui tests benchmarks screenshots
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build dist *.egg-info

@@ -189,7 +189,9 @@ def main() -> int:
     for name, size, value, base, r, target, met in rows:
         print(f"| {name} | {size} | {value} | {base} | {r} | {target} | {'yes' if met else 'NO'} |")
     if args.json:
-        Path(args.json).write_text(json.dumps({"sdk": sdk, "ldtui": ours, "times": times, "tui": tui}, indent=2))
+        Path(args.json).write_text(
+            json.dumps({"sdk": sdk, "ldtui": ours, "times": times, "tui": tui}, indent=2)
+        )
     return 0 if all(r[-1] for r in rows) else 1
 
 

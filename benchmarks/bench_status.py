@@ -70,7 +70,8 @@ def main() -> int:
         proc = psutil.Process(pane_pid)
         children = proc.children(recursive=True)
         app = next((c for c in [proc, *children] if "ldtui" in " ".join(c.cmdline())), proc)
-        screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout
+        capture = ["tmux", "capture-pane", "-p", "-t", session]
+        screen = subprocess.run(capture, capture_output=True, text=True).stdout
         assert "HEALTHY" in screen, screen
         rss0 = app.memory_info().rss
         cpu0 = sum(app.cpu_times()[:2])
