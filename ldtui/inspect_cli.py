@@ -147,43 +147,48 @@ def _segments(args: argparse.Namespace) -> dict[str, int | None]:
 
 
 def _direct_reader(args: argparse.Namespace) -> Any:
-    """A reader from --store and its connection options (no configuration file)."""
+    """A reader from --store and its connection options (no configuration file), built and
+    validated exactly like a ``[stores."…"]`` entry."""
+    from pydantic import ValidationError
+
+    from ldtui.config import DynamoDBStore, RedisStore
     from ldtui.core.bigsegments import resolve_prefix
+    from ldtui.stores.open import open_reader
 
-    if args.store == "redis":
-        if not args.redis_url:
-            raise UsageError("--store redis needs --redis-url URL")
-        if args.table or args.endpoint_url:
-            raise UsageError("--table and --endpoint-url are DynamoDB options; this is --store redis")
-        from ldtui.stores.redis_reader import RedisBigSegmentReader
-        from ldtui.stores.resp import RedisSettings
+    store: Any
+    password = None
+    try:
+        if args.store == "redis":
+            if not args.redis_url:
+                raise UsageError("--store redis needs --redis-url URL")
+            if args.table or args.endpoint_url:
+                raise UsageError("--table and --endpoint-url are DynamoDB options; this is --store redis")
+            if args.redis_password_env:
+                import os
 
-        password = None
-        if args.redis_password_env:
-            import os
-
-            if args.redis_password_env not in os.environ:
-                raise UsageError(f"--redis-password-env: ${args.redis_password_env} is not set")
-            password = os.environ[args.redis_password_env]
-        try:
-            settings = RedisSettings.from_url(args.redis_url, password=password, timeout=args.timeout)
-        except (ValueError, Exception) as exc:  # a malformed URL: the message names the part
-            raise UsageError(f"--redis-url: {exc}") from None
-        return RedisBigSegmentReader(settings, resolve_prefix("redis", configured=args.prefix))
-    if not args.table:
-        raise UsageError("--store dynamodb needs --table T (and --region R or --endpoint-url U)")
-    if args.redis_url:
-        raise UsageError("--redis-url is a Redis option; this is --store dynamodb")
-    from ldtui.stores.dynamodb_reader import DynamoDBBigSegmentReader, DynamoDBSettings
-
-    settings_d = DynamoDBSettings(
-        table=args.table,
-        region=args.region,
-        aws_profile=args.aws_profile,
-        endpoint_url=args.endpoint_url,
-        timeout=args.timeout,
-    )
-    return DynamoDBBigSegmentReader(settings_d, resolve_prefix("dynamodb", configured=args.prefix))
+                if args.redis_password_env not in os.environ:
+                    raise UsageError(f"--redis-password-env: ${args.redis_password_env} is not set")
+                password = os.environ[args.redis_password_env]
+            store = RedisStore(url=args.redis_url, timeout=args.timeout)
+        else:
+            if not args.table:
+                raise UsageError("--store dynamodb needs --table T (and --region R or --endpoint-url U)")
+            if args.redis_url:
+                raise UsageError("--redis-url is a Redis option; this is --store dynamodb")
+            store = DynamoDBStore(
+                table=args.table,
+                region=args.region,
+                aws_profile=args.aws_profile,
+                endpoint_url=args.endpoint_url,
+                timeout=args.timeout,
+            )
+        return open_reader(store, resolve_prefix(args.store, configured=args.prefix), password)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        option = {"url": "--redis-url", "timeout": "--timeout"}.get(str(err["loc"][0]), str(err["loc"][0]))
+        raise UsageError(f"{option}: {err['msg']}") from None
+    except ValueError as exc:  # a malformed URL: the message names the part
+        raise UsageError(f"--redis-url: {exc}") from None
 
 
 async def _integration_inspector(
@@ -193,7 +198,7 @@ async def _integration_inspector(
     (the environment's client-side ID unless configured) and generations through the API."""
     from ldtui.api.client import LaunchDarklyClient
     from ldtui.config import load_config
-    from ldtui.services.inspect import SourceError, inspector_for, targets_from_status
+    from ldtui.services.inspect import inspector_for
     from ldtui.services.status import StatusService
 
     parts = args.integration.split("/")
@@ -216,13 +221,14 @@ async def _integration_inspector(
     ]
     if not integrations:
         raise UsageError(f"--integration: no {kind} integration in {project}/{environment}")
-    target = targets_from_status(await service.targets(integrations), service.config_hint)[0]
+    target = (await service.targets(integrations))[0]
+    if target.store is None:
+        raise UsageError(f"--integration {args.integration}: {service.config_hint(target)}")
     if args.prefix is not None:
-        target.prefix = args.prefix
-    try:
-        return inspector_for(target, cfg, client=client, typed=typed)
-    except SourceError as exc:
-        raise UsageError(f"--integration {args.integration}: {exc}") from None
+        from dataclasses import replace
+
+        target = replace(target, prefix=args.prefix)
+    return inspector_for(target, cfg, client=client, typed=typed)
 
 
 def _text_report(store: dict[str, Any], results: list[Any], inspector: Any, now_ms: int) -> str:

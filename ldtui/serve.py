@@ -7,9 +7,10 @@ unless told otherwise, and says loudly what binding elsewhere means."""
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import shlex
 import sys
+
+from ldtui.core.net import is_loopback
 
 EXIT_OK = 0
 EXIT_UNAVAILABLE = 69  # EX_UNAVAILABLE: the web extra is not installed
@@ -19,15 +20,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--public-url", metavar="URL", help="the URL browsers use, behind a proxy")
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def tui_command(args: argparse.Namespace) -> str:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ipaddress
 import signal
 import sys
 from typing import Any
 
+from ldtui.core.net import is_loopback
 from ldtui.emulator.seed import DEFAULT_TOKEN, READ_ONLY_TOKEN, SeedOptions, build_state
 
 
@@ -39,15 +39,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="S",
         help="seconds between sync passes (default 1)",
     )
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def run(args: argparse.Namespace) -> int:
@@ -126,7 +117,7 @@ def _serve(args: argparse.Namespace, sock: Any, started: list[Any]) -> int:
     print(f"  Redis stores:    {redis_url}  (prefix: each environment's client-side ID)")
     print(f"  DynamoDB stores: {endpoint}")
     print("  Ctrl-C stops it.", flush=True)
-    if not _is_loopback(args.host):
+    if not is_loopback(args.host):
         print(
             f"warning: listening on {args.host}, reachable from other machines; the tokens "
             "above are public knowledge",

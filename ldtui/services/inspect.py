@@ -9,10 +9,10 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from ldtui.core.bigsegments import StoreStatus, resolve_prefix, store_status
+from ldtui.core.bigsegments import StoreStatus, store_status
 from ldtui.core.inspect import (
     ContextResult,
     Explainer,
@@ -219,46 +219,8 @@ class SourceError(Exception):
     """The store or integration named cannot be used; the text says why and what to do."""
 
 
-@dataclass
-class InspectTarget:
-    """A store to inspect, as the picker and ``--integration`` name it."""
-
-    label: str
-    kind: str
-    prefix: str
-    project: str | None = None
-    environment: str | None = None
-    store_key: str | None = None
-    store: Any = None
-    problem: str | None = None  # why it cannot be inspected (no store configured, ...)
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def where(self) -> str:
-        return f"{self.project}/{self.environment}" if self.project else "-"
-
-
-def targets_from_status(status_targets: Sequence[Any], hint: Callable[[Any], str]) -> list[InspectTarget]:
-    """The status service's targets (integrations, then configured stores) as inspect targets."""
-    out = []
-    for t in status_targets:
-        out.append(
-            InspectTarget(
-                label=t.name,
-                kind=t.kind,
-                prefix=t.prefix,
-                project=t.project,
-                environment=t.environment,
-                store_key=t.store_key,
-                store=t.store,
-                problem=None if t.store is not None else hint(t),
-            )
-        )
-    return out
-
-
 def inspector_for(
-    target: InspectTarget,
+    target: Any,
     config: Any,
     *,
     client: Any = None,
@@ -266,12 +228,13 @@ def inspector_for(
     reader_factory: Callable[[Any, str, Any], BigSegmentStoreReader] | None = None,
     clock: Callable[[], float] = time.time,
 ) -> Inspector:
-    """An inspector reading ``target``'s store, asking the API for generations when the target
-    names an environment and a client is at hand."""
-    from ldtui.services.status import open_reader
+    """An inspector reading a status ``Target``'s store, asking the API for generations when
+    the target names an environment and a client is at hand. ``SourceError`` when no store
+    connection is configured for it; ``ConfigError`` when its password cannot be read."""
+    from ldtui.stores.open import open_reader
 
     if target.store is None:
-        raise SourceError(target.problem or f"{target.label}: no store connection is configured")
+        raise SourceError(f"{target.name}: no store connection is configured")
     password = config.store_password(target.store_key) if target.store_key else None
     reader = (reader_factory or open_reader)(target.store, target.prefix, password)
     lookup = None
@@ -279,12 +242,8 @@ def inspector_for(
         lookup = api_segment_lookup(client, target.project, target.environment)
     stale_after = config.settings.status.stale_after * 1000
     return Inspector(
-        reader, typed=typed, lookup=lookup, stale_after_ms=stale_after, clock=clock, label=target.label
+        reader, typed=typed, lookup=lookup, stale_after_ms=stale_after, clock=clock, label=target.name
     )
-
-
-def explicit_prefix(kind: str, prefix: str | None) -> str:
-    return resolve_prefix(kind, configured=prefix)
 
 
 # --- files --------------------------------------------------------------------------------------

@@ -11,12 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ldtui.config import Config, ConfigError, DynamoDBStore, RedisStore, Store
+from ldtui.config import Config, ConfigError, Store
 from ldtui.core.bigsegments import resolve_prefix, store_status
 from ldtui.core.health import ApiSide, Health, StoreSide, verdict
 from ldtui.core.integration_status import summarize
 from ldtui.core.models import BigSegmentStoreIntegration
 from ldtui.stores.base import BigSegmentStoreReader, Metadata, StoreError, StoreUnavailable
+from ldtui.stores.open import open_reader
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,10 @@ class Target:
     integration: BigSegmentStoreIntegration | None = None
     store_key: str | None = None  # the [stores."…"] key, when configured
     store: Store | None = None
+
+    @property
+    def where(self) -> str:
+        return f"{self.project}/{self.environment}" if self.project else "-"
 
 
 @dataclass
@@ -95,30 +100,6 @@ def api_side(integration: BigSegmentStoreIntegration, now_ms: int) -> ApiSide:
         error_count=summary.error_count,
         last_error_message=summary.last_error_message,
     )
-
-
-def open_reader(store: Store, prefix: str, password: Any = None) -> BigSegmentStoreReader:
-    if isinstance(store, RedisStore):
-        from ldtui.stores.redis_reader import RedisBigSegmentReader
-        from ldtui.stores.resp import RedisSettings
-
-        settings = RedisSettings.from_url(
-            store.url, password=password, ca_file=store.ca_file, timeout=store.timeout
-        )
-        return RedisBigSegmentReader(settings, prefix)
-    from ldtui.stores.dynamodb_reader import DynamoDBBigSegmentReader, DynamoDBSettings
-
-    assert isinstance(store, DynamoDBStore)
-    settings = DynamoDBSettings(
-        table=store.table,
-        region=store.region,
-        aws_profile=store.aws_profile,
-        endpoint_url=store.endpoint_url,
-        role_arn=store.role_arn,
-        external_id=store.external_id,
-        timeout=store.timeout,
-    )
-    return DynamoDBBigSegmentReader(settings, prefix)
 
 
 def diagnose(metadata: Metadata | None, api: ApiSide | None, now_ms: int) -> list[str]:

@@ -220,3 +220,12 @@ def test_hash_command() -> None:
     text = ldtui("hash", "evil\x1b[31m")
     assert "\x1b" not in text.stdout and "\\x1b[31m" in text.stdout
     assert ldtui("hash", "").returncode == 64
+
+
+def test_bad_connection_options_name_the_option() -> None:
+    run = ldtui("inspect", "--store", "redis", "--redis-url", "http://cache:6379", "k")
+    assert run.returncode == 64 and "--redis-url" in run.stderr and "redis://" in run.stderr
+    run = ldtui("inspect", "--store", "redis", "--redis-url", "redis://127.0.0.1:1/0", "--timeout", "0", "k")
+    assert run.returncode == 64 and "--timeout" in run.stderr
+    run = ldtui("inspect", "--store", "dynamodb", "k")
+    assert run.returncode == 64 and "--table" in run.stderr

@@ -35,7 +35,7 @@ from ldtui.ui.widgets.table import FastDataTable
 
 if TYPE_CHECKING:
     from ldtui.core.inspect import ContextResult
-    from ldtui.services.inspect import Inspector, InspectTarget, StoreState
+    from ldtui.services.inspect import Inspector, StoreState, Target
     from ldtui.ui.app import LdtuiApp
 
 VERDICT_VARIABLE = {
@@ -76,19 +76,19 @@ def freshness_text(
     )
 
 
-def target_line(target: InspectTarget | None) -> Text:
+def target_line(target: Target | None) -> Text:
     if target is None:
-        return Text("no store chosen (t chooses one)")
+        return Text("no store chosen (Ctrl+T chooses one)")
     prefix = literal(target.prefix) if target.prefix else "(none)"
     return Text.assemble(
-        (literal(target.label), "bold"), f"  {literal(target.where)} · {target.kind} · prefix {prefix}"
+        (literal(target.name), "bold"), f"  {literal(target.where)} · {target.kind} · prefix {prefix}"
     )
 
 
 class InspectorBase(LdScreen):
     """What the three inspector screens share: the app, the chosen store, its freshness."""
 
-    def __init__(self, inspector: Inspector | None = None, target: InspectTarget | None = None) -> None:
+    def __init__(self, inspector: Inspector | None = None, target: Target | None = None) -> None:
         super().__init__()
         self.inspector = inspector
         self.target = target
@@ -144,7 +144,9 @@ class InspectorScreen(InspectorBase):
         """``want``: (project, environment, kind) of the store to open with, if any."""
         super().__init__()
         self.want = want
-        self.targets: list[InspectTarget] = []
+        self.targets: list[Target] = []
+        # Why a target cannot be inspected (no store connection: the key to add).
+        self.problems: dict[str, str] = {}
         self.result: ContextResult | None = None
         self.inspectors: dict[str, Inspector] = {}
 
@@ -176,10 +178,9 @@ class InspectorScreen(InspectorBase):
 
     @work(exclusive=True, group="inspector-targets", exit_on_error=False, description="Loading stores")
     async def load_targets(self) -> None:
-        from ldtui.services.inspect import targets_from_status
-
         service = await self.ldtui.status_service()
-        self.targets = targets_from_status(await service.targets(), service.config_hint)
+        self.targets = await service.targets()
+        self.problems = {t.id: service.config_hint(t) for t in self.targets if t.store is None}
         chosen = None
         if self.want is not None:
             project, environment, kind = self.want
@@ -201,17 +202,19 @@ class InspectorScreen(InspectorBase):
             return
         await self.use_target(chosen)
 
-    async def use_target(self, target: InspectTarget) -> None:
+    async def use_target(self, target: Target) -> None:
+        from ldtui.config import ConfigError
         from ldtui.services.inspect import SourceError, inspector_for
+        from ldtui.stores.base import StoreError
 
         self.target = target
         self.state, self.state_error = None, None
         if target.store is None:
             self.inspector = None
-            self.state_error = target.problem
+            self.state_error = self.problems.get(target.id, "no store connection is configured")
             self.show_store()
             return
-        inspector = self.inspectors.get(target.label)
+        inspector = self.inspectors.get(target.id)
         if inspector is None:
             try:
                 inspector = inspector_for(
@@ -221,12 +224,12 @@ class InspectorScreen(InspectorBase):
                     reader_factory=self.ldtui.reader_factory,
                     clock=self.ldtui.clock,
                 )
-            except (SourceError, Exception) as exc:  # a configuration problem: say it, keep going
+            except (SourceError, ConfigError, StoreError, ValueError) as exc:  # say it, keep going
                 self.inspector = None
                 self.state_error = str(exc)
                 self.show_store()
                 return
-            self.inspectors[target.label] = inspector
+            self.inspectors[target.id] = inspector
         self.inspector = inspector
         self.show_store()
         await self.refresh_state()
@@ -244,7 +247,7 @@ class InspectorScreen(InspectorBase):
         self.app.push_screen(StorePickerScreen(self.targets, self.target), chosen)
 
     @work(exclusive=True, group="inspector-targets", exit_on_error=False, description="Opening store")
-    async def switch_target(self, target: InspectTarget) -> None:
+    async def switch_target(self, target: Target) -> None:
         await self.use_target(target)
 
     # --- lookups -----------------------------------------------------------------------------
@@ -394,7 +397,7 @@ class InspectorScreen(InspectorBase):
 class StorePickerScreen(LdModal):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="store_cancel", tooltip="Close")]
 
-    def __init__(self, targets: list[InspectTarget], current: InspectTarget | None) -> None:
+    def __init__(self, targets: list[Target], current: Target | None) -> None:
         super().__init__()
         self.targets = targets
         self.current = current
@@ -405,9 +408,9 @@ class StorePickerScreen(LdModal):
             options = []
             for t in self.targets:
                 label = Text.assemble(
-                    (truncate(literal(t.label), 40), "bold"), f"  {literal(t.where)} · {t.kind}"
+                    (truncate(literal(t.name), 40), "bold"), f"  {literal(t.where)} · {t.kind}"
                 )
-                if t.problem:
+                if t.store is None:
                     label.append("  (no connection configured)", style="dim")
                 options.append(Option(label, disabled=t.store is None))
             yield OptionList(*options, id="store-options")
@@ -440,7 +443,7 @@ class BulkScreen(InspectorBase):
         Binding("e", "export", "Export", id="bulk_export", tooltip="Write the results as CSV or JSON"),
     ]
 
-    def __init__(self, inspector: Inspector, target: InspectTarget | None) -> None:
+    def __init__(self, inspector: Inspector, target: Target | None) -> None:
         super().__init__(inspector, target)
         self.file_keys: list[str] | None = None
         self.file_name: str | None = None
@@ -710,7 +713,7 @@ class SegmentScreen(InspectorBase):
         Binding("r", "count", "Count again", id="segment_count", tooltip="Scan the store again"),
     ]
 
-    def __init__(self, inspector: Inspector, target: InspectTarget | None, segment: str) -> None:
+    def __init__(self, inspector: Inspector, target: Target | None, segment: str) -> None:
         super().__init__(inspector, target)
         self.segment = segment
         self.counting = False
