@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_stores import PREFIX, fill_contexts, machine  # noqa: E402
+from bench_stores import PREFIX, fill_contexts, machine, print_table  # noqa: E402
 
 from ldtui.core.bigsegments import context_key_hash  # noqa: E402
 from tests.servers import RedisServer  # noqa: E402
@@ -184,10 +184,7 @@ def main() -> int:
     print(f"Machine: {machine()}")
     print(f"Redis: redis-server {version}; date {time.strftime('%Y-%m-%d')}")
     print()
-    print("| benchmark | size | ldtui | baseline | ratio | target | met |")
-    print("|---|---|---|---|---|---|---|")
-    for name, size, value, base, r, target, met in rows:
-        print(f"| {name} | {size} | {value} | {base} | {r} | {target} | {'yes' if met else 'NO'} |")
+    print_table(rows)
     if args.json:
         Path(args.json).write_text(
             json.dumps({"sdk": sdk, "ldtui": ours, "times": times, "tui": tui}, indent=2)

@@ -206,6 +206,14 @@ def bench_statistics(server: RedisServer, n: int) -> dict[str, Any]:
     return data
 
 
+def print_table(rows: list[tuple[Any, ...]]) -> None:
+    """The Markdown table every benchmark prints: name, size, ldtui, baseline, ratio, target, met."""
+    print("| benchmark | size | ldtui | baseline (same run) | ratio | target | met |")
+    print("|---|---|---|---|---|---|---|")
+    for name, size, ours, base, ratio, target, ok in rows:
+        print(f"| {name} | {size} | {ours} | {base} | {ratio} | {target} | {'yes' if ok else 'NO'} |")
+
+
 def machine() -> str:
     cpu = "unknown CPU"
     try:
@@ -280,10 +288,7 @@ def main() -> int:
     print(f"Machine: {machine()}")
     print(f"redis-server {redis_version} ({redis_binary()}), moto {moto_version()}")
     print(f"Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n")
-    print("| benchmark | size | ldtui | baseline (same run) | ratio | target | met |")
-    print("|---|---|---|---|---|---|---|")
-    for name, size, ours, base, ratio, target, ok in rows:
-        print(f"| {name} | {size} | {ours} | {base} | {ratio} | {target} | {'yes' if ok else 'NO'} |")
+    print_table(rows)
     if args.json:
         Path(args.json).write_text(
             json.dumps({"redis": redis_m, "dynamodb": ddb, "statistics": stats}, indent=2)

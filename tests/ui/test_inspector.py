@@ -57,6 +57,15 @@ async def look_up(pilot: Any, key: str, segments: str = SEGMENTS, kind: str = ""
     await settle(pilot)
 
 
+async def open_bulk(pilot: Any) -> BulkScreen:
+    await open_inspector(pilot)
+    await look_up(pilot, "alice@example.com")
+    await pilot.press("b")
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, BulkScreen)
+    return pilot.app.screen
+
+
 def verdict_rows(screen: Any) -> dict[str, tuple[str, str]]:
     table = screen.query_one("#inspector-verdicts", DataTable)
     return {
@@ -144,12 +153,7 @@ async def test_bulk_counts_export_and_bad_file(tmp_path: Path) -> None:
     memory_stores(world, NOW_MS - 5_000)
     keys = ["alice@example.com", "bob@example.com", *(f"user-production-{i:05d}" for i in range(60))]
     async with world.app.run_test(size=(120, 36)) as pilot:
-        await open_inspector(pilot)
-        await look_up(pilot, "alice@example.com")
-        await pilot.press("b")
-        await settle(pilot)
-        bulk = pilot.app.screen
-        assert isinstance(bulk, BulkScreen)
+        bulk = await open_bulk(pilot)
         bulk.query_one("#bulk-keys", TextArea).text = "\n".join(keys) + "\n\n"
         await pilot.press("ctrl+r")
         await settle(pilot)
@@ -208,11 +212,7 @@ async def test_bulk_progress_and_cancel() -> None:
     world = make_world()
     stores = memory_stores(world, NOW_MS - 5_000, delay=0.05)
     async with world.app.run_test(size=(120, 36)) as pilot:
-        await open_inspector(pilot)
-        await look_up(pilot, "alice@example.com")
-        await pilot.press("b")
-        await settle(pilot)
-        bulk = pilot.app.screen
+        bulk = await open_bulk(pilot)
         bulk.query_one("#bulk-keys", TextArea).text = "\n".join(f"k{i}" for i in range(40_000))
         reads = stores["default/production"].reads
         await pilot.press("ctrl+r")

@@ -257,35 +257,37 @@ class InspectorScreen(InspectorBase):
         event.stop()
         self.lookup()
 
-    def _typed_segments(self) -> dict[str, int | None] | None:
-        from ldtui.core.inspect import KeyInputError, parse_segment_specs
+    def _parsed(self, selector: str, parse: Any, title: str) -> Any:
+        """The field's value through ``parse``; on bad input, say why, put the cursor back in
+        the field (its text kept) and return ``None``."""
+        from ldtui.core.inspect import KeyInputError
 
-        field = self.query_one("#inspect-segments", LdInput)
+        field = self.query_one(selector, LdInput)
         try:
-            typed = parse_segment_specs(field.value)
+            return parse(field.value)
         except KeyInputError as exc:
-            self.notify(str(exc), title="Segments", severity="error", markup=False)
+            self.notify(str(exc), title=title, severity="error", markup=False)
             field.focus()
             return None
-        return typed
+
+    def _typed_segments(self) -> dict[str, int | None] | None:
+        from ldtui.core.inspect import parse_segment_specs
+
+        return self._parsed("#inspect-segments", parse_segment_specs, "Segments")  # type: ignore[no-any-return]
 
     @work(exclusive=True, group="inspector-lookup", exit_on_error=False, description="Reading the store")
     async def lookup(self) -> None:
         await self._lookup()
 
     async def _lookup(self) -> None:
-        from ldtui.core.inspect import KeyInputError, check_key
+        from ldtui.core.inspect import check_key
         from ldtui.stores.base import StoreUnavailable
 
-        key_field = self.query_one("#inspect-key", LdInput)
-        try:
-            key = check_key(key_field.value)
-        except KeyInputError as exc:
-            self.notify(str(exc), title="Context key", severity="error", markup=False)
-            key_field.focus()
+        key = self._parsed("#inspect-key", check_key, "Context key")
+        if key is None:
             return
         if self.inspector is None:
-            self.notify(self.state_error or "choose a store first (t)", severity="warning", markup=False)
+            self.notify(self.state_error or "choose a store first (Ctrl+T)", severity="warning", markup=False)
             return
         typed = self._typed_segments()
         if typed is None:
@@ -369,13 +371,13 @@ class InspectorScreen(InspectorBase):
 
     def action_bulk(self) -> None:
         if self.inspector is None:
-            self.notify(self.state_error or "choose a store first (t)", severity="warning", markup=False)
+            self.notify(self.state_error or "choose a store first (Ctrl+T)", severity="warning", markup=False)
             return
         self.app.push_screen(BulkScreen(self.inspector, self.target))
 
     def action_segment(self) -> None:
         if self.inspector is None:
-            self.notify(self.state_error or "choose a store first (t)", severity="warning", markup=False)
+            self.notify(self.state_error or "choose a store first (Ctrl+T)", severity="warning", markup=False)
             return
         table = self.query_one("#inspector-verdicts", DataTable)
         segment = None
