@@ -611,14 +611,20 @@ class BulkScreen(InspectorBase):
         columns += [("orphaned", "Orphaned"), ("error", "Error")]
         table.add_fixed_columns(columns)
         rows = []
+        # Cells are shared: one Text per verdict word, one tuple per distinct explanation.
+        words = {v: verdict_text(v, variables) for v in VERDICT_VARIABLE}
+        dash, empty = Text("-"), Text("")
+        shared: dict[int, tuple[Any, ...]] = {}
         for i, r in enumerate(self.results[:shown]):
-            cells: list[Any] = [Text(truncate(literal(r.key), 40)), Text(r.hash or "-")]
-            for s in segments:
-                v = r.verdict_of(s)
-                cells.append(verdict_text(v, variables) if v else Text("-"))
-            cells.append(Text(str(len(r.orphaned)) if r.orphaned else ""))
-            cells.append(Text(truncate(literal(r.error), 60) if r.error else ""))
-            rows.append((str(i), tuple(cells)))
+            tail = shared.get(id(r.explanation))
+            if tail is None:
+                e = r.explanation
+                tail = shared[id(e)] = (
+                    *(words.get(e.verdicts.get(s, ""), dash) for s in segments),
+                    Text(str(len(e.orphaned))) if e.orphaned else empty,
+                    Text(truncate(literal(e.error), 60)) if e.error else empty,
+                )
+            rows.append((str(i), (Text(truncate(literal(r.key), 40)), Text(r.hash or "-"), *tail)))
         widths = {key: len(label) for key, label in columns}
         for _, cells in rows:
             for (key, _), c in zip(columns, cells, strict=True):
