@@ -66,6 +66,11 @@ def add_inspect_arguments(p: argparse.ArgumentParser) -> None:
         "generation may be left out and is asked of the API",
     )
     what.add_argument("--kind", metavar="KIND", help="the context's kind (default: any)")
+    what.add_argument(
+        "--discover",
+        action="store_true",
+        help="first scan the whole store for every segment it holds entries of, and judge each",
+    )
     what.add_argument("--keys-file", metavar="F", help="keys, one per line, or a CSV file ('-' for stdin)")
     what.add_argument("--key-column", metavar="COL", help="the CSV column holding the keys (name or 1-based)")
     what.add_argument("keys", nargs="*", metavar="KEY", help="context keys")
@@ -322,6 +327,8 @@ def run_inspect(args: argparse.Namespace) -> int:
             except StoreUnavailable as exc:
                 return _unavailable(args, inspector, str(exc))
             try:
+                if args.discover:
+                    await inspector.discover()
                 results = await inspector.inspect(keys, kind=args.kind)
             except StoreUnavailable as exc:
                 return _unavailable(args, inspector, str(exc))

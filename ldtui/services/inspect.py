@@ -208,6 +208,21 @@ class Inspector:
         counts = generation_counts(segment_key, stats.included, stats.excluded, info.current_generation)
         return info, counts, stats
 
+    async def discover(self, *, progress: ProgressFn | None = None) -> list[str]:
+        """Every segment with an entry anywhere in the store (a full, streamed scan), added to
+        the segments checked for each context, generations resolved. Returns their keys."""
+        from ldtui.core.bigsegments import parse_segment_ref
+
+        stats = await self.reader.statistics(progress=progress)
+        keys = sorted(
+            {k for k in (parse_segment_ref(ref).segment_key for ref in stats.refs()) if k is not None}
+        )
+        for key in keys:
+            if key not in self.wanted:
+                self.wanted.append(key)
+        await self.resolve(keys)
+        return keys
+
     async def aclose(self) -> None:
         await self.reader.aclose()
 

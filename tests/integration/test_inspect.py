@@ -100,6 +100,16 @@ def test_integration_resolves_store_prefix_and_generations(emulated: Any, env_ke
     assert env_obj.api_key not in run.stdout
 
 
+def test_discover_judges_every_segment_in_the_store(emulated: Any) -> None:
+    state, path, env = emulated
+    segments = state.projects["default"].environments["production"].segments
+    run = ldtui("--config", str(path), "inspect", "--integration", "default/production/redis", "--discover",
+                "--json", "user-production-00003", env=env)
+    assert run.returncode == 0, run.stderr
+    (context,) = json.loads(run.stdout)["contexts"]
+    assert context["segments"] == {s: truth(state, "production", "user-production-00003", s) for s in segments}
+
+
 def test_integration_without_a_store_connection_says_how_to_add_one(emulated: Any) -> None:
     _, path, env = emulated
     run = ldtui("--config", str(path), "inspect", "--integration", "mobile-app/production/dynamodb", "k", env=env)

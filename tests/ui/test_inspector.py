@@ -246,7 +246,7 @@ async def test_segment_view_counts_every_generation() -> None:
         await look_up(pilot, "alice@example.com")
         table = screen.query_one("#inspector-verdicts", DataTable)
         table.move_cursor(row=table.get_row_index("legacy-cohort"))
-        await pilot.press("g")
+        await pilot.press("ctrl+g")
         await settle(pilot)
         seg = pilot.app.screen
         assert isinstance(seg, SegmentScreen)
@@ -276,3 +276,18 @@ async def test_segment_view_cancel_keeps_the_screen() -> None:
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(pilot.app.screen, InspectorScreen)
+
+
+async def test_find_segments_scans_the_store_then_judges_each() -> None:
+    world = make_world()
+    memory_stores(world, NOW_MS - 5_000)
+    async with world.app.run_test(size=(120, 36)) as pilot:
+        screen = await open_inspector(pilot)
+        await look_up(pilot, "user-production-00003", "")
+        assert verdict_rows(screen) == {}  # nothing named, and no refs for this context
+        await pilot.press("ctrl+f")
+        await settle(pilot)
+        rows = verdict_rows(screen)
+        assert set(rows) == set(SEGMENTS.split())
+        assert all(v == truth(world, "user-production-00003", seg) for seg, (_, v) in rows.items())
+        assert rows["legacy-cohort"][0] == "3"

@@ -132,7 +132,14 @@ class InspectorScreen(InspectorBase):
         Binding("y,ctrl+y", "copy_result", "Copy result", id="inspect_copy", tooltip="Copy the JSON result"),
         Binding("ctrl+b,b", "bulk", "Bulk", id="inspect_bulk", tooltip="Many keys: pasted or from a file"),
         Binding(
-            "g",
+            "ctrl+f,f",
+            "discover",
+            "Find segments",
+            id="inspect_discover",
+            tooltip="Scan the store for every segment it holds, and judge each",
+        ),
+        Binding(
+            "ctrl+g,g",
             "segment",
             "Segment view",
             id="inspect_segment",
@@ -149,6 +156,7 @@ class InspectorScreen(InspectorBase):
         self.problems: dict[str, str] = {}
         self.result: ContextResult | None = None
         self.inspectors: dict[str, Inspector] = {}
+        self.discovering = False
 
     def compose(self) -> Any:
         yield Header()
@@ -350,7 +358,39 @@ class InspectorScreen(InspectorBase):
     # --- actions -----------------------------------------------------------------------------
 
     def action_back(self) -> None:
+        if self.discovering:
+            self.workers.cancel_group(self, "inspector-discover")
+            self.discovering = False
+            self.query_one("#inspector-hash", Static).update("finding segments: cancelled")
+            return
         self.app.pop_screen()
+
+    def action_discover(self) -> None:
+        if self.inspector is None:
+            self.notify(self.state_error or "choose a store first (Ctrl+T)", severity="warning", markup=False)
+            return
+        if not self.discovering:
+            self.discover()
+
+    @work(exclusive=True, group="inspector-discover", exit_on_error=False, description="Finding segments")
+    async def discover(self) -> None:
+        from ldtui.stores.base import Progress
+
+        assert self.inspector is not None
+        line = self.query_one("#inspector-hash", Static)
+        self.discovering = True
+        line.update("finding segments: scanning the store… Esc cancels")
+
+        def progress(p: Progress) -> None:
+            line.update(f"finding segments: {p.contexts:,} contexts scanned… Esc cancels")
+
+        try:
+            found = await self.inspector.discover(progress=progress)
+        finally:
+            self.discovering = False
+        line.update(Text(f"{len(found)} segments in the store: {literal(' '.join(found)) or '-'}"))
+        if self.query_one("#inspect-key", LdInput).value:
+            await self._lookup()
 
     def action_focus_key(self) -> None:
         self.query_one("#inspect-key", LdInput).focus()
