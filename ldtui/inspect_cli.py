@@ -257,6 +257,8 @@ def _text_report(store: dict[str, Any], results: list[Any], inspector: Any, now_
             f"included  {literal(' '.join(r.included)) or '-'}",
             f"excluded  {literal(' '.join(r.excluded)) or '-'}",
         ]
+        if r.membership is None:
+            lines.append("          (no data in the store for this context: each segment's rules decide)")
         if r.answers:
             width = max(len(literal(a.segment_key)) for a in r.answers)
             lines.append("")
