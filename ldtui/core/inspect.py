@@ -176,7 +176,8 @@ class SegmentInfo:
 
     key: str
     generation: int | None
-    context_kind: str = "user"
+    # The kind of context the segment targets; None when unknown (a typed generation).
+    context_kind: str | None = None
     # "api", "typed" or "unknown" (the API could not say; ``note`` tells why)
     source: str = "api"
     exists: bool = True
@@ -337,7 +338,7 @@ def explain_membership(
             continue
         if not seg.exists or not seg.big:
             continue
-        if kind is not None and seg.context_kind != kind:
+        if kind is not None and seg.context_kind is not None and seg.context_kind != kind:
             answers.append(
                 SegmentAnswer(
                     seg.key,

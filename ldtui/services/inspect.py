@@ -146,7 +146,15 @@ class Inspector:
                     )
             else:
                 lookup = self.lookup
-                infos = await asyncio.gather(*(lookup(k) for k in missing))
+                # A store may hold hundreds of segments: a few requests at a time, not a burst
+                # that the API's rate limit answers with 429s.
+                gate = asyncio.Semaphore(8)
+
+                async def one(key: str) -> SegmentInfo:
+                    async with gate:
+                        return await lookup(key)
+
+                infos = await asyncio.gather(*(one(k) for k in missing))
                 for info in infos:
                     self.segments[info.key] = info
         return {k: self.segments[k] for k in dict.fromkeys(keys)}
