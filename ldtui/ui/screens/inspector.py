@@ -646,9 +646,10 @@ class BulkScreen(InspectorBase):
         self.query_one("#bulk-counts", Static).update(counts)
         table = self.query_one("#bulk-results", FastDataTable)
         table.clear(columns=True)
-        columns = [("key", "Key"), ("hash", "Hash")]
+        # Verdicts first, the hash last: at 80 columns what matters stays on screen.
+        columns = [("key", "Key")]
         columns += [(f"seg:{s}", truncate(literal(s), 24)) for s in segments]
-        columns += [("orphaned", "Orphaned"), ("error", "Error")]
+        columns += [("orphaned", "Orphaned"), ("error", "Error"), ("hash", "Hash")]
         table.add_fixed_columns(columns)
         rows = []
         # Cells are shared: one Text per verdict word, one tuple per distinct explanation.
@@ -664,7 +665,7 @@ class BulkScreen(InspectorBase):
                     Text(str(len(e.orphaned))) if e.orphaned else empty,
                     Text(truncate(literal(e.error), 60)) if e.error else empty,
                 )
-            rows.append((str(i), (Text(truncate(literal(r.key), 40)), Text(r.hash or "-"), *tail)))
+            rows.append((str(i), (Text(truncate(literal(r.key), 40)), *tail, Text(r.hash or "-"))))
         widths = {key: len(label) for key, label in columns}
         for _, cells in rows:
             for (key, _), c in zip(columns, cells, strict=True):
