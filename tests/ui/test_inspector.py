@@ -291,3 +291,29 @@ async def test_find_segments_scans_the_store_then_judges_each() -> None:
         assert set(rows) == set(SEGMENTS.split())
         assert all(v == truth(world, "user-production-00003", seg) for seg, (_, v) in rows.items())
         assert rows["legacy-cohort"][0] == "3"
+
+
+async def test_opened_from_the_status_panel_on_the_selected_store() -> None:
+    from ldtui.ui.screens.status import StatusScreen
+
+    world = make_world()
+    memory_stores(world, NOW_MS - 5_000)
+    async with world.app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        await pilot.press("h")
+        await settle(pilot)
+        panel = pilot.app.screen
+        assert isinstance(panel, StatusScreen)
+        table = panel.query_one(DataTable)
+        # Not the first row: the replica whose sync stopped (the harness's stores are Redis).
+        row = next(i for i in range(table.row_count) if table.get_row_at(i)[3].plain == "Mobile Redis replica")
+        table.move_cursor(row=row)
+        await pilot.press("i")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, InspectorScreen)
+        line = text_of(pilot.app.screen.query_one("#inspector-store"))
+        assert "Mobile Redis replica" in line and "mobile-app/production" in line
+        await look_up(pilot, "alice@example.com")
+        seg = world.state.projects["mobile-app"].environments["production"].segments["beta-testers"]
+        want = "INCLUDED" if "alice@example.com" in seg.included else "NO-DATA"
+        assert verdict_rows(pilot.app.screen)["beta-testers"][1] == want
