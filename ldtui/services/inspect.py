@@ -54,7 +54,7 @@ def api_segment_lookup(client: Any, project: str, environment: str) -> SegmentLo
                 key,
                 None,
                 source="unknown",
-                note=f"the segments API did not answer ({exc.summary()}); type KEY=GENERATION",
+                note=f"the segments API did not answer ({exc.summary}); type KEY=GENERATION",
             )
         if not seg.is_big:
             return SegmentInfo(

@@ -21,7 +21,7 @@ def open_reader(store: Store, prefix: str, password: Any = None) -> BigSegmentSt
     from ldtui.stores.dynamodb_reader import DynamoDBBigSegmentReader, DynamoDBSettings
 
     assert isinstance(store, DynamoDBStore)
-    settings = DynamoDBSettings(
+    dynamodb = DynamoDBSettings(
         table=store.table,
         region=store.region,
         aws_profile=store.aws_profile,
@@ -30,4 +30,4 @@ def open_reader(store: Store, prefix: str, password: Any = None) -> BigSegmentSt
         external_id=store.external_id,
         timeout=store.timeout,
     )
-    return DynamoDBBigSegmentReader(settings, prefix)
+    return DynamoDBBigSegmentReader(dynamodb, prefix)

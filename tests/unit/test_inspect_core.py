@@ -142,3 +142,32 @@ def test_fast_json_is_exactly_json_dumps(key: str, membership: Membership | None
     failed = Explainer({}).failed(key, None, "bad \x1b key")
     assert json.loads(failed.json_text()) == failed.to_json() == {
         "key": key, "hash": None, "included": [], "excluded": [], "segments": {}, "orphaned": [], "error": "bad \x1b key"}
+
+
+async def test_segment_lookup_through_the_api_404_500_and_not_big() -> None:
+    from types import SimpleNamespace
+
+    from ldtui.api.errors import ApiError, RequestContext
+    from ldtui.services.inspect import Inspector, api_segment_lookup
+
+    class Client:
+        async def get_segment(self, project: str, environment: str, key: str) -> object:
+            if key in ("gone", "flaky"):
+                status = 404 if key == "gone" else 503
+                raise ApiError(status=status, code="x", message="nope",
+                               context=RequestContext("GET", f"/api/v2/segments/p/e/{key}", segment=key))
+            return SimpleNamespace(is_big=key != "small", generation=4, context_kind="org")
+
+    class Reader:
+        kind, prefix, description = "redis", "p", "fake"
+
+        async def get_memberships(self, hashes: list[str]) -> dict[str, object]:
+            return {h: Membership(frozenset({"big.g3", "gone.g1", "flaky.g2", "small.g4"})) for h in hashes}
+
+    inspector = Inspector(Reader(), lookup=api_segment_lookup(Client(), "p", "e"))  # type: ignore[arg-type]
+    (r,) = await inspector.inspect(["k"])
+    assert r.verdict_of("big") == "no-data"  # the API says generation 4; g3 is orphaned
+    assert r.verdict_of("flaky") == "unknown" and r.unresolved_refs == ["flaky.g2"]
+    assert "HTTP 503" in inspector.segments["flaky"].note  # type: ignore[operator]
+    assert sorted(o.ref for o in r.orphaned) == ["big.g3", "gone.g1", "small.g4"]
+    assert r.verdict_of("small") is None and r.verdict_of("gone") is None

@@ -15,6 +15,7 @@ from rich.text import Text
 from textual import on, work
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.coordinate import Coordinate
 from textual.widgets import (
     Button,
     DataTable,
@@ -35,7 +36,8 @@ from ldtui.ui.widgets.table import FastDataTable
 
 if TYPE_CHECKING:
     from ldtui.core.inspect import ContextResult
-    from ldtui.services.inspect import Inspector, StoreState, Target
+    from ldtui.services.inspect import Inspector, StoreState
+    from ldtui.services.status import Target
     from ldtui.ui.app import LdtuiApp
 
 VERDICT_VARIABLE = {
@@ -422,7 +424,7 @@ class InspectorScreen(InspectorBase):
         table = self.query_one("#inspector-verdicts", DataTable)
         segment = None
         if table.row_count:
-            segment = str(table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value)
+            segment = str(table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value)
         else:
             typed = self._typed_segments() or {}
             segment = next(iter(typed), None)
