@@ -104,12 +104,19 @@ class BigSegmentStoreReader(abc.ABC):
         number (the SDK then reports the store unavailable)."""
 
     @abc.abstractmethod
-    async def get_memberships(self, hashes: Sequence[str]) -> dict[str, Membership | None]:
-        """Membership for many context hashes at once; ``None`` where the store has no data."""
+    async def get_memberships(
+        self, hashes: Sequence[str]
+    ) -> dict[str, Membership | None | StoreDataError]:
+        """Membership for many context hashes at once; ``None`` where the store has no data, a
+        ``StoreDataError`` for a context whose entry is not in the schema (the others are still
+        answered). A store that cannot be read raises."""
 
     async def get_membership(self, context_hash: str) -> Membership | None:
-        """One context: one round trip."""
-        return (await self.get_memberships([context_hash]))[context_hash]
+        """One context: one round trip. ``StoreDataError`` when its entry is not in the schema."""
+        result = (await self.get_memberships([context_hash]))[context_hash]
+        if isinstance(result, StoreDataError):
+            raise result
+        return result
 
     @abc.abstractmethod
     async def probe(self) -> Probe:
