@@ -34,6 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="open the TUI on a seeded emulator with local Redis and DynamoDB (no account needed)",
     )
+    parser.add_argument(
+        "--no-mouse",
+        action="store_true",
+        help="leave the mouse to the terminal (select and copy text); every action has a key",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p_config = sub.add_parser(
@@ -200,7 +205,7 @@ def _cmd_tui(args: argparse.Namespace) -> int:
         animations=ui.animations,
         user_theme_dirs=[config_dir() / "themes"],
     )
-    app.run()
+    app.run(mouse=ui.mouse and not args.no_mouse)
     return EXIT_OK
 
 

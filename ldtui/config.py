@@ -127,6 +127,9 @@ class UiSettings(_Section):
     auto_refresh: float = Field(default=0.0, ge=0)
     # Off by default: animations cost bandwidth and look broken over slow SSH links.
     animations: bool = False
+    # Off: the terminal keeps its own mouse selection (copy by dragging, over SSH and in tmux);
+    # every action has a key.
+    mouse: bool = True
 
 
 class Settings(_Section):
@@ -306,6 +309,7 @@ _ENV_VARS: dict[str, tuple[str, ...]] = {
     "THEME": ("ui", "theme"),
     "AUTO_REFRESH": ("ui", "auto_refresh"),
     "ANIMATIONS": ("ui", "animations"),
+    "MOUSE": ("ui", "mouse"),
 }
 # Applied to the selected profile (or create the implicit "env" profile).
 _PROFILE_ENV_VARS: dict[str, str] = {
@@ -589,6 +593,7 @@ def describe(cfg: Config) -> list[Row]:
             cfg.source("ui.auto_refresh"),
         ),
         Row("ui.animations", "on" if s.ui.animations else "off", cfg.source("ui.animations")),
+        Row("ui.mouse", "on" if s.ui.mouse else "off", cfg.source("ui.mouse")),
     ]
     for binding, keys in s.keys.items():
         rows.append(Row(f"keys.{binding}", keys, cfg.source(f"keys.{binding}")))

@@ -37,7 +37,21 @@ class UiPeek:
     theme: str | None = None
     auto_refresh: float = 0.0
     animations: bool = False
+    mouse: bool = True
     keys: dict[str, str] = field(default_factory=dict)
+
+
+def _flag(value: object, default: bool) -> bool:
+    """A boolean from TOML or an environment variable (1/0, true/false, yes/no, on/off)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in ("1", "true", "yes", "on"):
+            return True
+        if word in ("0", "false", "no", "off"):
+            return False
+    return default
 
 
 def peek_ui(file: Path | str | None = None, environ: Mapping[str, str] | None = None) -> UiPeek:
@@ -57,10 +71,8 @@ def peek_ui(file: Path | str | None = None, environ: Mapping[str, str] | None = 
         peek.auto_refresh = max(0.0, float(refresh))
     except (TypeError, ValueError):
         peek.auto_refresh = 0.0
-    animations = env.get(f"{ENV_PREFIX}ANIMATIONS", ui.get("animations", False))
-    if isinstance(animations, str):
-        animations = animations.strip().lower() in ("1", "true", "yes", "on")
-    peek.animations = bool(animations) if isinstance(animations, bool | int) else False
+    peek.animations = _flag(env.get(f"{ENV_PREFIX}ANIMATIONS", ui.get("animations")), False)
+    peek.mouse = _flag(env.get(f"{ENV_PREFIX}MOUSE", ui.get("mouse")), True)
     keys = data.get("keys")
     if isinstance(keys, dict):
         peek.keys = {str(k): str(v) for k, v in keys.items() if isinstance(v, str)}
