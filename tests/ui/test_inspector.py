@@ -317,3 +317,19 @@ async def test_opened_from_the_status_panel_on_the_selected_store() -> None:
         seg = world.state.projects["mobile-app"].environments["production"].segments["beta-testers"]
         want = "INCLUDED" if "alice@example.com" in seg.included else "NO-DATA"
         assert verdict_rows(pilot.app.screen)["beta-testers"][1] == want
+
+
+async def test_api_down_still_offers_the_configured_stores() -> None:
+    world = make_world()
+    memory_stores(world, NOW_MS - 5_000)
+    world.state.faults.error_rate = 1.0  # every API call answers 500
+    async with world.app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        pilot.app.push_screen(InspectorScreen())
+        await settle(pilot)
+        screen = pilot.app.screen
+        assert any("showing the configured stores only" in n.message for n in pilot.app._notifications)
+        assert "default/production" in text_of(screen.query_one("#inspector-store"))
+        world.state.faults.error_rate = 0.0
+        await look_up(pilot, "alice@example.com", "beta-testers=1")
+        assert verdict_rows(screen)["beta-testers"] == ("1", truth(world, "alice@example.com", "beta-testers"))

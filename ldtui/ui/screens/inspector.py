@@ -188,8 +188,21 @@ class InspectorScreen(InspectorBase):
 
     @work(exclusive=True, group="inspector-targets", exit_on_error=False, description="Loading stores")
     async def load_targets(self) -> None:
+        from ldtui.api.errors import ApiError
+
         service = await self.ldtui.status_service()
-        self.targets = await service.targets()
+        try:
+            self.targets = await service.targets()
+        except ApiError as exc:
+            # The stores can still be read: offer the configured ones.
+            self.notify(
+                f"LaunchDarkly API: {exc}; showing the configured stores only (prefixes from the "
+                "configuration, generations only as typed)",
+                severity="warning",
+                markup=False,
+                timeout=10,
+            )
+            self.targets = await service.targets([])
         self.problems = {t.id: service.config_hint(t) for t in self.targets if t.store is None}
         chosen = None
         if self.want is not None:
