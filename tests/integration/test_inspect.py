@@ -239,3 +239,11 @@ def test_bad_connection_options_name_the_option() -> None:
     assert run.returncode == 64 and "--timeout" in run.stderr
     run = ldtui("inspect", "--store", "dynamodb", "k")
     assert run.returncode == 64 and "--table" in run.stderr
+
+
+def test_a_closed_pipe_is_not_a_traceback() -> None:
+    run = subprocess.run(
+        f"{sys.executable} -m ldtui hash {' '.join(f'k{i}' for i in range(5000))} | head -1",
+        shell=True, capture_output=True, text=True, timeout=60,
+    )
+    assert run.stdout.count("\n") == 1 and "Traceback" not in run.stderr and "BrokenPipe" not in run.stderr
