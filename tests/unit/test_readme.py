@@ -21,3 +21,9 @@ def test_the_two_commands_are_make_targets() -> None:
     for target in ("demo", "test"):
         assert f"make {target}" in README
         assert re.search(rf"^{target}:", makefile, re.M), target
+
+
+def test_every_screenshot_is_shown_or_linked() -> None:
+    refs = set(re.findall(r"\((screenshots/[^)\s]+)\)", README))
+    for svg in (ROOT / "screenshots").glob("*.svg"):
+        assert f"screenshots/{svg.name}" in refs, svg.name
