@@ -351,7 +351,8 @@ def load_config(environ: Mapping[str, str] | None = None, *, file: Path | str | 
 
     data: dict[str, Any] = {}
     lines: dict[tuple[str, ...], int] = {}
-    exists = path.is_file()
+    # Any readable file counts, /dev/null ("no configuration") included; not a directory.
+    exists = path.exists() and not path.is_dir()
     if exists:
         try:
             text = path.read_text(encoding="utf-8")

@@ -60,7 +60,7 @@ def peek_ui(file: Path | str | None = None, environ: Mapping[str, str] | None = 
     env = os.environ if environ is None else environ
     path, _ = config_path(env, file)
     data: dict[str, Any] = {}
-    if path.is_file():
+    if path.exists() and not path.is_dir():
         data = tomllib.loads(path.read_text(encoding="utf-8", errors="replace"))
     ui = data.get("ui") if isinstance(data.get("ui"), dict) else {}
     peek = UiPeek()

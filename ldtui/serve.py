@@ -20,6 +20,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--public-url", metavar="URL", help="the URL browsers use, behind a proxy")
+    p.add_argument(
+        "--demo",
+        dest="serve_demo",
+        action="store_true",
+        help="each session opens the demo (emulator and local stores), as ldtui --demo does",
+    )
 
 
 def tui_command(args: argparse.Namespace) -> str:
@@ -29,7 +35,7 @@ def tui_command(args: argparse.Namespace) -> str:
         parts += ["--config", args.config]
     if args.profile:
         parts += ["--profile", args.profile]
-    if args.demo:
+    if args.demo or getattr(args, "serve_demo", False):
         parts.append("--demo")
     return shlex.join(parts)
 

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 import httpx
@@ -28,7 +29,11 @@ def start(*args: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "LDTUI_CONFIG_FILE": os.devnull},
+        # No configuration of the person running the tests: a HOME of its own.
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith(("LDTUI_", "XDG_CONFIG"))},
+            "HOME": tempfile.mkdtemp(prefix="ldtui-serve-"),
+        },
     )
 
 
@@ -41,6 +46,13 @@ def wait_for(url: str, proc: subprocess.Popen[str]) -> httpx.Response:
         except httpx.TransportError:
             time.sleep(0.2)
     raise AssertionError(f"{url} never answered")
+
+
+def screen_text(stream: bytes) -> bytes:
+    """The terminal output without its escape sequences (styles split a row into spans)."""
+    import re
+
+    return re.sub(rb"\x1b\[[0-9;?$]*[A-Za-z]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)", b"", stream)
 
 
 def stop(proc: subprocess.Popen[str]) -> str:
@@ -79,3 +91,34 @@ def test_loopback_detection_and_bad_port() -> None:
     assert not is_loopback("0.0.0.0") and not is_loopback("10.1.2.3") and not is_loopback("example.com")
     run = subprocess.run([sys.executable, "-m", "ldtui", "serve", "--port", "70000"], capture_output=True, text=True)
     assert run.returncode == 64 and "not a TCP port" in run.stderr and "Traceback" not in run.stderr
+
+
+async def test_a_browser_session_runs_ldtui() -> None:
+    """What the page's JavaScript does: open the websocket; textual-serve starts `ldtui --demo`
+    with the web driver and streams its screen."""
+    import asyncio
+
+    import aiohttp
+
+    port = free_port()
+    proc = start("--port", str(port), "--demo")
+    try:
+        await asyncio.to_thread(wait_for, f"http://127.0.0.1:{port}/", proc)
+        seen = b""
+        url = f"ws://127.0.0.1:{port}/ws?width=120&height=36"
+        async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 90
+            while b"Prod Redis store" not in screen_text(seen) and loop.time() < deadline:
+                try:
+                    msg = await ws.receive(timeout=5)
+                except TimeoutError:
+                    continue
+                if msg.type == aiohttp.WSMsgType.BINARY:
+                    seen += msg.data
+                elif msg.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
+                    break
+            await ws.send_str('["stdin", "q"]')
+        assert b"Prod Redis store" in screen_text(seen), screen_text(seen)[-500:]
+    finally:
+        stop(proc)

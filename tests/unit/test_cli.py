@@ -84,3 +84,11 @@ def test_config_bad_file_no_traceback(tmp_path: Path) -> None:
 def test_config_unknown_profile(config_file: Path) -> None:
     result = run("--config", str(config_file), "--profile", "nope", "config")
     assert result.returncode == EXIT_CONFIG and "'nope' is not defined" in result.stderr
+
+
+def test_dev_null_is_an_empty_configuration(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LDTUI_CONFIG_FILE", os.devnull)
+    assert main(["config", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["file"] == os.devnull
