@@ -158,6 +158,7 @@ def _direct_reader(args: argparse.Namespace) -> Any:
 
     from ldtui.config import DynamoDBStore, RedisStore
     from ldtui.core.bigsegments import resolve_prefix
+    from ldtui.stores.base import StoreError
     from ldtui.stores.open import open_reader
 
     store: Any
@@ -192,7 +193,7 @@ def _direct_reader(args: argparse.Namespace) -> Any:
         err = exc.errors()[0]
         option = {"url": "--redis-url", "timeout": "--timeout"}.get(str(err["loc"][0]), str(err["loc"][0]))
         raise UsageError(f"{option}: {err['msg']}") from None
-    except ValueError as exc:  # a malformed URL: the message names the part
+    except StoreError as exc:  # a malformed URL: the message names the part, never the password
         raise UsageError(f"--redis-url: {exc}") from None
 
 
@@ -202,9 +203,10 @@ async def _integration_inspector(
     """The store behind ``--integration P/E/KIND``: connection from the configuration, prefix
     (the environment's client-side ID unless configured) and generations through the API."""
     from ldtui.api.client import LaunchDarklyClient
-    from ldtui.config import load_config
+    from ldtui.config import ConfigError, load_config
     from ldtui.services.inspect import inspector_for
     from ldtui.services.status import StatusService
+    from ldtui.stores.base import StoreError
 
     parts = args.integration.split("/")
     if len(parts) != 3 or not all(parts) or parts[2] not in ("redis", "dynamodb"):
@@ -233,7 +235,10 @@ async def _integration_inspector(
         from dataclasses import replace
 
         target = replace(target, prefix=args.prefix)
-    return inspector_for(target, cfg, client=client, typed=typed)
+    try:
+        return inspector_for(target, cfg, client=client, typed=typed)
+    except StoreError as exc:  # e.g. a malformed url in [stores."…"]
+        raise ConfigError(str(exc), file=cfg.file, key=f"stores.{target.store_key}") from None
 
 
 def _text_report(store: dict[str, Any], results: list[Any], inspector: Any, now_ms: int) -> str:
@@ -337,7 +342,7 @@ def run_inspect(args: argparse.Namespace) -> int:
             except StoreError as exc:
                 print(f"ldtui inspect: {exc}", file=sys.stderr)
                 return EXIT_UNAVAILABLE
-            store = store_json(inspector.kind, inspector.prefix, state.status)
+            store = store_json(inspector.kind, inspector.prefix, state)
             if args.json:
                 from ldtui.core.inspect import results_json
 
@@ -348,9 +353,9 @@ def run_inspect(args: argparse.Namespace) -> int:
                 for info in inspector.segments.values():
                     if info.note and not info.resolved:
                         print(f"note: segment {literal(info.key)}: {literal(info.note)}", file=sys.stderr)
-                if not state.status.available:
-                    print(f"ldtui inspect: {literal(state.status.reason)}", file=sys.stderr)
-            return EXIT_OK if state.status.available else EXIT_UNAVAILABLE
+                if not state.available:
+                    print(f"ldtui inspect: {literal(state.reason)}", file=sys.stderr)
+            return EXIT_OK if state.available else EXIT_UNAVAILABLE
         finally:
             if inspector is not None:
                 await inspector.aclose()

@@ -392,22 +392,6 @@ class Explainer:
         return ContextResult(key, context_hash, e)
 
 
-def explain_context(
-    key: str,
-    context_hash: str | None,
-    membership: Membership | None,
-    segments: Mapping[str, SegmentInfo],
-    *,
-    kind: str | None = None,
-    error: str | None = None,
-) -> ContextResult:
-    """One context explained (see ``explain_membership``); a bad key or unreadable entry gets
-    its error instead of verdicts."""
-    if error is not None or context_hash is None:
-        return ContextResult(key, context_hash, Explanation(None, error=error or "not looked up"))
-    return ContextResult(key, context_hash, explain_membership(membership, segments, kind=kind))
-
-
 def hash_keys(keys: Sequence[str]) -> list[tuple[str, str | None, str | None]]:
     """(key, hash, error) for each key; a bad key gets an error instead of a hash."""
     out: list[tuple[str, str | None, str | None]] = []

@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from ldtui.core.bigsegments import StoreStatus, store_status
@@ -24,7 +23,6 @@ from ldtui.core.inspect import (
 )
 from ldtui.stores.base import (
     BigSegmentStoreReader,
-    Metadata,
     Progress,
     StoreDataError,
     StoreError,
@@ -65,14 +63,6 @@ def api_segment_lookup(client: Any, project: str, environment: str) -> SegmentLo
     return lookup
 
 
-@dataclass
-class StoreState:
-    """The store's freshness, as the SDKs judge it."""
-
-    status: StoreStatus
-    metadata: Metadata | None
-
-
 class Inspector:
     """One store, one environment's segments. Segment answers are cached for the session."""
 
@@ -84,13 +74,11 @@ class Inspector:
         lookup: SegmentLookup | None = None,
         stale_after_ms: float = 120_000,
         clock: Callable[[], float] = time.time,
-        label: str = "",
     ) -> None:
         self.reader = reader
         self.lookup = lookup
         self.stale_after_ms = stale_after_ms
         self.clock = clock
-        self.label = label or reader.description
         self.segments: dict[str, SegmentInfo] = {}
         self.wanted: list[str] = []  # segments asked for by name, checked for every context
         self.set_typed(typed or {})
@@ -113,19 +101,19 @@ class Inspector:
             elif self.segments.get(key, None) is not None and self.segments[key].source == "typed":
                 del self.segments[key]
 
-    async def store_state(self) -> StoreState:
-        """Freshness; ``StoreUnavailable`` when the store cannot be reached at all."""
+    async def store_state(self) -> StoreStatus:
+        """The store's freshness as the SDKs judge it; ``StoreUnavailable`` when the store
+        cannot be reached at all."""
         now = int(self.clock() * 1000)
         try:
             metadata = await self.reader.get_metadata()
         except StoreUnavailable:
             raise
         except StoreError as exc:
-            return StoreState(store_status(synchronized_on=None, now_ms=now, error=str(exc)), None)
-        status = store_status(
+            return store_status(synchronized_on=None, now_ms=now, error=str(exc))
+        return store_status(
             synchronized_on=metadata.synchronized_on, now_ms=now, stale_after_ms=self.stale_after_ms
         )
-        return StoreState(status, metadata)
 
     async def resolve(self, keys: Sequence[str]) -> dict[str, SegmentInfo]:
         """Current generations for these segment keys (asked once per session each)."""
@@ -264,9 +252,7 @@ def inspector_for(
     if client is not None and target.project and target.environment:
         lookup = api_segment_lookup(client, target.project, target.environment)
     stale_after = config.settings.status.stale_after * 1000
-    return Inspector(
-        reader, typed=typed, lookup=lookup, stale_after_ms=stale_after, clock=clock, label=target.name
-    )
+    return Inspector(reader, typed=typed, lookup=lookup, stale_after_ms=stale_after, clock=clock)
 
 
 # --- files --------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from itertools import chain
+from typing import Any
 
 import hiredis
 
@@ -113,7 +114,9 @@ class RedisBigSegmentReader(BigSegmentStoreReader):
                 parts.append(encode(b"SMEMBERS", inc_p + hb) + encode(b"SMEMBERS", exc_p + hb))
         return b"".join(parts)
 
-    def _membership(self, h: str, inc: object, exc: object) -> Membership | None | StoreDataError:
+    def _membership(
+        self, h: str, inc: object, exc: object, shapes: dict[Any, Membership]
+    ) -> Membership | None | StoreDataError:
         for reply, prefix in ((inc, self.include_prefix), (exc, self.exclude_prefix)):
             if isinstance(reply, hiredis.ReplyError):
                 key = (prefix + h.encode()).decode(errors="replace")
@@ -128,14 +131,14 @@ class RedisBigSegmentReader(BigSegmentStoreReader):
             return None
         # Contexts share a few combinations of refs: build each Membership once per call.
         shape = (tuple(inc), tuple(exc))  # type: ignore[arg-type]
-        m = self._shapes.get(shape)
+        m = shapes.get(shape)
         if m is None:
             m = Membership(
                 included=frozenset(map(_decode_ref, inc)),  # type: ignore[arg-type]
                 excluded=frozenset(map(_decode_ref, exc)),  # type: ignore[arg-type]
             )
-            if len(self._shapes) < 50_000:
-                self._shapes[shape] = m
+            if len(shapes) < 50_000:
+                shapes[shape] = m
         return m
 
     async def get_memberships(self, hashes: Sequence[str]) -> dict[str, Membership | None | StoreDataError]:
@@ -143,7 +146,7 @@ class RedisBigSegmentReader(BigSegmentStoreReader):
         type maps to a ``StoreDataError``; a refused command or a lost connection raises."""
         unique = list(dict.fromkeys(hashes))
         out: dict[str, Membership | None | StoreDataError] = {}
-        self._shapes: dict[tuple[tuple[bytes, ...], tuple[bytes, ...]], Membership] = {}
+        shapes: dict[Any, Membership] = {}  # (include replies, exclude replies) -> Membership
         windows = [unique[i : i + _WINDOW] for i in range(0, len(unique), _WINDOW)]
         async with self._lock:
             conn = self._conn
@@ -154,11 +157,10 @@ class RedisBigSegmentReader(BigSegmentStoreReader):
                 for n, window in enumerate(windows):
                     if n + 1 < len(windows):
                         await conn.write_raw(self._encode_lookups(windows[n + 1]))
-                    self._collect(window, await conn.read_replies(2 * len(window)), out)
+                    self._collect(window, await conn.read_replies(2 * len(window)), out, shapes)
             except BaseException:
                 await conn.close()
                 raise
-        self._shapes = {}
         return out
 
     def _collect(
@@ -166,10 +168,11 @@ class RedisBigSegmentReader(BigSegmentStoreReader):
         window: list[str],
         replies: list[object],
         out: dict[str, Membership | None | StoreDataError],
+        shapes: dict[Any, Membership],
     ) -> None:
         it = iter(replies)
         for h in window:
-            out[h] = self._membership(h, next(it), next(it))
+            out[h] = self._membership(h, next(it), next(it), shapes)
 
     async def get_membership(self, context_hash: str) -> Membership | None:
         result = (await self.get_memberships([context_hash]))[context_hash]

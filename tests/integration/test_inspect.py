@@ -239,6 +239,8 @@ def test_bad_connection_options_name_the_option() -> None:
     assert run.returncode == 64 and "--timeout" in run.stderr
     run = ldtui("inspect", "--store", "dynamodb", "k")
     assert run.returncode == 64 and "--table" in run.stderr
+    run = ldtui("inspect", "--store", "redis", "--redis-url", "redis://u:s3cret@cache:notaport/0", "k")
+    assert run.returncode == 64 and "--redis-url: invalid Redis URL" in run.stderr and "s3cret" not in run.stderr
 
 
 def test_a_closed_pipe_is_not_a_traceback() -> None:
@@ -247,3 +249,14 @@ def test_a_closed_pipe_is_not_a_traceback() -> None:
         shell=True, capture_output=True, text=True, timeout=60,
     )
     assert run.stdout.count("\n") == 1 and "Traceback" not in run.stderr and "BrokenPipe" not in run.stderr
+
+
+def test_a_malformed_store_url_in_the_config_is_a_configuration_error(emulated: Any, tmp_path: Path) -> None:
+    import re
+
+    _, path, env = emulated
+    broken = tmp_path / "config.toml"
+    broken.write_text(re.sub(r'url = "redis://[^"]*"', 'url = "redis://cache:notaport/0"', path.read_text()))
+    run = ldtui("--config", str(broken), "inspect", "--integration", "default/production/redis", "k", env=env)
+    assert run.returncode == 78
+    assert "stores.default/production" in run.stderr and "invalid Redis URL" in run.stderr

@@ -13,11 +13,11 @@ from hypothesis import strategies as st
 from ldtui.core.bigsegments import Membership, context_key_hash, store_status
 from ldtui.core.inspect import (
     MAX_KEY_BYTES,
+    Explainer,
     KeyInputError,
     SegmentInfo,
     Tally,
     check_key,
-    explain_context,
     generation_counts,
     hash_keys,
     keys_from_file,
@@ -80,27 +80,28 @@ def test_segment_specs() -> None:
 def test_explain_kinds_orphans_and_unresolved() -> None:
     m = Membership(included=frozenset({"beta.g1", "orgs.g1", "mystery.g4", "gone.g1", "junk"}),
                    excluded=frozenset({"beta.g2"}))
-    r = explain_context("k", context_key_hash("k"), m, SEGS, kind="user")
+    r = Explainer(SEGS, kind="user").explain("k", context_key_hash("k"), m)
     verdicts = {a.segment_key: a.verdict for a in r.answers}
     assert verdicts == {"beta": "excluded", "orgs": "other-kind", "mystery": "unknown"}
     assert sorted(o.ref for o in r.orphaned) == ["beta.g1", "gone.g1", "junk"]
     data = r.to_json()
     assert data["segments"] == {"beta": "excluded", "orgs": "other-kind"}
     assert data["unresolved"] == ["mystery.g4"]
-    any_kind = explain_context("k", context_key_hash("k"), m, SEGS, kind=None)
+    any_kind = Explainer(SEGS, kind=None).explain("k", context_key_hash("k"), m)
     assert any_kind.verdict_of("orgs") == "included"
 
 
 def test_bad_context_gets_an_error_not_a_verdict() -> None:
-    r = explain_context("k", None, None, SEGS, error="k is empty")
+    r = Explainer(SEGS).failed("k", None, "k is empty")
     assert r.error == "k is empty" and r.answers == () and r.to_json()["error"] == "k is empty"
 
 
 def test_tally_and_exports_roundtrip() -> None:
     keys = ["a", "b", "=cmd()", "line\nbreak"]
     ms = [Membership(frozenset({"beta.g2"})), None, Membership(excluded=frozenset({"beta.g2"})), None]
-    results = [explain_context(k, context_key_hash(k), m, {"beta": SEGS["beta"]}) for k, m in zip(keys, ms, strict=True)]
-    results.append(explain_context("", None, None, {}, error="empty"))
+    explainer = Explainer({"beta": SEGS["beta"]})
+    results = [explainer.explain(k, context_key_hash(k), m) for k, m in zip(keys, ms, strict=True)]
+    results.append(Explainer({}).failed("", None, "empty"))
     t = Tally()
     t.add(results)
     assert (t.contexts, t.with_data, t.errors) == (5, 2, 1)
@@ -119,7 +120,7 @@ def test_tally_and_exports_roundtrip() -> None:
 
 @given(st.lists(st.text(min_size=1).filter(lambda s: s.strip() and "\x00" not in s), min_size=1, max_size=20))
 def test_csv_export_keeps_any_key(keys: list[str]) -> None:
-    results = [explain_context(k, "h", None, {}) for k in keys]
+    results = [Explainer({}).explain(k, "h", None) for k in keys]
     rows = list(csv.DictReader(io.StringIO(results_csv(results, []), newline="")))
     assert [r["key"] for r in rows] == keys
 

@@ -35,8 +35,9 @@ from ldtui.ui.widgets.inputs import LdInput
 from ldtui.ui.widgets.table import FastDataTable
 
 if TYPE_CHECKING:
+    from ldtui.core.bigsegments import StoreStatus
     from ldtui.core.inspect import ContextResult
-    from ldtui.services.inspect import Inspector, StoreState
+    from ldtui.services.inspect import Inspector
     from ldtui.services.status import Target
     from ldtui.ui.app import LdtuiApp
 
@@ -59,17 +60,14 @@ def verdict_text(verdict: str, variables: dict[str, str]) -> Text:
     return Text(verdict.upper(), style=status_style_for(variable, verdict != "no-data", variables))
 
 
-def freshness_text(
-    state: StoreState | None, error: str | None, now_ms: int, variables: dict[str, str]
-) -> Text:
+def freshness_text(st: StoreStatus | None, error: str | None, now_ms: int, variables: dict[str, str]) -> Text:
     """HEALTHY / STALE / UNAVAILABLE as the SDKs would judge the store, and why."""
     if error is not None:
         return Text.assemble(
             Text("UNAVAILABLE", style=status_style_for("status-down", True, variables)), "  ", literal(error)
         )
-    if state is None:
+    if st is None:
         return Text("checking…")
-    st = state.status
     variable = "status-down" if not st.available else "status-stale" if st.stale else "status-ok"
     synced = relative_age(st.synchronized_on, now_ms) if st.synchronized_on else "never synchronized"
     detail = synced if st.available else literal(st.reason)
@@ -94,7 +92,7 @@ class InspectorBase(LdScreen):
         super().__init__()
         self.inspector = inspector
         self.target = target
-        self.state: StoreState | None = None
+        self.state: StoreStatus | None = None
         self.state_error: str | None = None
 
     @property
@@ -708,10 +706,9 @@ class BulkScreen(InspectorBase):
         from ldtui.services.inspect import export_results
 
         assert self.inspector is not None
-        status = self.state.status if self.state else None
         store: dict[str, object] = {"kind": self.inspector.kind, "prefix": self.inspector.prefix}
-        if status is not None:
-            store = store_json(self.inspector.kind, self.inspector.prefix, status)
+        if self.state is not None:
+            store = store_json(self.inspector.kind, self.inspector.prefix, self.state)
         try:
             written = export_results(path, self.results, dict(self.inspector.segments), store)
         except (OSError, ValueError) as exc:
