@@ -331,3 +331,24 @@ class UserSegment(ApiModel):
     @property
     def context_kind(self) -> str:
         return self.unboundedContextKind or "user"
+
+
+class BigSegmentTarget(ApiModel):
+    """``GET /api/v2/segments/{p}/{e}/{segmentKey}/contexts/{contextKey}``: LaunchDarkly's own
+    word on one context in one big segment. ``included`` wins over ``excluded``, as in the store."""
+
+    userKey: str
+    included: bool
+    excluded: bool
+
+    @property
+    def member(self) -> bool:
+        return self.included
+
+
+class ipList(ApiModel):  # noqa: N801 - the spec's schema name
+    """``GET /api/v2/public-ip-list``: CIDR ranges LaunchDarkly uses. ``outboundAddresses`` are
+    what a firewall in front of a store must allow for a persistent store integration."""
+
+    addresses: list[str]
+    outboundAddresses: list[str]

@@ -30,6 +30,7 @@ MODELS: dict[str, tuple[type[BaseModel], frozenset[str]]] = {
         "BigSegmentStoreIntegrationCollectionLinks",
         "BigSegmentStoreIntegrationLinks",
         "BigSegmentStoreStatus",
+        "BigSegmentTarget",
         "Clause",
         "ClientSideAvailability",
         "Environment",
@@ -45,6 +46,7 @@ MODELS: dict[str, tuple[type[BaseModel], frozenset[str]]] = {
         "StoreIntegrationError",
         "UserSegment",
         "UserSegmentRule",
+        "ipList",
     )
 }
 # One model serves every error body; the generic docs add an optional request `id`.
