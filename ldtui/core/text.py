@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import re
 
-# C0 controls, DEL and C1 controls; plus the Unicode line/paragraph separators and BiDi
-# overrides that can reorder what a terminal shows.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# C0 controls (ESC among them), DEL and C1 controls; the Unicode line/paragraph separators;
+# BiDi overrides, isolates and marks that can reorder what a terminal shows; zero-width space
+# and BOM, which hide inside a name; and lone surrogates (valid JSON, not encodable: printing
+# one raises UnicodeEncodeError).
+_CONTROL = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+    "\ufeff\ud800-\udfff]"
+)
 
 
 def _escape(m: re.Match[str]) -> str:
@@ -25,12 +30,13 @@ def literal(text: object) -> str:
 
 
 def relative_age(then_ms: int | None, now_ms: int) -> str:
-    """How long ago, compactly: ``12s``, ``4m``, ``3h 5m``, ``2d``; ``never``; ``in 5s``."""
+    """How long ago, compactly: ``12s ago``, ``4m ago``, ``3h 5m ago``, ``2d ago``; ``never``.
+    A time in the future (the writer's clock ahead of ours) is ``just now``, never "in 5s"."""
     if then_ms is None:
         return "never"
     seconds = (now_ms - then_ms) // 1000
     if seconds < 0:
-        return f"in {-seconds}s"
+        return "just now"
     if seconds < 60:
         return f"{seconds}s ago"
     minutes = seconds // 60

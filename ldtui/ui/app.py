@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual.app import App, SystemCommand
+from textual.notifications import SeverityLevel
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
@@ -196,7 +197,30 @@ class LdtuiApp(App[None]):
 
                 yield SystemCommand(binding.description, binding.tooltip or binding.description, run)
 
-    # --- errors and retries --------------------------------------------------------------------
+    # --- notifications, errors and retries ------------------------------------------------------
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification (the app's, a screen's, a widget's) passes here: its text may hold
+        an integration's name or a server's message, so control characters are spelled out
+        (an OSC 52 in a name must not reach the terminal) and markup is never parsed."""
+        from ldtui.core.text import literal, literal_lines
+
+        super().notify(
+            literal_lines(str(message)),
+            title=literal(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
+
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         self.report_worker(event)

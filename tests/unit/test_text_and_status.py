@@ -18,6 +18,10 @@ NOW = 1_800_000_000_000
         ("bell\x07 nul\x00 del\x7f c1\x9b", "bell\\x07 nul\\x00 del\\x7f c1\\x9b"),
         ("line\nbreak\ttab", "line\\x0abreak\\x09tab"),
         ("rtl\u202eevil", "rtl\\u202eevil"),
+        ("isolate\u2066x\u2069 mark\u200f", "isolate\\u2066x\\u2069 mark\\u200f"),
+        ("lone \udc9b surrogate", "lone \\udc9b surrogate"),
+        ("osc52 \x1b]52;c;Y3VybA==\x07", "osc52 \\x1b]52;c;Y3VybA==\\x07"),
+        ("csi \x9b2J", "csi \\x9b2J"),
         ("ключ ユーザー 😀", "ключ ユーザー 😀"),
     ],
 )
@@ -28,7 +32,7 @@ def test_literal(raw: str, shown: str) -> None:
 @pytest.mark.parametrize(
     "delta_s, text",
     [(0, "0s ago"), (59, "59s ago"), (60, "1m ago"), (3599, "59m ago"), (3600, "1h ago"),
-     (3660, "1h 1m ago"), (86400 * 3, "3d ago"), (-5, "in 5s")],
+     (3660, "1h 1m ago"), (86400 * 3, "3d ago"), (-5, "just now")],
 )
 def test_relative_age(delta_s: int, text: str) -> None:
     assert relative_age(NOW - delta_s * 1000, NOW) == text
