@@ -1,128 +1,650 @@
-"""A DataTable that does not measure what it already knows.
+"""ldtui's table: keyed rows, filter and sort, a row cursor; what it draws is a function of its
+data, always.
 
-Textual's ``DataTable._update_dimensions`` measures every cell of every new row through Rich,
-and each measurement builds console options (with a terminal-size system call): 45,000
-measurements for 5,000 integrations. Our cells are single-line ``Text`` whose width is
-``cell_len(plain)``, so this table computes it directly and lets the base class do the rest
-with nothing left to measure. (Textual is pinned to one version; the screen tests and the
-snapshots cover this.)"""
+Why not Textual's DataTable: to be fast at 5,000 rows, the old table reached into DataTable's
+private caches, missed one of them, and the live panel's ages stopped ticking on screen. This
+widget owns every cache it has. It is a line-API widget (``ScrollView`` + ``render_line``, as
+toolong's log view): each row carries a version bumped on every change, and a rendered line is
+cached under (row key, row version, layout version, style version, cursor, stripe). A change can
+only miss the screen by not bumping a version, and every mutation goes through one method that
+bumps it. Filtering 5,000 rows re-evaluates a predicate and re-sorts keys; it renders only the
+lines on screen.
+
+Cells are Rich ``Text`` (single line; longer text ends in an ellipsis) or plain strings; a cell
+may carry a ``sort_key`` attribute (``ldtui.ui.cells.Cell``), used when sorting by its column.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
-from textual._two_way_dict import TwoWayDict
-from textual.widgets import DataTable
-from textual.widgets.data_table import CellKey, ColumnKey, Row, RowKey
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.geometry import Region, Size, Spacing
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+CellValue = Text | str
+RowFilter = Callable[[str], bool]
+SortKey = Callable[[str, tuple[CellValue, ...]], Any]
 
 
-class FastDataTable(DataTable[Any]):
-    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
-        data = self._data
-        columns = self.ordered_columns
-        for row_key in new_rows:
-            values = data.get(row_key)
-            if values is None:
-                continue
-            for column in columns:
-                value = values.get(column.key)
-                width = cell_len(value.plain) if isinstance(value, Text) else cell_len(str(value))
-                if width > column.content_width:
-                    column.content_width = width
-        super()._update_dimensions(())
+@dataclass
+class Column:
+    key: str
+    label: str
+    width: int  # content width, without the padding on each side
 
-    # --- batch operations: one re-index and one refresh for many rows -------------------------
-    #
-    # DataTable.remove_row re-indexes every row (O(n) each) and add_row/sort do per-row work;
-    # a filter keystroke on 5,000 rows may remove or restore thousands at once.
 
-    def remove_rows(self, keys: Iterable[str]) -> None:
-        doomed = {RowKey(k) for k in keys}
-        doomed &= set(self._row_locations)
-        if not doomed:
-            return
-        # The current order (DataTable keeps it as key -> index), minus the doomed rows.
-        order: list[RowKey | None] = [None] * len(self._row_locations)
-        for key in self._row_locations:
-            order[self._row_locations.get(key)] = key  # type: ignore[index]
-        kept = [key for key in order if key is not None and key not in doomed]
-        self._row_locations = TwoWayDict({key: i for i, key in enumerate(kept)})
-        for key in doomed:
-            for column_key in self._data.get(key, {}):
-                self._updated_cells.discard(CellKey(key, column_key))
-            del self.rows[key]
-            del self._data[key]
-        self._after_batch(layout=True)
+@dataclass
+class _Row:
+    cells: tuple[CellValue, ...]
+    version: int
+    dim: bool = False
 
-    def add_rows_keyed(self, rows: list[tuple[str, tuple[Any, ...]]]) -> None:
-        """Append rows (key, cells), as ``add_row`` would one by one."""
-        if not rows:
-            return
-        columns = self.ordered_columns
-        index = self.row_count
-        for key, cells in rows:
-            row_key = RowKey(key)
-            self._row_locations[row_key] = index
-            self._data[row_key] = {column.key: cell for column, cell in zip(columns, cells, strict=False)}
-            self.rows[row_key] = Row(row_key, 1, None, False)
-            self._new_rows.add(row_key)
-            index += 1
-        self._after_batch(layout=True)
 
-    def set_order(self, keys: list[str]) -> None:
-        """Put the rows in exactly this order (every row's key, once)."""
-        self._row_locations = TwoWayDict({RowKey(k): i for i, k in enumerate(keys)})
-        self._after_batch(layout=False)
+def _sort_value(value: CellValue) -> Any:
+    key = getattr(value, "sort_key", None)
+    if key is not None:
+        return key
+    return (value.plain if isinstance(value, Text) else str(value)).lower()
 
-    def _after_batch(self, *, layout: bool) -> None:
-        # Rows moved, their content did not: drop the caches keyed by position, keep those
-        # keyed by row (rendered cells), instead of bumping _update_count, which would
-        # re-render every visible cell.
-        self._ordered_row_cache.clear()
-        self._row_renderable_cache.clear()
-        self._line_cache.clear()
-        self._offset_cache.clear()
-        self._require_update_dimensions = True
-        self.cursor_coordinate = self.cursor_coordinate
-        self.hover_coordinate = self.hover_coordinate
-        self.check_idle()
-        self.refresh(layout=layout)
 
-    def set_cells(self, updates: list[tuple[str, str, Any]]) -> None:
-        """Replace many cells (row key, column key, value) with one refresh; widths are the
-        caller's (fixed columns), so nothing is measured."""
-        if not updates:
-            return
-        for row_key, column_key, value in updates:
-            row = self._data.get(RowKey(row_key))
-            if row is not None:
-                row[ColumnKey(column_key)] = value
-        # Clear the render caches rather than bump _update_count: bumping leaves every old
-        # entry in the LRU caches (10,000 cells) until they are full, which a panel that
-        # rewrites its ages every 5 s would do for minutes. Cleared, they hold what is shown.
-        self._cell_render_cache.clear()
-        self._row_render_cache.clear()
-        self._line_cache.clear()
-        self.refresh()
+class LdTable(ScrollView, can_focus=True):
+    """Rows by key; a header line that stays put; a row cursor that follows its row's key."""
 
-    def set_widths(self, widths: dict[str, int]) -> None:
-        """Fixed column widths; a change re-renders everything (unlike moving rows)."""
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Select", show=False, id="table_select", tooltip="Open the row"),
+        Binding("up", "cursor_up", "Up", show=False, id="table_up", tooltip="Previous row"),
+        Binding("down", "cursor_down", "Down", show=False, id="table_down", tooltip="Next row"),
+        Binding("pageup", "page_up", "Page up", show=False, id="table_page_up", tooltip="A page up"),
+        Binding("pagedown", "page_down", "Page down", show=False, id="table_page_down", tooltip="A page down"),
+        Binding("home,ctrl+home", "first", "First", show=False, id="table_first", tooltip="First row"),
+        Binding("end,ctrl+end", "last", "Last", show=False, id="table_last", tooltip="Last row"),
+        Binding("left", "scroll_left", "Left", show=False, id="table_left", tooltip="Scroll left"),
+        Binding("right", "scroll_right", "Right", show=False, id="table_right", tooltip="Scroll right"),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "ldtable--header",
+        "ldtable--cursor",
+        "ldtable--even-row",
+        "ldtable--odd-row",
+        "ldtable--dim",
+        "ldtable--empty",
+    }
+
+    DEFAULT_CSS = """
+    LdTable {
+        background: $surface;
+        color: $foreground;
+        height: auto;
+        max-height: 100%;
+        &:focus {
+            background-tint: $foreground 5%;
+            & > .ldtable--cursor {
+                background: $block-cursor-background;
+                color: $block-cursor-foreground;
+                text-style: $block-cursor-text-style;
+            }
+            & > .ldtable--header {
+                background-tint: $foreground 5%;
+            }
+        }
+        &:dark > .ldtable--even-row {
+            background: $surface-darken-1 40%;
+        }
+        & > .ldtable--header {
+            text-style: bold;
+            background: $panel;
+            color: $foreground;
+        }
+        &:ansi > .ldtable--header {
+            background: ansi_bright_blue;
+            color: ansi_default;
+        }
+        & > .ldtable--even-row {
+            background: $surface-lighten-1 50%;
+        }
+        & > .ldtable--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+        & > .ldtable--dim {
+            text-style: dim;
+        }
+        & > .ldtable--empty {
+            color: $foreground-muted;
+            text-style: italic;
+        }
+    }
+    """
+
+    class RowHighlighted(Message):
+        """The cursor is on another row (``key`` is ``None`` when the table shows no row)."""
+
+        def __init__(self, table: LdTable, key: str | None) -> None:
+            super().__init__()
+            self.table = table
+            self.key = key
+
+        @property
+        def control(self) -> LdTable:
+            return self.table
+
+    class RowSelected(Message):
+        """Enter (or a click on the cursor's row)."""
+
+        def __init__(self, table: LdTable, key: str) -> None:
+            super().__init__()
+            self.table = table
+            self.key = key
+
+        @property
+        def control(self) -> LdTable:
+            return self.table
+
+    class HeaderSelected(Message):
+        """A click on a column's header."""
+
+        def __init__(self, table: LdTable, column: str) -> None:
+            super().__init__()
+            self.table = table
+            self.column = column
+
+        @property
+        def control(self) -> LdTable:
+            return self.table
+
+    def __init__(
+        self,
+        *,
+        zebra_stripes: bool = True,
+        cell_padding: int = 1,
+        empty_text: str = "",
+        name: str | None = None,
+        id: str | None = None,  # noqa: A002 - Textual's name
+        classes: str | None = None,
+        disabled: bool = False,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        self.zebra_stripes = zebra_stripes
+        self.cell_padding = cell_padding
+        self._empty_text = empty_text
+        self._columns: list[Column] = []
+        self._rows: dict[str, _Row] = {}
+        self._order: list[str] = []
+        self._index: dict[str, int] = {}
+        self._filter: RowFilter | None = None
+        self._sort_column: str | None = None
+        self._sort_key: SortKey | None = None
+        self._sort_reverse = False
+        self._cursor_key: str | None = None
+        self._cursor_index = 0
+        self._next_version = 0
+        # What every rendered line depends on besides its row: bumped on any change to it.
+        self._layout_version = 0
+        self._style_version = 0
+        self._lines: LRUCache[tuple[Any, ...], Strip] = LRUCache(1024)
+        self._batch_depth = 0
+        self._pending: set[str] = set()  # rows changed inside a batch, to re-filter
+        self._order_dirty = False
+        self._layout_dirty = False
+        self._highlight_posted: str | None = None
+
+    # --- columns ------------------------------------------------------------------------------
+
+    @property
+    def columns(self) -> list[Column]:
+        return list(self._columns)
+
+    def set_columns(self, columns: Sequence[tuple[str, str]]) -> None:
+        """The columns (key, label), in order; widths start at the labels' and are set with
+        ``set_widths`` or ``fit_widths``. Rows already in the table keep their cells."""
+        old = {c.key: c.width for c in self._columns}
+        self._columns = [Column(key, label, old.get(key, cell_len(label))) for key, label in columns]
+        self._layout_changed()
+
+    def set_widths(self, widths: Mapping[str, int]) -> None:
         changed = False
-        for key, width in widths.items():
-            column = self.columns[ColumnKey(key)]
-            if column.width != width:
-                column.width = width
+        for column in self._columns:
+            width = widths.get(column.key)
+            if width is not None and width != column.width:
+                column.width = max(0, width)
                 changed = True
         if changed:
-            self._update_count += 1
-            self._require_update_dimensions = True
-            self.refresh(layout=True)
+            self._layout_changed()
 
-    def add_fixed_columns(self, columns: list[tuple[str, str]]) -> None:
-        """(key, label) columns with explicit widths (set later by ``set_widths``): the
-        table then never measures cells to size them."""
-        for key, label in columns:
-            self.add_column(label, key=key, width=len(label))
+    def fit_widths(self, caps: Mapping[str, int] | None = None, *, rows: Iterable[str] | None = None) -> None:
+        """Each column as wide as its widest label or cell among ``rows`` (default: every row,
+        shown or not, so columns stay put while a filter narrows), capped by ``caps``."""
+        caps = caps or {}
+        keys = self._rows.keys() if rows is None else rows
+        widths = {c.key: cell_len(c.label) for c in self._columns}
+        for key in keys:
+            row = self._rows.get(key)
+            if row is None:
+                continue
+            for column, value in zip(self._columns, row.cells, strict=False):
+                width = value.cell_len if isinstance(value, Text) else cell_len(value)
+                if width > widths[column.key]:
+                    widths[column.key] = width
+        self.set_widths({k: min(w, caps.get(k, w)) for k, w in widths.items()})
+
+    # --- rows ---------------------------------------------------------------------------------
+
+    def _bump(self) -> int:
+        self._next_version += 1
+        return self._next_version
+
+    def set_row(self, key: str, cells: Sequence[CellValue], *, dim: bool | None = None) -> None:
+        """Add the row, or replace its cells (and, if given, whether it is dimmed)."""
+        self.set_rows([(key, cells)], dim=dim)
+
+    def set_rows(self, rows: Iterable[tuple[str, Sequence[CellValue]]], *, dim: bool | None = None) -> None:
+        with self.batch():
+            for key, cells in rows:
+                old = self._rows.get(key)
+                new_dim = (old.dim if old else False) if dim is None else dim
+                values = tuple(cells)
+                if old is not None and old.dim == new_dim and old.cells == values:
+                    continue
+                self._rows[key] = _Row(values, self._bump(), new_dim)
+                self._pending.add(key)
+
+    def replace_rows(self, rows: Iterable[tuple[str, Sequence[CellValue]]], *, dim: bool | None = None) -> None:
+        """Exactly these rows: add and update them, remove every other."""
+        rows = list(rows)
+        wanted = {key for key, _ in rows}
+        with self.batch():
+            self.remove_rows([k for k in self._rows if k not in wanted])
+            self.set_rows(rows, dim=dim)
+
+    def update_cells(self, updates: Iterable[tuple[str, str, CellValue]]) -> None:
+        """Replace single cells (row key, column key, value); unknown rows are ignored."""
+        index = {c.key: i for i, c in enumerate(self._columns)}
+        with self.batch():
+            for key, column, value in updates:
+                row = self._rows.get(key)
+                i = index.get(column)
+                if row is None or i is None:
+                    continue
+                cells = list(row.cells) + [""] * (len(self._columns) - len(row.cells))
+                if cells[i] == value:
+                    continue
+                cells[i] = value
+                self._rows[key] = _Row(tuple(cells), self._bump(), row.dim)
+                self._pending.add(key)
+
+    def update_cell(self, key: str, column: str, value: CellValue) -> None:
+        self.update_cells([(key, column, value)])
+
+    def set_dim(self, keys: Iterable[str], dim: bool = True) -> None:
+        """Dim rows (data known to be old); the screen says why in words as well."""
+        with self.batch():
+            for key in keys:
+                row = self._rows.get(key)
+                if row is not None and row.dim != dim:
+                    self._rows[key] = _Row(row.cells, self._bump(), dim)
+                    self._pending.add(key)
+
+    def remove_rows(self, keys: Iterable[str]) -> None:
+        with self.batch():
+            for key in keys:
+                if self._rows.pop(key, None) is not None:
+                    self._pending.discard(key)
+                    self._order_dirty = True
+
+    def clear(self) -> None:
+        self.remove_rows(list(self._rows))
+
+    def get_cells(self, key: str) -> tuple[CellValue, ...] | None:
+        row = self._rows.get(key)
+        return row.cells if row else None
+
+    def is_dim(self, key: str) -> bool:
+        row = self._rows.get(key)
+        return bool(row and row.dim)
+
+    @property
+    def row_keys(self) -> list[str]:
+        """Every row, shown or not."""
+        return list(self._rows)
+
+    @property
+    def shown_keys(self) -> list[str]:
+        """The rows on screen (through the filter), in display order."""
+        return list(self._order)
+
+    @property
+    def row_count(self) -> int:
+        """Rows shown (the filter applied)."""
+        return len(self._order)
+
+    @property
+    def total_count(self) -> int:
+        return len(self._rows)
+
+    # --- filter and sort ----------------------------------------------------------------------
+
+    def set_filter(self, predicate: RowFilter | None) -> None:
+        """Show only rows whose key passes ``predicate``. Call again (or ``refilter``) when what
+        the predicate looks at changes."""
+        self._filter = predicate
+        self.refilter()
+
+    def refilter(self) -> None:
+        with self.batch():
+            self._order_dirty = True
+
+    def set_sort(self, column: str | None = None, *, key: SortKey | None = None, reverse: bool = False) -> None:
+        """Sort by a column (its cells' ``sort_key``, else their text), or by ``key(row key,
+        cells)``; ties by row key, so the order never depends on the history of updates."""
+        if column is not None and key is not None:
+            raise ValueError("sort by a column or by a key function, not both")
+        changed_header = column != self._sort_column or (column is not None and reverse != self._sort_reverse)
+        self._sort_column, self._sort_key, self._sort_reverse = column, key, reverse
+        with self.batch():
+            self._order_dirty = True
+            if changed_header:
+                self._layout_changed()
+
+    @property
+    def sort_column(self) -> str | None:
+        return self._sort_column
+
+    @property
+    def sort_reverse(self) -> bool:
+        return self._sort_reverse
+
+    def _row_sort_key(self, key: str) -> Any:
+        row = self._rows[key]
+        if self._sort_column is not None:
+            i = next((n for n, c in enumerate(self._columns) if c.key == self._sort_column), None)
+            value = row.cells[i] if i is not None and i < len(row.cells) else ""
+            return (_sort_value(value), key)
+        if self._sort_key is not None:
+            return (self._sort_key(key, row.cells), key)
+        return key
+
+    def _compute_order(self) -> None:
+        keep = self._filter
+        keys = [k for k in self._rows if keep is None or keep(k)]
+        if self._sort_column is not None or self._sort_key is not None:
+            keys.sort(key=self._row_sort_key, reverse=self._sort_reverse)
+        self._order = keys
+        self._index = {k: i for i, k in enumerate(keys)}
+
+    # --- batching and refresh -----------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Many changes, one re-order and one refresh."""
+        self._batch_depth += 1
+        try:
+            yield
+        finally:
+            self._batch_depth -= 1
+            if self._batch_depth == 0:
+                self._commit()
+
+    def _layout_changed(self) -> None:
+        self._layout_version += 1
+        self._layout_dirty = True
+        if self._batch_depth == 0:
+            self._commit()
+
+    def _commit(self) -> None:
+        pending, self._pending = self._pending, set()
+        if pending and not self._order_dirty:
+            # A changed row may enter or leave the filter, or move in the sort.
+            keep = self._filter
+            sorted_ = self._sort_column is not None or self._sort_key is not None
+            for key in pending:
+                shown = key in self._index
+                passes = key in self._rows and (keep is None or keep(key))
+                if shown != passes or (passes and sorted_):
+                    self._order_dirty = True
+                    break
+        order_changed = self._order_dirty
+        if self._order_dirty:
+            self._order_dirty = False
+            before = self._order
+            self._compute_order()
+            order_changed = before != self._order
+        self._place_cursor()
+        if order_changed or self._layout_dirty:
+            self._layout_dirty = False
+            self._update_virtual_size()
+        self.refresh()
+
+    def _update_virtual_size(self) -> None:
+        # Header, rows; with no row, one more line for the empty text.
+        lines = 1 + (len(self._order) or (1 if self._empty_text else 0))
+        self.virtual_size = Size(self._total_width(), lines)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._style_version += 1
+        self._lines.clear()
+
+    def _on_focus(self, event: events.Focus) -> None:
+        self.refresh()
+
+    def _on_blur(self, event: events.Blur) -> None:
+        self.refresh()
+
+    # --- the cursor ---------------------------------------------------------------------------
+
+    @property
+    def cursor_key(self) -> str | None:
+        """The row under the cursor, or ``None`` when nothing is shown."""
+        return self._cursor_key
+
+    @property
+    def cursor_row(self) -> int:
+        """The cursor's index among the rows shown (-1 when none)."""
+        return self._index.get(self._cursor_key, -1) if self._cursor_key is not None else -1
+
+    def _place_cursor(self) -> None:
+        """After a change: the cursor stays on its row if that is still shown, else on the same
+        line (clamped)."""
+        if self._cursor_key is not None and self._cursor_key in self._index:
+            self._cursor_index = self._index[self._cursor_key]
+        elif self._order:
+            self._cursor_index = min(max(self._cursor_index, 0), len(self._order) - 1)
+            self._cursor_key = self._order[self._cursor_index]
+        else:
+            self._cursor_key, self._cursor_index = None, 0
+        self._post_highlight()
+
+    def _post_highlight(self) -> None:
+        if self._cursor_key != self._highlight_posted:
+            self._highlight_posted = self._cursor_key
+            if self.is_attached:
+                self.post_message(self.RowHighlighted(self, self._cursor_key))
+
+    def move_cursor(self, *, key: str | None = None, row: int | None = None, scroll: bool = True) -> None:
+        """To a row by key (if shown) or by index (clamped)."""
+        if key is not None:
+            if key not in self._index:
+                return
+            row = self._index[key]
+        if row is None or not self._order:
+            return
+        row = min(max(row, 0), len(self._order) - 1)
+        self._cursor_index, self._cursor_key = row, self._order[row]
+        self._post_highlight()
+        self.refresh()
+        if scroll:
+            self._scroll_cursor_into_view()
+
+    def _scroll_cursor_into_view(self) -> None:
+        if self._cursor_key is None:
+            return
+        region = Region(int(self.scroll_x), self._cursor_index + 1, 1, 1)
+        # The header line stays on top: keep the cursor's row below it.
+        self.scroll_to_region(
+            region, animate=False, spacing=Spacing(1, 0, 0, 0), immediate=True, force=True, x_axis=False
+        )
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(row=self._cursor_index - 1)
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(row=self._cursor_index + 1)
+
+    def _page(self) -> int:
+        return max(1, self.scrollable_content_region.height - 2)
+
+    def action_page_up(self) -> None:
+        self.move_cursor(row=self._cursor_index - self._page())
+
+    def action_page_down(self) -> None:
+        self.move_cursor(row=self._cursor_index + self._page())
+
+    def action_first(self) -> None:
+        self.move_cursor(row=0)
+
+    def action_last(self) -> None:
+        self.move_cursor(row=len(self._order) - 1)
+
+    def action_scroll_left(self) -> None:
+        self.scroll_to(x=max(0, self.scroll_x - 8), animate=False)
+
+    def action_scroll_right(self) -> None:
+        self.scroll_to(x=self.scroll_x + 8, animate=False)
+
+    def action_select_cursor(self) -> None:
+        if self._cursor_key is not None:
+            self.post_message(self.RowSelected(self, self._cursor_key))
+
+    async def _on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        if offset.y == 0:
+            column = self._column_at(offset.x + int(self.scroll_x))
+            if column is not None:
+                self.post_message(self.HeaderSelected(self, column.key))
+            return
+        row = int(self.scroll_y) + offset.y - 1
+        if 0 <= row < len(self._order):
+            was = self._cursor_key
+            self.move_cursor(row=row)
+            if was == self._cursor_key:
+                self.action_select_cursor()
+
+    def _column_at(self, x: int) -> Column | None:
+        left = 0
+        for column in self._columns:
+            right = left + self._width(column) + 2 * self.cell_padding
+            if left <= x < right:
+                return column
+            left = right
+        return None
+
+    # --- rendering ----------------------------------------------------------------------------
+
+    def _width(self, column: Column) -> int:
+        """A column's content width: its own, or wider when its header (with the sort arrow)
+        needs it, so the header always says how the table is sorted."""
+        return max(column.width, cell_len(self._header_label(column)))
+
+    def _total_width(self) -> int:
+        return sum(self._width(c) + 2 * self.cell_padding for c in self._columns)
+
+    def _header_label(self, column: Column) -> str:
+        if column.key == self._sort_column:
+            return f"{column.label} {'↓' if self._sort_reverse else '↑'}"
+        return column.label
+
+    def _cell_segments(self, value: CellValue, width: int, base: Style) -> list[Segment]:
+        pad = " " * self.cell_padding
+        text = value if isinstance(value, Text) else Text(value)
+        if text.cell_len > width or "\n" in text.plain:
+            text = text.copy()
+            text.plain = text.plain.replace("\n", " ")
+            text.truncate(width, overflow="ellipsis")
+        segments = [Segment(pad, base)]
+        for segment in text.render(self.app.console):
+            style = base + segment.style if segment.style else base
+            segments.append(Segment(segment.text, style))
+        fill = width - text.cell_len
+        segments.append(Segment(" " * (max(0, fill) + self.cell_padding), base))
+        return segments
+
+    def _row_style(self, index: int, cursor: bool, dim: bool) -> Style:
+        style = self.rich_style
+        if self.zebra_stripes:
+            style += self.get_component_rich_style("ldtable--odd-row" if index % 2 else "ldtable--even-row")
+        if dim:
+            style += self.get_component_rich_style("ldtable--dim")
+        if cursor:
+            style += self.get_component_rich_style("ldtable--cursor")
+        return style
+
+    def _full_line(self, y: int) -> Strip:
+        """Line ``y`` of the table (0 is the header), uncropped, from the cache when its inputs
+        are unchanged."""
+        state = (self._layout_version, self._style_version, self.has_focus)
+        if y == 0:
+            cache_key: tuple[Any, ...] = ("header", *state)
+            strip = self._lines.get(cache_key)
+            if strip is None:
+                base = self.rich_style + self.get_component_rich_style("ldtable--header")
+                segments: list[Segment] = []
+                for column in self._columns:
+                    segments += self._cell_segments(self._header_label(column), self._width(column), base)
+                strip = Strip(segments)
+                self._lines.set(cache_key, strip)
+            return strip
+        index = y - 1
+        key = self._order[index]
+        row = self._rows[key]
+        cursor = key == self._cursor_key
+        cache_key = (key, row.version, cursor, index % 2, *state)
+        strip = self._lines.get(cache_key)
+        if strip is None:
+            base = self._row_style(index, cursor, row.dim)
+            segments = []
+            for n, column in enumerate(self._columns):
+                value = row.cells[n] if n < len(row.cells) else ""
+                segments += self._cell_segments(value, self._width(column), base)
+            strip = Strip(segments)
+            self._lines.set(cache_key, strip)
+        return strip
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        scroll_x, scroll_y = int(self.scroll_x), int(self.scroll_y)
+        line = y if y == 0 else y + scroll_y
+        if line > len(self._order):
+            if y == 1 and not self._order and self._empty_text:
+                style = self.rich_style + self.get_component_rich_style("ldtable--empty")
+                text = " " * self.cell_padding + self._empty_text
+                return Strip([Segment(text, style)]).crop(scroll_x, scroll_x + width).adjust_cell_length(
+                    width, self.rich_style
+                )
+            return Strip.blank(width, self.rich_style)
+        return self._full_line(line).crop(scroll_x, scroll_x + width).adjust_cell_length(width, self.rich_style)
+
+    def set_empty_text(self, text: str) -> None:
+        """What the table says when it shows no row (e.g. "no integration matches the filter")."""
+        if text != self._empty_text:
+            self._empty_text = text
+            self._update_virtual_size()
+            self.refresh()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.refresh()
