@@ -51,6 +51,8 @@ class ApiSide:
     last_error: int | None
     error_count: int
     last_error_message: str | None = None
+    # The first error of the current run (after the last successful sync).
+    failing_since: int | None = None
 
     @property
     def failing(self) -> bool:

@@ -28,6 +28,18 @@ class StatusSummary:
     last_error: int | None
     last_error_message: str | None
     error_count: int
+    # The first error of the current run of errors (after the last successful sync): how long
+    # the sync has been failing, which the latest error's time does not say.
+    failing_since: int | None = None
+
+
+def failing_since(last_sync: int | None, last_error: int | None, error_times: list[int]) -> int | None:
+    """When the current run of sync errors began: the earliest error after the last successful
+    sync (``lastError`` when the errors carry no timestamps); ``None`` when not failing."""
+    if last_error is None or (last_sync is not None and last_error < last_sync):
+        return None
+    run = [t for t in error_times if last_sync is None or t >= last_sync]
+    return min([*run, last_error])
 
 
 def summarize(integration: BigSegmentStoreIntegration, now_ms: int) -> StatusSummary:
@@ -37,19 +49,22 @@ def summarize(integration: BigSegmentStoreIntegration, now_ms: int) -> StatusSum
     if errors:
         latest = max(errors, key=lambda e: e.timestamp or 0)
         last_message = literal(latest.message or f"HTTP {latest.statusCode}")
+    since = failing_since(s.lastSync, s.lastError, [e.timestamp for e in errors if e.timestamp is not None])
     common = dict(
         last_sync=s.lastSync,
         last_error=s.lastError,
         last_error_message=last_message,
         error_count=len(errors),
+        failing_since=since,
     )
     if not integration.on:
         return StatusSummary(ApiStatus.OFF, "the integration is turned off; nothing syncs", **common)
     if s.available is None and s.lastSync is None and s.lastError is None:
         return StatusSummary(ApiStatus.UNKNOWN, "LaunchDarkly reports no sync yet", **common)
-    failing = s.lastError is not None and (s.lastSync is None or s.lastError >= s.lastSync)
-    if failing:
-        reason = f"sync failing since {relative_age(s.lastError, now_ms)}"
+    if since is not None:
+        reason = f"sync failing since {relative_age(since, now_ms)}"
+        if since != s.lastError:
+            reason += f" (latest {relative_age(s.lastError, now_ms)})"
         if last_message:
             reason += f": {last_message}"
         return StatusSummary(ApiStatus.ERROR, reason, **common)

@@ -66,9 +66,23 @@ class Emulator:
 
     # --- request pipeline --------------------------------------------------------------------
 
-    def route(self, name: str, handler: Handler, *, beta: bool = False, write: bool = False) -> Handler:
+    def route(
+        self, name: str, handler: Handler, *, beta: bool = False, write: bool = False, control: bool = False
+    ) -> Handler:
+        """``control``: an ``/_emulator/*`` route. Injected faults and rate limits never touch
+        those, so a test (or a person) can always turn the faults off again."""
+
         async def endpoint(request: Request) -> Response:
             headers: dict[str, str] = {"X-Request-Id": str(uuid.uuid4())}
+            if control:
+                try:
+                    self._authorize(request, write=write)
+                    response = await handler(request)
+                except ApiProblem as p:
+                    response = _error_response(p)
+                response.headers.update(headers)
+                return response
+            self.state.request_counts[name] += 1
             try:
                 faults = self.state.faults
                 if faults.latency_ms:
@@ -398,6 +412,10 @@ class Emulator:
                 setattr(current, key, type(getattr(current, key))(value))
         return JSONResponse(self.state.faults.to_json())
 
+    async def stats(self, request: Request) -> Response:
+        """How many requests each API route has answered (faults and 429s included)."""
+        return JSONResponse({"requests": dict(self.state.request_counts)})
+
     # --- app ---------------------------------------------------------------------------------
 
     def app(self, *, lifespan: Any = None) -> Any:
@@ -433,9 +451,10 @@ class Emulator:
             ),
             Route(
                 "/_emulator/faults",
-                self.route("faults", self.faults, write=True),
+                self.route("faults", self.faults, write=True, control=True),
                 methods=["GET", "PUT"],
             ),
+            Route("/_emulator/stats", self.route("stats", self.stats, control=True), methods=["GET"]),
         ]
 
         async def not_found(request: Request, exc: Exception) -> Response:

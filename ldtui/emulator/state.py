@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -161,6 +162,8 @@ class EmulatorState:
         self.integrations: dict[str, Integration] = {}
         self.faults = Faults()
         self.rate_limits = RateLimits()
+        # Requests answered per API route (``/_emulator/stats``): tests count polls with it.
+        self.request_counts: Counter[str] = Counter()
         self._versions: dict[str, int] = {}
 
     def now_ms(self) -> int:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +60,7 @@ class TargetStatus:
                 "lastError": self.api.last_error,
                 "errorCount": self.api.error_count,
                 "lastErrorMessage": self.api.last_error_message,
+                "failingSince": self.api.failing_since,
             }
         status = s.status
         return {
@@ -99,6 +100,7 @@ def api_side(integration: BigSegmentStoreIntegration, now_ms: int) -> ApiSide:
         last_error=s.lastError,
         error_count=summary.error_count,
         last_error_message=summary.last_error_message,
+        failing_since=summary.failing_since,
     )
 
 
@@ -248,10 +250,18 @@ class StatusService:
                     config_hint=f"stores.{target.store_key}: {exc}",
                 )
             else:
-                # The metadata read is the probe: one round trip per target and poll.
+                # The metadata read is the probe: one round trip per target and poll, with a
+                # deadline of its own (a store that drips bytes cannot hold the others up).
                 start = time.perf_counter()
+                deadline = self.deadline_s(target)
                 try:
-                    metadata = await reader.get_metadata()
+                    try:
+                        async with asyncio.timeout(deadline):
+                            metadata = await reader.get_metadata()
+                    except TimeoutError:
+                        raise StoreUnavailable(
+                            f"no answer within {deadline:g} s", store=reader.description
+                        ) from None
                     latency = (time.perf_counter() - start) * 1000
                     status = store_status(
                         synchronized_on=metadata.synchronized_on,
@@ -269,8 +279,25 @@ class StatusService:
         health, reason = verdict(api, store, self.now_ms())
         return TargetStatus(target, health, reason, api, store, now, metadata, diagnose(metadata, api, now))
 
+    def deadline_s(self, target: Target) -> float:
+        """How long one probe of ``target`` may take in all: its store's timeout (connect and
+        each read), plus a second for the rest."""
+        timeout = target.store.timeout if target.store is not None else 3.0
+        return timeout + 1.0
+
     async def check_all(self, targets: list[Target]) -> list[TargetStatus]:
         return list(await asyncio.gather(*(self.check(t) for t in targets)))
+
+    async def check_each(self, targets: list[Target]) -> AsyncIterator[TargetStatus]:
+        """Every target at once; each result as soon as it is known (a slow store delays only
+        its own row)."""
+        tasks = [asyncio.ensure_future(self.check(t)) for t in targets]
+        try:
+            for next_done in asyncio.as_completed(tasks):
+                yield await next_done
+        finally:
+            for task in tasks:
+                task.cancel()
 
     async def aclose(self) -> None:
         readers, self._readers = self._readers, {}

@@ -8,7 +8,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.color import Color
 
-from ldtui.core.integration_status import ApiStatus, StatusSummary, summarize
+from ldtui.core.integration_status import ApiStatus, StatusSummary
 from ldtui.core.text import literal, relative_age, truncate
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ COLUMN_CAPS = {
     "kind": 9,
     "name": 36,
     "on": 3,
-    "status": 7,
+    "status": 11,
     "last_sync": 10,
     "last_error": 48,
     "tags": 24,
@@ -87,7 +87,8 @@ def status_style(word: ApiStatus, variables: dict[str, str]) -> Style:
 
 
 def age_cells(s: StatusSummary, now_ms: int) -> tuple[Cell, Cell]:
-    """The two cells that change as time passes: last sync, last error."""
+    """The two cells that change as time passes: last sync, last error (the latest error; the
+    detail says since when it has been failing)."""
     never = float("-inf")
     error_text = ""
     if s.last_error_message and s.word is ApiStatus.ERROR:
@@ -100,21 +101,32 @@ def age_cells(s: StatusSummary, now_ms: int) -> tuple[Cell, Cell]:
     )
 
 
+OLD = "old"  # said beside the status of a row whose data predates a failed refresh
+
+
+def status_cell(word: ApiStatus, variables: dict[str, str], *, old: bool = False) -> Cell:
+    text = f"{word.value} {OLD}" if old else word.value
+    return cell(text, sort_key=list(ApiStatus).index(word), style=status_style(word, variables))
+
+
 def row_cells(
-    integration: BigSegmentStoreIntegration, now_ms: int, variables: dict[str, str]
-) -> tuple[tuple[Cell, ...], StatusSummary]:
-    s = summarize(integration, now_ms)
-    cells = (
+    integration: BigSegmentStoreIntegration,
+    summary: StatusSummary,
+    now_ms: int,
+    variables: dict[str, str],
+    *,
+    old: bool = False,
+) -> tuple[Cell, ...]:
+    return (
         cell(integration.projectKey),
         cell(integration.environmentKey),
         cell(KIND_LABEL.get(integration.integrationKey, integration.integrationKey)),
         cell(integration.name),
         cell("on" if integration.on else "off", sort_key=not integration.on),
-        cell(s.word.value, sort_key=list(ApiStatus).index(s.word), style=status_style(s.word, variables)),
-        *age_cells(s, now_ms),
+        status_cell(summary.word, variables, old=old),
+        *age_cells(summary, now_ms),
         cell(", ".join(integration.tags)),
     )
-    return cells, s
 
 
 def haystack(integration: BigSegmentStoreIntegration, status: str) -> str:

@@ -205,7 +205,7 @@ async def toggle(screen: IntegrationsScreen, integ: BigSegmentStoreIntegration, 
     except ApiError as exc:
         _fail(screen, "Not changed", exc)
         if exc.status == 409:
-            screen.load()
+            screen.action_refresh()
         return
     screen.upsert(updated, select=True)
     screen.notify(f"{updated.name!r} is now {'on' if updated.on else 'off'}", markup=False)

@@ -45,16 +45,33 @@ def find(state: EmulatorState, name: str) -> Any:
     return next(i for i in state.integrations.values() if i.name == name)
 
 
-async def settle(pilot: Any) -> None:
-    """Let workers finish. A failed worker is the app's to report (that is what is tested)."""
+# The screens' poll loops run for as long as their screen: never "complete".
+LOOP_GROUPS = {"list-poll", "status-poll"}
+
+
+async def settle(pilot: Any, timeout: float = 15.0) -> None:
+    """Let workers finish, and every poll that runs or was asked for (a key press) end. A
+    failed worker is the app's to report (that is what is tested). Waits for a condition with
+    a deadline, never a fixed time."""
     import contextlib
+    import time
 
     from textual.worker import WorkerFailed
 
+    deadline = time.monotonic() + timeout
     for _ in range(3):
         await pilot.pause()
-        with contextlib.suppress(WorkerFailed):
-            await pilot.app.workers.wait_for_complete()
+        others = [w for w in pilot.app.workers if w.group not in LOOP_GROUPS]
+        if others:  # (an empty list means "every worker" to Textual)
+            with contextlib.suppress(WorkerFailed):
+                await pilot.app.workers.wait_for_complete(others)
+        while time.monotonic() < deadline:
+            loops = [s.loop for s in pilot.app.screen_stack if getattr(s, "loop", None) is not None]
+            current = getattr(pilot.app.screen, "loop", None)
+            first_done = current is None or current.state.polls > 0
+            if first_done and not any(loop.busy for loop in loops):
+                break
+            await pilot.pause(0.02)
     await pilot.pause()
 
 

@@ -8,11 +8,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from textual.widgets import DataTable, Static, TextArea
+from textual.widgets import Static, TextArea
 
 from ldtui.core.bigsegments import context_key_hash
 from ldtui.ui.screens.inspector import BulkScreen, InspectorScreen, SegmentScreen
 from ldtui.ui.widgets.inputs import LdInput
+from ldtui.ui.widgets.table import LdTable
 from tests.ui.harness import NOW, find, make_world, memory_stores, settle
 
 NOW_MS = int(NOW * 1000)
@@ -39,7 +40,7 @@ async def open_inspector(pilot: Any, row_name: str = "Prod Redis store") -> Insp
     screen = pilot.app.screen
     assert isinstance(screen, IntegrationsScreen)
     integ = find(pilot.app.backend.runtime.state, row_name)  # type: ignore[attr-defined]
-    table = screen.query_one(DataTable)
+    table = screen.query_one(LdTable)
     table.move_cursor(row=table.get_row_index(integ.id))
     await pilot.press("i")
     await settle(pilot)
@@ -67,7 +68,7 @@ async def open_bulk(pilot: Any) -> BulkScreen:
 
 
 def verdict_rows(screen: Any) -> dict[str, tuple[str, str]]:
-    table = screen.query_one("#inspector-verdicts", DataTable)
+    table = screen.query_one("#inspector-verdicts", LdTable)
     return {
         table.get_row_at(i)[0].plain: (table.get_row_at(i)[1].plain, table.get_row_at(i)[2].plain)
         for i in range(table.row_count)
@@ -161,7 +162,7 @@ async def test_bulk_counts_export_and_bad_file(tmp_path: Path) -> None:
         counts = text_of(bulk.query_one("#bulk-counts"))
         included = sum(truth(world, k, "beta-testers") == "INCLUDED" for k in keys)
         assert f"{len(keys)} contexts" in counts and f"beta-testers: {included} INCLUDED" in counts
-        assert bulk.query_one("#bulk-results", DataTable).row_count == len(keys)
+        assert bulk.query_one("#bulk-results", LdTable).row_count == len(keys)
         # Export CSV, then JSON.
         out = tmp_path / "out.csv"
         await pilot.press("e")
@@ -244,13 +245,13 @@ async def test_segment_view_counts_every_generation() -> None:
     async with world.app.run_test(size=(120, 36)) as pilot:
         screen = await open_inspector(pilot)
         await look_up(pilot, "alice@example.com")
-        table = screen.query_one("#inspector-verdicts", DataTable)
+        table = screen.query_one("#inspector-verdicts", LdTable)
         table.move_cursor(row=table.get_row_index("legacy-cohort"))
         await pilot.press("ctrl+g")
         await settle(pilot)
         seg = pilot.app.screen
         assert isinstance(seg, SegmentScreen)
-        counts = seg.query_one("#segment-counts", DataTable)
+        counts = seg.query_one("#segment-counts", LdTable)
         got = {int(counts.get_row_at(i)[0].plain): counts.get_row_at(i) for i in range(counts.row_count)}
         assert sorted(got, reverse=True) == [3, 2, 1]
         for gen, (inc, exc) in expected.items():
@@ -304,7 +305,7 @@ async def test_opened_from_the_status_panel_on_the_selected_store() -> None:
         await settle(pilot)
         panel = pilot.app.screen
         assert isinstance(panel, StatusScreen)
-        table = panel.query_one(DataTable)
+        table = panel.query_one(LdTable)
         # Not the first row: the replica whose sync stopped (the harness's stores are Redis).
         row = next(i for i in range(table.row_count) if table.get_row_at(i)[3].plain == "Mobile Redis replica")
         table.move_cursor(row=row)

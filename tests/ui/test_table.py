@@ -48,7 +48,9 @@ texts = st.text(alphabet="ab xyz-é界", max_size=30)
 values = st.one_of(
     texts,
     texts.map(lambda t: cell(t)),
-    st.tuples(texts, st.sampled_from(["bold", "red", "italic on blue"])).map(lambda p: Text(p[0], style=p[1])),
+    st.tuples(texts, st.sampled_from(["bold", "red", "italic on blue"])).map(
+        lambda p: Text(p[0], style=p[1])
+    ),
 )
 row = st.tuples(values, values, values)
 set_op = st.tuples(st.just("set"), st.sampled_from(KEYS), row)

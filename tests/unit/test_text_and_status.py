@@ -61,3 +61,22 @@ def test_status_words() -> None:
                                                  "lastSync": NOW, "lastError": NOW - 60_000,
                                                  "errors": [{"message": "x", "timestamp": NOW - 60_000}]}), NOW)
     assert recovered.word is ApiStatus.OK
+
+
+def test_failing_since_is_the_first_error_of_the_current_run() -> None:
+    """An integration failing for ten minutes says so, not "since 5s ago" (its latest error)."""
+    body = {"available": False, "potentiallyStale": True, "lastSync": NOW - 900_000, "lastError": NOW - 5_000,
+            "errors": [{"message": "before the last sync", "timestamp": NOW - 1_000_000},
+                       {"message": "first of this run", "timestamp": NOW - 600_000},
+                       {"message": "latest", "timestamp": NOW - 5_000}]}
+    s = summarize(integ(on=True, status=body), NOW)
+    assert s.word is ApiStatus.ERROR
+    assert s.failing_since == NOW - 600_000
+    assert s.reason == "sync failing since 10m ago (latest 5s ago): latest"
+    # No timestamps on the errors: lastError is all there is.
+    s = summarize(integ(on=True, status={"lastSync": NOW - 60_000, "lastError": NOW - 30_000}), NOW)
+    assert s.failing_since == NOW - 30_000 and s.reason == "sync failing since 30s ago"
+    # A sync after the errors: not failing.
+    s = summarize(integ(on=True, status={"available": True, "lastSync": NOW - 1_000, "lastError": NOW - 30_000,
+                                         "errors": [{"message": "x", "timestamp": NOW - 30_000}]}), NOW)
+    assert s.failing_since is None and s.word is ApiStatus.OK

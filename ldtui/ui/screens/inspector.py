@@ -15,10 +15,8 @@ from rich.text import Text
 from textual import on, work
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.coordinate import Coordinate
 from textual.widgets import (
     Button,
-    DataTable,
     Footer,
     Header,
     OptionList,
@@ -32,7 +30,7 @@ from ldtui.core.text import literal, relative_age, truncate
 from ldtui.ui.cells import status_style_for
 from ldtui.ui.screens.base import LdModal, LdScreen
 from ldtui.ui.widgets.inputs import LdInput
-from ldtui.ui.widgets.table import FastDataTable
+from ldtui.ui.widgets.table import LdTable
 
 if TYPE_CHECKING:
     from ldtui.core.bigsegments import StoreStatus
@@ -102,6 +100,14 @@ class InspectorBase(LdScreen):
     def now_ms(self) -> int:
         return int(self.ldtui.clock() * 1000)
 
+    def on_mount(self) -> None:
+        # The freshness line's age ticks, like every age on every screen.
+        self.set_interval(1, self._tick_store)
+
+    def _tick_store(self) -> None:
+        if self.is_attached and self.app.screen is self and self.query("#inspector-store"):
+            self.show_store()
+
     def show_store(self) -> None:
         variables = self.app.get_css_variables()
         line = target_line(self.target)
@@ -166,19 +172,13 @@ class InspectorScreen(InspectorBase):
             yield LdInput(placeholder="kind (any)", id="inspect-kind")
             yield LdInput(placeholder="segments: key[=generation] …", id="inspect-segments")
         yield Static("", id="inspector-hash", classes="inspector-line")
-        yield DataTable(id="inspector-verdicts", cursor_type="row", zebra_stripes=True)
+        yield LdTable(id="inspector-verdicts")
         yield Static("", id="inspector-refs")
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#inspector-verdicts", DataTable)
-        for key, label in (
-            ("segment", "Segment"),
-            ("gen", "Gen"),
-            ("verdict", "Verdict"),
-            ("reason", "Reason"),
-        ):
-            table.add_column(label, key=key)
+        table = self.query_one("#inspector-verdicts", LdTable)
+        table.set_columns([("segment", "Segment"), ("gen", "Gen"), ("verdict", "Verdict"), ("reason", "Reason")])
         self.query_one("#inspect-key").focus()
         self.load_targets()
 
@@ -326,23 +326,29 @@ class InspectorScreen(InspectorBase):
             return
         self.result = result
         self.show_result(result)
-        self.query_one("#inspector-verdicts", DataTable).focus()
+        self.query_one("#inspector-verdicts", LdTable).focus()
 
     def show_result(self, r: ContextResult) -> None:
         variables = self.app.get_css_variables()
         self.query_one("#inspector-hash", Static).update(
             Text.assemble(("hash ", "bold"), r.hash or "-", "   key ", truncate(literal(r.key), 60))
         )
-        table = self.query_one("#inspector-verdicts", DataTable)
-        table.clear()
-        for a in r.answers:
-            table.add_row(
-                Text(literal(a.segment_key)),
-                Text("-" if a.generation is None else str(a.generation)),
-                verdict_text(a.verdict, variables),
-                Text(literal(a.reason)),
-                key=a.segment_key,
+        table = self.query_one("#inspector-verdicts", LdTable)
+        with table.batch():
+            table.clear()  # the answers' own order: segments asked for first
+            table.set_rows(
+                (
+                    a.segment_key,
+                    (
+                        Text(literal(a.segment_key)),
+                        Text("-" if a.generation is None else str(a.generation)),
+                        verdict_text(a.verdict, variables),
+                        Text(literal(a.reason)),
+                    ),
+                )
+                for a in r.answers
             )
+            table.fit_widths()
         lines = Text()
         if r.error:
             lines.append("error  ", style="bold")
@@ -432,10 +438,10 @@ class InspectorScreen(InspectorBase):
         if self.inspector is None:
             self.notify(self.state_error or "choose a store first (Ctrl+T)", severity="warning", markup=False)
             return
-        table = self.query_one("#inspector-verdicts", DataTable)
+        table = self.query_one("#inspector-verdicts", LdTable)
         segment = None
         if table.row_count:
-            segment = str(table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value)
+            segment = table.cursor_key
         else:
             typed = self._typed_segments() or {}
             segment = next(iter(typed), None)
@@ -523,7 +529,7 @@ class BulkScreen(InspectorBase):
             yield ProgressBar(id="bulk-progress", show_eta=False)
             yield Static("", id="bulk-progress-text")
         yield Static("", id="bulk-counts")
-        yield FastDataTable(id="bulk-results", cursor_type="row", zebra_stripes=True)
+        yield LdTable(id="bulk-results")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -624,7 +630,7 @@ class BulkScreen(InspectorBase):
         text.update(f"{len(keys):,} contexts in {elapsed:.1f} s")
         self.results = results
         self.show_results()
-        self.query_one("#bulk-results", FastDataTable).focus()
+        self.query_one("#bulk-results", LdTable).focus()
 
     def action_cancel_run(self) -> None:
         if not self.running:
@@ -657,13 +663,11 @@ class BulkScreen(InspectorBase):
         if shown < len(self.results):
             counts.append(f"\nthe table shows the first {shown:,}; the export has all {len(self.results):,}")
         self.query_one("#bulk-counts", Static).update(counts)
-        table = self.query_one("#bulk-results", FastDataTable)
-        table.clear(columns=True)
+        table = self.query_one("#bulk-results", LdTable)
         # Verdicts first, the hash last: at 80 columns what matters stays on screen.
         columns = [("key", "Key")]
         columns += [(f"seg:{s}", truncate(literal(s), 24)) for s in segments]
         columns += [("orphaned", "Orphaned"), ("error", "Error"), ("hash", "Hash")]
-        table.add_fixed_columns(columns)
         rows = []
         # Cells are shared: one Text per verdict word, one tuple per distinct explanation.
         words = {v: verdict_text(v, variables) for v in VERDICT_VARIABLE}
@@ -683,8 +687,11 @@ class BulkScreen(InspectorBase):
         for _, cells in rows:
             for (key, _), c in zip(columns, cells, strict=True):
                 widths[key] = max(widths[key], c.cell_len)
-        table.set_widths(widths)
-        table.add_rows_keyed(rows)
+        with table.batch():
+            table.clear()
+            table.set_columns(columns)
+            table.set_widths(widths)
+            table.set_rows(rows)
 
     # --- export ------------------------------------------------------------------------------
 
@@ -786,14 +793,13 @@ class SegmentScreen(InspectorBase):
         with Horizontal(id="bulk-progress-row"):
             yield ProgressBar(id="segment-progress", show_eta=False, total=None)
             yield Static("", id="segment-progress-text")
-        yield DataTable(id="segment-counts", cursor_type="row", zebra_stripes=True)
+        yield LdTable(id="segment-counts")
         yield Static("", id="segment-notes")
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#segment-counts", DataTable)
-        for key, label in (("gen", "Generation"), ("inc", "Included"), ("exc", "Excluded"), ("what", "")):
-            table.add_column(label, key=key)
+        table = self.query_one("#segment-counts", LdTable)
+        table.set_columns([("gen", "Generation"), ("inc", "Included"), ("exc", "Excluded"), ("what", "")])
         table.focus()
         self.show_store()
         self.action_count()
@@ -831,15 +837,21 @@ class SegmentScreen(InspectorBase):
         bar.update(total=1, progress=1)
         text.update(f"{stats.contexts:,} contexts with data, scanned in {self.ldtui.clock() - started:.1f} s")
         variables = self.app.get_css_variables()
-        table = self.query_one("#segment-counts", DataTable)
-        table.clear()
+        table = self.query_one("#segment-counts", LdTable)
+        rows = []
         for g in counts:
             what = (
                 Text("current", style=status_style_for("status-ok", False, variables))
                 if g.current
                 else Text("orphaned: SDKs ignore it")
             )
-            table.add_row(Text(str(g.generation)), Text(f"{g.included:,}"), Text(f"{g.excluded:,}"), what)
+            rows.append(
+                (str(g.generation), (Text(str(g.generation)), Text(f"{g.included:,}"), Text(f"{g.excluded:,}"), what))
+            )
+        with table.batch():
+            table.clear()
+            table.set_rows(rows)
+            table.fit_widths()
         notes = Text()
         if info.note:
             notes.append(literal(info.note) + "\n")

@@ -1,34 +1,53 @@
-"""The first screen: every integration across projects and environments."""
+"""The first screen: every integration across projects and environments.
+
+What it shows stays true as time passes: ages tick every second from the data's own
+timestamps; one poll loop (``PollLoop``) owns the refreshes, survives failures (backing off,
+then retrying without a key press) and says so in the status line; rows older than a failed
+refresh are dimmed and marked "old"; the counts are counted from the rows on screen."""
 
 from __future__ import annotations
 
 import gc
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from rich.cells import cell_len
-from textual import on, work
+from textual import on
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+from textual.widgets import Footer, Header, Input, Select, Static
 
-from ldtui.core.integration_status import ApiStatus
-from ldtui.core.text import literal
+from ldtui.core.integration_status import ApiStatus, StatusSummary, summarize
+from ldtui.core.text import literal, truncate
 from ldtui.ui.cells import COLUMN_CAPS, COLUMNS, Cell, age_cells, haystack, row_cells
+from ldtui.ui.poller import PollLoop
 from ldtui.ui.screens.base import LdScreen
 from ldtui.ui.widgets.inputs import LdInput
-from ldtui.ui.widgets.table import FastDataTable
+from ldtui.ui.widgets.table import LdTable
 
 if TYPE_CHECKING:
     from ldtui.core.models import BigSegmentStoreIntegration
     from ldtui.ui.app import LdtuiApp
 
 ALL = "*"
+COLUMN_KEYS = [k for k, _ in COLUMNS]
+SYNC, ERROR = COLUMN_KEYS.index("last_sync"), COLUMN_KEYS.index("last_error")
+
+
+@dataclass
+class RowView:
+    """One integration as the table shows it: derived from the object the API returned."""
+
+    integration: BigSegmentStoreIntegration
+    summary: StatusSummary
+    hay: str
+    cells: tuple[Cell, ...]
+    old: bool = False
 
 
 class IntegrationsScreen(LdScreen):
     BINDINGS = [
-        Binding("r", "refresh", "Refresh", id="refresh", tooltip="Reload every integration"),
+        Binding("r", "refresh", "Refresh", id="refresh", tooltip="Reload every integration now"),
         Binding("slash", "filter", "Filter", id="filter", tooltip="Filter rows as you type"),
         Binding("f", "scope", "Scope", id="scope", tooltip="Show one project or environment"),
         Binding("n", "create", "New", id="create", tooltip="Create a Redis or DynamoDB integration"),
@@ -36,6 +55,13 @@ class IntegrationsScreen(LdScreen):
         Binding("o", "switch", "On/Off", id="switch", tooltip="Turn the selected integration on or off"),
         Binding("d", "delete", "Delete", id="delete", tooltip="Delete the selected integration"),
         Binding("s", "sort", "Sort", id="sort", tooltip="Sort by the next column (or click a header)"),
+        Binding(
+            "S",
+            "reverse_sort",
+            "Reverse",
+            id="reverse_sort",
+            tooltip="Reverse the sort (worst or newest first)",
+        ),
         Binding(
             "h",
             "health",
@@ -57,19 +83,17 @@ class IntegrationsScreen(LdScreen):
     def __init__(self) -> None:
         super().__init__()
         self.integrations: dict[str, BigSegmentStoreIntegration] = {}
-        self.status_words: dict[str, ApiStatus] = {}
-        self._cells: dict[str, tuple[Cell, ...]] = {}  # the rows on screen
-        # Per integration: (its object) -> cells, status word, search text, status summary.
-        # New data means a new object; the age cells are refreshed in place as time passes.
-        self._rows: dict[str, tuple[int, tuple[Cell, ...], ApiStatus, str, Any]] = {}
-        self._render_now = 0
-        self._last_view: tuple[list[str], str] | None = None
+        self._views: dict[str, RowView] = {}
         self.filter_words: list[str] = []
         self.scope: str = ALL
         self.sort_column: str | None = None
         self.sort_reverse = False
         self.loaded = False
+        # Wall-clock time (the app's clock) of the listing on screen.
+        self.data_time: float | None = None
         self._progress = "loading integrations…"
+        self.start_error: str | None = None  # a configuration problem: nothing to retry
+        self.loop: PollLoop | None = None
         # Edits that did not go through (rejected, conflict, network): kept for the next try.
         self.kept_drafts: dict[str, Any] = {}
 
@@ -77,65 +101,100 @@ class IntegrationsScreen(LdScreen):
     def ldtui(self) -> LdtuiApp:
         return self.app  # type: ignore[return-value]
 
+    @property
+    def table(self) -> LdTable:
+        return self.query_one("#integrations", LdTable)
+
     def compose(self) -> Any:
         yield Header()
         yield Static(id="statusline")
         with Horizontal(id="toolbar"):
             yield LdInput(placeholder="filter: words in any column", id="filter")
             yield Select[str]([], prompt="All projects", id="scope", allow_blank=True, compact=True)
-        table = FastDataTable(id="integrations", cursor_type="row", zebra_stripes=True)
-        yield table
+        yield LdTable(id="integrations")
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(FastDataTable)
-        table.add_fixed_columns(COLUMNS)  # 5,000 rows x 9 columns are never measured
+        table = self.table
+        table.set_columns(COLUMNS)
+        table.set_filter(self._shown)
+        self._apply_sort()
         # The loading state is in the status line: the table and its header are there at once.
         table.focus()
         self._update_statusline()
+        self.loop = PollLoop(
+            self._poll,
+            interval=lambda: self.ldtui.refresh_interval,
+            active=lambda: self.app.screen is self,
+            describe=_describe,
+            on_change=self._update_statusline,
+            wall_clock=self.ldtui.clock,
+        )
         # After the first frame is on the terminal: then connect and load.
-        self.call_after_refresh(self.load)
-        self.set_interval(5, self.refresh_ages)
+        self.call_after_refresh(self._start_loop)
+        self.set_interval(1, self.tick)
+
+    def _start_loop(self) -> None:
+        assert self.loop is not None
+        self.run_worker(
+            self.loop.run(), group="list-poll", exit_on_error=False, description="Refreshing integrations"
+        )
+
+    def on_screen_resume(self) -> None:
+        if self.loop is not None:
+            self.loop.resume()
+        self.tick()
 
     # --- loading -----------------------------------------------------------------------------
 
-    @work(exclusive=True, group="load", exit_on_error=False, description="Loading integrations")
-    async def load(self) -> None:
+    async def _poll(self) -> None:
+        from ldtui.config import ConfigError
+
         def progress(text: str) -> None:
             self._progress = text
             self._update_statusline()
 
-        service = await self.ldtui.service_ready(progress)
-        self._progress = "loading integrations…"
+        try:
+            service = await self.ldtui.service_ready(progress)
+        except ConfigError as exc:
+            # Not a passing fault: retrying cannot help. Say it and stop polling.
+            self.start_error = str(exc)
+            self._progress = ""
+            if self.loop is not None:
+                self.loop.stop()
+            self.notify(str(exc), title="Cannot start", severity="error", timeout=20)
+            self._update_statusline()
+            return
+        except Exception:
+            self._progress = ""
+            raise
+        self._progress = "loading integrations…" if not self.loaded else ""
         self._update_statusline()
         try:
             items = await service.list()
-        finally:
+        except Exception as exc:
             self._progress = ""
+            self._refresh_failed(exc)
+            raise
+        self._progress = ""
         self.apply(items)
-        self._schedule_refresh()
 
-    def _schedule_refresh(self) -> None:
-        # The next poll is scheduled only when the last one finished (never two at once). The
-        # timer is made on the screen's own message loop: one made inside the worker's task
-        # would not outlive it.
-        if self.ldtui.refresh_interval > 0:
-            self.call_later(self.set_timer, self.ldtui.refresh_interval, self._poll_tick)
-
-    def _poll_tick(self) -> None:
-        # Behind a dialog: wait, do not pile up requests.
-        if self.app.screen is self:
-            self.load()
-        else:
-            self._schedule_refresh()
+    def _refresh_failed(self, exc: Exception) -> None:
+        """The rows on screen are now older than what LaunchDarkly may say: mark them (once),
+        and tell the person on the first failure of a run (the status line says the rest)."""
+        assert self.loop is not None
+        if self.loop.state.failures == 0:
+            self.notify(_describe(exc), title="Refresh failed", severity="error", timeout=12)
+        self._mark_old(True)
 
     def apply(self, items: list[BigSegmentStoreIntegration]) -> None:
         """Take a fresh listing: update rows by key, never clear and refill."""
         self.integrations = {i.id: i for i in items}
         self.loaded = True
-        self.ldtui.last_refresh = self.ldtui.clock()
+        self.data_time = self.ldtui.clock()
+        self.ldtui.last_refresh = self.data_time
         self._update_scope_options()
-        self.render_rows(new_time=True)
+        self._sync_rows(old=False)
         # Thousands of rows of long-lived cells make every full garbage collection scan them:
         # pauses of 0.2-0.4 s at 5,000 integrations. Freezing moves what exists now out of the
         # collector's way (refcounting still frees it when a later listing replaces it).
@@ -144,16 +203,14 @@ class IntegrationsScreen(LdScreen):
     def upsert(self, integration: BigSegmentStoreIntegration, *, select: bool = False) -> None:
         self.integrations[integration.id] = integration
         self._update_scope_options()
-        self._last_view = None  # new data: not a narrowing of what is shown
-        self.render_rows()
+        self._sync_rows()
         if select:
             self.select_row(integration.id)
 
     def forget(self, integration_id: str) -> None:
         self.integrations.pop(integration_id, None)
         self._update_scope_options()
-        self._last_view = None
-        self.render_rows()
+        self._sync_rows()
 
     # --- rendering ---------------------------------------------------------------------------
 
@@ -167,134 +224,138 @@ class IntegrationsScreen(LdScreen):
             return f"{i.projectKey}/{i.environmentKey}" == self.scope
         return i.projectKey == self.scope
 
-    def _row(
-        self, integ: BigSegmentStoreIntegration, variables: dict[str, str]
-    ) -> tuple[tuple[Cell, ...], ApiStatus, str]:
-        cached = self._rows.get(integ.id)
-        if cached is None or cached[0] != id(integ):
-            cells, summary = row_cells(integ, self._render_now, variables)
-            cached = (id(integ), cells, summary.word, haystack(integ, summary.word.value), summary)
-            self._rows[integ.id] = cached
-        return cached[1], cached[2], cached[3]
+    def _shown(self, key: str) -> bool:
+        """The table's filter: in scope, and every typed word somewhere in the row."""
+        view = self._views.get(key)
+        if view is None:
+            return False
+        return self._in_scope(view.integration) and all(w in view.hay for w in self.filter_words)
 
-    def render_rows(self, *, new_time: bool = False) -> None:
-        """Show the rows that pass the scope and the filter, updating the table by row key.
+    def _view(
+        self, integ: BigSegmentStoreIntegration, now_ms: int, variables: dict[str, str], old: bool
+    ) -> RowView:
+        view = self._views.get(integ.id)
+        if view is None or view.integration is not integ or view.old != old:
+            summary = summarize(integ, now_ms)
+            view = RowView(
+                integ,
+                summary,
+                haystack(integ, summary.word.value),
+                row_cells(integ, summary, now_ms, variables, old=old),
+                old,
+            )
+            self._views[integ.id] = view
+        return view
 
-        Cells are cached per integration and render time, so a filter keystroke only filters;
-        ages are recomputed when the data or the clock moves (``new_time``)."""
-        if new_time or not self._render_now:
-            self._render_now = self._now_ms()
+    def _sync_rows(self, *, old: bool | None = None) -> None:
+        """The table holds exactly the integrations we know, each row derived from its object
+        (new object, new cells); widths follow all the data, not the filter."""
+        now = self._now_ms()
         variables = self.app.get_css_variables()
-        words = self.filter_words
-        wanted: dict[str, tuple[Cell, ...]] = {}
-        # Typing narrows the filter: only the rows already shown can still match.
-        view = (words, self.scope)
-        narrowing = (
-            not new_time
-            and self._last_view is not None
-            and self._last_view[1] == self.scope
-            and all(any(old in new for new in words) for old in self._last_view[0])
-            and len(words) >= len(self._last_view[0])
-        )
-        self._last_view = view
-        candidates = (
-            [self.integrations[k] for k in self._cells if k in self.integrations]
-            if narrowing
-            else self.integrations.values()
-        )
-        for integ in candidates:
-            cells, word, hay = self._row(integ, variables)
-            self.status_words[integ.id] = word
-            if self._in_scope(integ) and all(w in hay for w in words):
-                wanted[integ.id] = cells
-        table: FastDataTable = self.query_one(FastDataTable)
-        removed = [k for k in self._cells if k not in wanted]
-        added = [k for k in wanted if k not in self._cells]
-        table.remove_rows(removed)
-        for key in removed:
-            del self._cells[key]
-        for key, cells in wanted.items():
-            old = self._cells.get(key)
-            if old is not None and old is not cells and old != cells:
-                for (column, _), new, before in zip(COLUMNS, cells, old, strict=True):
-                    if new != before:
-                        table.update_cell(key, column, new)
-                self._cells[key] = cells
-        if added:
-            table.add_rows_keyed([(k, wanted[k]) for k in added])
-            self._cells.update((k, wanted[k]) for k in added)
-            # One order computed here, not a DataTable sort over every cell.
-            table.set_order(self._ordered(self._cells))
-        for gone in [k for k in self._rows if k not in self.integrations]:
-            del self._rows[gone]
-        if new_time:
-            # Widths follow the data (all rows), not the filter: columns stay put as you type.
-            self._fit_columns({k: self._rows[k][1] for k in self.integrations})
-        self._update_statusline()
+        table = self.table
+        rows = []
+        for integ in self.integrations.values():
+            was = self._views.get(integ.id)
+            is_old = (was.old if was else False) if old is None else old
+            view = self._view(integ, now, variables, is_old)
+            rows.append((integ.id, view.cells, view.old))
+        for gone in [k for k in self._views if k not in self.integrations]:
+            del self._views[gone]
+        with table.batch():
+            table.remove_rows([k for k in table.row_keys if k not in self.integrations])
+            for key, cells, is_old in rows:
+                table.set_row(key, cells, dim=is_old)
+            table.refilter()
+            table.fit_widths(COLUMN_CAPS)
+        self._update_empty_text()
+        self.tick()
 
-    def _fit_columns(self, rows: dict[str, tuple[Cell, ...]]) -> None:
-        """Each column as wide as its widest text (capped), computed from our own strings
-        instead of by measuring every renderable."""
-        widths = {}
-        for index, (key, label) in enumerate(COLUMNS):
-            widest = max((cell_len(cells[index].plain) for cells in rows.values()), default=0)
-            widths[key] = min(COLUMN_CAPS[key], max(len(label), widest))
-        self.query_one(FastDataTable).set_widths(widths)
+    def _mark_old(self, old: bool) -> None:
+        if any(v.old != old for v in self._views.values()):
+            self._sync_rows(old=old)
 
-    def _sort_key(self) -> Any:
-        if self.sort_column is None:
-            return lambda cells: (cells[0].sort_key, cells[1].sort_key, cells[2].sort_key, cells[3].sort_key)
-        index = [k for k, _ in COLUMNS].index(self.sort_column)
-        return lambda cells: cells[index].sort_key
-
-    def _ordered(self, rows: dict[str, tuple[Cell, ...]]) -> list[str]:
-        key = self._sort_key()
-        return sorted(
-            rows, key=lambda k: key(rows[k]), reverse=self.sort_reverse and self.sort_column is not None
-        )
-
-    def refresh_ages(self) -> None:
-        """Time passed: rewrite only the age cells whose text changed, in one batch."""
-        if not self.loaded:
+    def tick(self) -> None:
+        """Time passed: rewrite the age cells whose text changed, and the status line."""
+        if not self.is_attached:
             return
-        self._render_now = now = self._now_ms()
-        updates: list[tuple[str, str, Any]] = []
-        for key, (ident, cells, word, hay, summary) in list(self._rows.items()):
-            sync_cell, error_cell = age_cells(summary, now)
-            if sync_cell.plain == cells[6].plain and error_cell.plain == cells[7].plain:
-                continue
-            new = (*cells[:6], sync_cell, error_cell, *cells[8:])
-            self._rows[key] = (ident, new, word, hay, summary)
-            if key in self._cells:
-                self._cells[key] = new
+        if self.loaded and self.app.screen is self:
+            now = self._now_ms()
+            updates: list[tuple[str, str, Any]] = []
+            for key, view in self._views.items():
+                sync_cell, error_cell = age_cells(view.summary, now)
+                cells = view.cells
+                if sync_cell.plain == cells[SYNC].plain and error_cell.plain == cells[ERROR].plain:
+                    continue
+                view.cells = (*cells[:SYNC], sync_cell, error_cell, *cells[ERROR + 1 :])
                 updates.append((key, "last_sync", sync_cell))
                 updates.append((key, "last_error", error_cell))
-        self.query_one(FastDataTable).set_cells(updates)
+            self.table.update_cells(updates)
+        self._update_statusline()
 
-    def _sort(self) -> None:
+    def _apply_sort(self) -> None:
         """Default order: project, environment, store, name; else the chosen column."""
-        self.query_one(FastDataTable).set_order(self._ordered(self._cells))
+        if self.sort_column is None:
+            self.table.set_sort(
+                key=lambda key, cells: tuple(c.sort_key for c in cells[:4]),  # type: ignore[union-attr]
+                reverse=self.sort_reverse,
+            )
+        else:
+            self.table.set_sort(self.sort_column, reverse=self.sort_reverse)
+
+    def _counts(self) -> tuple[int, dict[ApiStatus, int]]:
+        """Counted from the rows on screen, each time: never kept beside them."""
+        counts: dict[ApiStatus, int] = {}
+        shown = self.table.shown_keys
+        for key in shown:
+            view = self._views.get(key)
+            if view is not None:
+                counts[view.summary.word] = counts.get(view.summary.word, 0) + 1
+        return len(shown), counts
+
+    def _update_empty_text(self) -> None:
+        if not self.loaded:
+            text = ""
+        elif not self.integrations:
+            text = "No big segment store integration in this account yet: n creates one."
+        else:
+            what = []
+            if self.scope != ALL:
+                what.append(f"in {literal(self.scope)}")
+            if self.filter_words:
+                what.append(f"matching {truncate(literal(' '.join(self.filter_words)), 40)!r}")
+            text = f"No integration {' '.join(what)} (Esc clears the filter, f changes the scope)."
+        self.table.set_empty_text(text)
 
     def _update_statusline(self) -> None:
-        counts: dict[ApiStatus, int] = {}
-        for word in self.status_words.values():
-            counts[word] = counts.get(word, 0) + 1
+        if not self.is_attached:
+            return
         parts = (
             [self.ldtui.backend.label, literal(self.ldtui.backend.base_url)] if self.ldtui.connected else []
         )
+        if self.start_error:
+            parts.append(f"cannot start: {self.start_error}")
         if self._progress:
             parts.append(self._progress)
         if self.loaded:
-            shown = len(self._cells)
+            shown, counts = self._counts()
             total = len(self.integrations)
             parts.append(f"{shown} of {total} shown" if shown != total else f"{total} integrations")
             parts.append(" ".join(f"{w.value} {counts[w]}" for w in ApiStatus if counts.get(w)))
-            if self.ldtui.last_refresh is not None:
-                stamp = time.strftime("%H:%M:%S", time.gmtime(self.ldtui.last_refresh))
-                parts.append(f"refreshed {stamp} UTC")
-            if self.sort_column:
-                label = dict(COLUMNS)[self.sort_column]
-                parts.append(f"sorted by {label} {'↓' if self.sort_reverse else '↑'}")
+            if self.data_time is not None:
+                parts.append(f"refreshed {_hms(self.data_time)} UTC")
+        state = self.loop.state if self.loop is not None else None
+        if state is not None and state.failing and state.last_failure is not None:
+            failed = f"last refresh failed {_hms(state.last_failure)} UTC ({state.failure_reason})"
+            retry = state.retry_in(time.monotonic())
+            if state.in_flight:
+                failed += " · retrying now"
+            elif retry is not None:
+                failed += f" · retrying in {retry:.0f} s"
+            parts.append(failed)
+            if self.loaded:
+                parts.append("rows marked old are from the last good refresh")
+        elif state is not None and state.in_flight and self.loaded:
+            parts.append("refreshing…")
         for line in self.query("#statusline").results(Static):
             line.update(" · ".join(p for p in parts if p))
 
@@ -318,20 +379,12 @@ class IntegrationsScreen(LdScreen):
 
     @property
     def selected(self) -> BigSegmentStoreIntegration | None:
-        table = self.query_one(DataTable)
-        if not self._cells or table.cursor_row < 0:
-            return None
-        try:
-            key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
-        except Exception:
-            return None
-        return self.integrations.get(key or "")
+        key = self.table.cursor_key
+        return self.integrations.get(key) if key is not None else None
 
     def select_row(self, integration_id: str) -> None:
-        table = self.query_one(DataTable)
-        if integration_id in self._cells:
-            table.move_cursor(row=table.get_row_index(integration_id))
-            table.focus()
+        self.table.move_cursor(key=integration_id)
+        self.table.focus()
 
     def _need_selection(self) -> BigSegmentStoreIntegration | None:
         integ = self.selected
@@ -342,7 +395,9 @@ class IntegrationsScreen(LdScreen):
     # --- actions -----------------------------------------------------------------------------
 
     def action_refresh(self) -> None:
-        self.load()
+        """Now: moves the next refresh, never adds a second loop."""
+        if self.loop is not None and self.start_error is None:
+            self.loop.poll_now()
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
@@ -354,16 +409,18 @@ class IntegrationsScreen(LdScreen):
         if box.value or box.has_class("-visible"):
             box.value = ""
             box.remove_class("-visible")
-            self.query_one(DataTable).focus()
+            self.table.focus()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         self.filter_words = event.value.lower().split()
-        self.render_rows()
+        self.table.refilter()
+        self._update_empty_text()
+        self._update_statusline()
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self) -> None:
-        self.query_one(DataTable).focus()
+        self.table.focus()
 
     def action_scope(self) -> None:
         self.query_one("#scope", Select).focus()
@@ -371,30 +428,34 @@ class IntegrationsScreen(LdScreen):
     @on(Select.Changed, "#scope")
     def _scope_changed(self, event: Select.Changed) -> None:
         self.scope = ALL if event.value is Select.NULL else str(event.value)
-        self.render_rows()
+        self.table.refilter()
+        self._update_empty_text()
+        self._update_statusline()
+        # Chosen: back to the rows (Down and Enter move in the table, not the menu).
+        self.table.focus()
 
     def action_sort(self) -> None:
-        keys = [k for k, _ in COLUMNS]
         if self.sort_column is None:
-            self.sort_column = keys[0]
+            self.sort_column = COLUMN_KEYS[0]
         else:
-            i = keys.index(self.sort_column)
-            self.sort_column = keys[(i + 1) % len(keys)]
+            i = COLUMN_KEYS.index(self.sort_column)
+            self.sort_column = COLUMN_KEYS[(i + 1) % len(COLUMN_KEYS)]
         self.sort_reverse = False
-        self._sort()
-        self._update_statusline()
+        self._apply_sort()
 
-    @on(DataTable.HeaderSelected)
-    def _header(self, event: DataTable.HeaderSelected) -> None:
-        column = str(event.column_key.value)
-        if self.sort_column == column:
+    def action_reverse_sort(self) -> None:
+        self.sort_reverse = not self.sort_reverse
+        self._apply_sort()
+
+    @on(LdTable.HeaderSelected)
+    def _header(self, event: LdTable.HeaderSelected) -> None:
+        if self.sort_column == event.column:
             self.sort_reverse = not self.sort_reverse
         else:
-            self.sort_column, self.sort_reverse = column, False
-        self._sort()
-        self._update_statusline()
+            self.sort_column, self.sort_reverse = event.column, False
+        self._apply_sort()
 
-    @on(DataTable.RowSelected)
+    @on(LdTable.RowSelected)
     def _row_selected(self) -> None:
         self.action_open()
 
@@ -451,3 +512,13 @@ class IntegrationsScreen(LdScreen):
             from ldtui.ui.flows import delete_flow
 
             delete_flow(self, integ)
+
+
+def _hms(wall: float) -> str:
+    return time.strftime("%H:%M:%S", time.gmtime(wall))
+
+
+def _describe(error: BaseException) -> str:
+    from ldtui.ui.app import describe_error
+
+    return describe_error(error)

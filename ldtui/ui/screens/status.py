@@ -1,29 +1,37 @@
 """The live status panel: is big segment data fresh right now, everywhere?
 
-One row per target (integration, or configured store with none). Polling follows the usual
-rules: one poll at a time, the next scheduled only when the last finished, failing targets
-backed off exponentially, nothing polled while a dialog covers the panel."""
+One row per target (integration, or configured store with none). What it shows stays true:
+- one poll loop owns the rounds (``PollLoop``): at most one round in flight, one scheduled; a
+  manual check moves the next round, never adds one; nothing is polled behind a dialog;
+- a round probes every due store at once, each with its own deadline, and shows each result as
+  it arrives, so one hung store delays nobody;
+- a failing store is backed off (its row says when it was read and when it will be tried
+  next); a failing API list keeps the last targets, marks what LaunchDarkly said as old, and
+  is retried with its own backoff while the stores are still probed;
+- every age ticks once a second from the data's timestamps and the app's clock;
+- the counts are counted from the rows on screen; a target that disappears leaves the table."""
 
 from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from rich.cells import cell_len
 from rich.table import Table
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, DataTable, Footer, Header, Static
+from textual.widgets import Button, Footer, Header, Static
 
-from ldtui.core.health import Health
+from ldtui.core.health import Health, verdict
 from ldtui.core.text import literal, literal_lines, relative_age, truncate
 from ldtui.ui.cells import Cell, cell, status_style_for
+from ldtui.ui.poller import PollLoop, backoff
 from ldtui.ui.screens.base import LdModal, LdScreen
-from ldtui.ui.widgets.table import FastDataTable
+from ldtui.ui.widgets.table import LdTable
 
 if TYPE_CHECKING:
     from ldtui.services.status import Target, TargetStatus
@@ -45,10 +53,23 @@ COLUMNS = [
     ("name", "Name"),
     ("api", "LaunchDarkly says"),
     ("store", "The store says"),
+    ("checked", "Read"),
     ("reason", "Reason"),
 ]
-MAX_BACKOFF_S = 120.0
-WIDTH_CAPS = {"verdict": 14, "where": 30, "kind": 8, "name": 36, "api": 48, "store": 30, "reason": 90}
+# A store that keeps failing is tried less often, but never less than every 30 s: when it
+# comes back, the panel sees it within half a minute (and `r` tries it at once).
+MAX_BACKOFF_S = 30.0
+API_MAX_BACKOFF_S = 60.0
+WIDTH_CAPS = {
+    "verdict": 14,
+    "where": 30,
+    "kind": 8,
+    "name": 36,
+    "api": 52,
+    "store": 30,
+    "checked": 22,
+    "reason": 90,
+}
 # Worst first: what needs a person comes to the top.
 SEVERITY = [
     Health.DISAGREE,
@@ -58,6 +79,7 @@ SEVERITY = [
     Health.HEALTHY,
     Health.OFF,
 ]
+OLD = "old"
 
 
 @dataclass
@@ -66,25 +88,40 @@ class TargetTrack:
 
     last: TargetStatus | None = None
     failures: int = 0
-    next_due: float = 0.0
+    next_due: float = 0.0  # monotonic
     events: deque[tuple[int, str, str, str]] = field(default_factory=lambda: deque(maxlen=200))
     ages: deque[float] = field(default_factory=lambda: deque(maxlen=120))
     latencies: deque[float] = field(default_factory=lambda: deque(maxlen=120))
 
 
-def api_text(s: TargetStatus, now_ms: int) -> str:
+@dataclass
+class ApiTrack:
+    """The API list's own health: its failures do not stop the store probes."""
+
+    failures: int = 0
+    last_ok: float | None = None  # the app's clock (wall)
+    last_failure: float | None = None
+    reason: str | None = None
+    next_due: float = 0.0  # monotonic
+
+
+def api_text(s: TargetStatus, now_ms: int, *, old: bool = False) -> str:
     a = s.api
     if a is None:
         return "no integration"
     if not a.on:
-        return "off"
-    word = "available" if a.available else "unavailable" if a.available is False else "no status"
-    if a.potentially_stale:
-        word += ", potentially stale"
-    parts = [word, f"last sync {relative_age(a.last_sync, now_ms)}"]
-    if a.error_count:
-        parts.append(f"{a.error_count} error{'s' if a.error_count > 1 else ''}")
-    return "; ".join(parts)
+        text = "off"
+    else:
+        word = "available" if a.available else "unavailable" if a.available is False else "no status"
+        if a.potentially_stale:
+            word += ", potentially stale"
+        parts = [word, f"last sync {relative_age(a.last_sync, now_ms)}"]
+        if a.failing and a.failing_since is not None:
+            parts.append(f"failing since {relative_age(a.failing_since, now_ms)}")
+        if a.error_count:
+            parts.append(f"{a.error_count} error{'s' if a.error_count > 1 else ''}")
+        text = "; ".join(parts)
+    return f"{OLD}: {text}" if old else text
 
 
 def store_text(s: TargetStatus, now_ms: int) -> str:
@@ -100,9 +137,25 @@ def store_text(s: TargetStatus, now_ms: int) -> str:
     return f"synced {synced}; {latency}"
 
 
-def status_cells(s: TargetStatus, now_ms: int, variables: dict[str, str]) -> tuple[Cell, ...]:
+def checked_text(s: TargetStatus, now_ms: int, retry_in: float | None) -> str:
+    text = relative_age(s.checked_ms, now_ms)
+    if retry_in is not None:
+        text += f", retry in {retry_in:.0f} s"
+    return text
+
+
+def status_cells(
+    s: TargetStatus,
+    now_ms: int,
+    variables: dict[str, str],
+    *,
+    retry_in: float | None = None,
+    api_old: bool = False,
+) -> tuple[Cell, ...]:
+    """A row, as of ``now_ms``: the verdict is the one judged at the check, the ages are now's."""
     t = s.target
     where = f"{t.project}/{t.environment}" if t.project else "-"
+    _, reason = verdict(s.api, s.store, now_ms)
     return (
         cell(
             s.health.value,
@@ -112,9 +165,10 @@ def status_cells(s: TargetStatus, now_ms: int, variables: dict[str, str]) -> tup
         cell(where),
         cell(t.kind),
         cell(t.name),
-        cell(api_text(s, now_ms)),
+        cell(api_text(s, now_ms, old=api_old and s.api is not None)),
         cell(store_text(s, now_ms)),
-        cell(truncate(s.reason, 90)),
+        cell(checked_text(s, now_ms, retry_in), sort_key=-s.checked_ms),
+        cell(truncate(reason, 90)),
     )
 
 
@@ -131,28 +185,52 @@ class StatusScreen(LdScreen):
         self.tracks: dict[str, TargetTrack] = {}
         self.targets: list[Target] = []
         self.statuses: dict[str, TargetStatus] = {}
-        self.updated_at: float | None = None
-        self.polling = False
+        self.api = ApiTrack()
+        self.updated_at: float | None = None  # the app's clock, when the last round ended
         self.service: Any = None
-        self._cells: dict[str, tuple[Cell, ...]] = {}
-        self._order: list[str] = []
+        self.loop: PollLoop | None = None
+        self._force = False
 
     @property
     def ldtui(self) -> LdtuiApp:
         return self.app  # type: ignore[return-value]
 
+    @property
+    def table(self) -> LdTable:
+        return self.query_one("#targets", LdTable)
+
     def compose(self) -> Any:
         yield Header()
         yield Static("checking stores…", id="statusline")
-        yield FastDataTable(id="targets", cursor_type="row", zebra_stripes=True)
+        yield LdTable(id="targets", empty_text="no target yet")
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(FastDataTable)
-        table.add_fixed_columns(COLUMNS)
+        table = self.table
+        table.set_columns(COLUMNS)
+        table.set_sort(key=lambda key, cells: tuple(cells[i].sort_key for i in (0, 1, 3)))  # type: ignore[union-attr]
         table.focus()
-        self.call_after_refresh(self.poll)
-        self.set_interval(1, self._update_statusline)
+        self.loop = PollLoop(
+            self._round,
+            interval=lambda: self.interval,
+            active=lambda: self.app.screen is self and self.is_attached,
+            describe=_describe,
+            on_change=self._update_statusline,
+            wall_clock=self.ldtui.clock,
+        )
+        self.call_after_refresh(self._start_loop)
+        self.set_interval(1, self.tick)
+
+    def _start_loop(self) -> None:
+        assert self.loop is not None
+        self.run_worker(
+            self.loop.run(), group="status-poll", exit_on_error=False, description="Checking stores"
+        )
+
+    def on_screen_resume(self) -> None:
+        if self.loop is not None:
+            self.loop.resume()
+        self.tick()
 
     # --- polling -----------------------------------------------------------------------------
 
@@ -161,53 +239,61 @@ class StatusScreen(LdScreen):
         cfg = self.ldtui.backend.config if self.ldtui.connected else None
         return cfg.settings.status.poll_interval if cfg is not None else 5.0
 
-    @work(exclusive=True, group="status-poll", exit_on_error=False, description="Checking stores")
-    async def poll(self, force: bool = False) -> None:
-        self.polling = True
-        self._update_statusline()
-        try:
-            await self._poll_once(force)
-        finally:
-            self.polling = False
-            self.updated_at = self.ldtui.clock()
-            self._update_statusline()
-            self.call_later(self.set_timer, self.interval, self._poll_tick)
-
-    def _poll_tick(self) -> None:
-        if self.app.screen is self and self.is_attached:
-            self.poll()
-        elif self.is_attached:
-            # Behind a dialog (or another screen): look again later, do not pile up.
-            self.call_later(self.set_timer, self.interval, self._poll_tick)
-
-    async def _poll_once(self, force: bool) -> None:
-        from ldtui.api.errors import ApiError
-
+    async def _round(self) -> None:
+        """One round: the target list when the API is due, then every due store."""
+        force, self._force = self._force, False
         if self.service is None:
             self.service = await self.ldtui.status_service()
-        try:
-            self.targets = await self.service.targets()
-        except ApiError as exc:
-            if not self.targets:
-                raise
-            self.notify(
-                f"LaunchDarkly API: {exc}; showing the stores only",
-                severity="warning",
-                markup=False,
-                timeout=8,
-            )
         now = time.monotonic()
+        if force or self.api.next_due <= now or not self.targets:
+            await self._refresh_targets(now)
         due = [t for t in self.targets if force or self.tracks.get(t.id, TargetTrack()).next_due <= now]
-        for status in await self.service.check_all(due):
-            self._record(status, now)
+        async for status in self.service.check_each(due):
+            self._record(status, time.monotonic())
+            self._render_rows()
+        self.updated_at = self.ldtui.clock()
         self._render_rows()
 
+    async def _refresh_targets(self, now: float) -> None:
+        from ldtui.api.errors import ApiError
+
+        try:
+            targets = await self.service.targets()
+        except (ApiError, OSError) as exc:
+            first = self.api.failures == 0
+            self.api.failures += 1
+            self.api.last_failure = self.ldtui.clock()
+            self.api.reason = _describe(exc)
+            self.api.next_due = now + backoff(self.interval, self.api.failures, API_MAX_BACKOFF_S)
+            if first:
+                self.notify(
+                    f"LaunchDarkly API: {self.api.reason}; the stores are still checked",
+                    title="Status",
+                    severity="warning",
+                    timeout=8,
+                )
+            if not self.targets:
+                # Nothing known yet: the configured stores can still be probed.
+                self.targets = await self.service.targets([])
+            self._render_rows()
+            return
+        self.api = ApiTrack(last_ok=self.ldtui.clock(), next_due=now + self.interval)
+        self.targets = targets
+        # A target that is gone (integration deleted, store unconfigured) leaves the panel.
+        ids = {t.id for t in targets}
+        for gone in [k for k in self.statuses if k not in ids]:
+            del self.statuses[gone]
+        for gone in [k for k in self.tracks if k not in ids]:
+            del self.tracks[gone]
+
     def _record(self, status: TargetStatus, now: float) -> None:
+        if status.target.id not in {t.id for t in self.targets}:
+            return  # its target left while it was being checked
         track = self.tracks.setdefault(status.target.id, TargetTrack())
         before = track.last.health if track.last else None
         if status.health is Health.UNAVAILABLE:
             track.failures += 1
-            track.next_due = now + min(MAX_BACKOFF_S, self.interval * 2 ** (track.failures - 1))
+            track.next_due = now + backoff(self.interval, track.failures, MAX_BACKOFF_S)
         else:
             track.failures = 0
             track.next_due = 0.0
@@ -226,12 +312,12 @@ class StatusScreen(LdScreen):
 
     def _alert(self, status: TargetStatus) -> None:
         t = status.target
+        # notify() spells out control characters: a name cannot drive the terminal.
         self.notify(
-            f"{t.name} ({t.project}/{t.environment}) is {status.health.value}: {status.reason}",
+            f"{t.name} ({t.where}) is {status.health.value}: {status.reason}",
             title="Store alert",
             severity="error",
             timeout=15,
-            markup=False,
         )
         cfg = self.ldtui.backend.config
         if cfg is not None and cfg.settings.status.bell:
@@ -239,56 +325,74 @@ class StatusScreen(LdScreen):
 
     # --- rendering ---------------------------------------------------------------------------
 
+    def _retry_in(self, key: str, now: float) -> float | None:
+        track = self.tracks.get(key)
+        if track is None or not track.failures:
+            return None
+        return max(0.0, track.next_due - now)
+
     def _render_rows(self) -> None:
-        """Rows by key; changed cells written in one batch; the order only when it changed.
-        (Every poll changes the ages of every row: this keeps a poll of 200 targets cheap.)"""
-        table: FastDataTable = self.query_one(FastDataTable)
-        now = self.ldtui.backend.clock() if self.ldtui.connected else time.time()
-        now_ms = int(now * 1000)
+        """Exactly the targets known, each row computed from its last status and the clock;
+        the table redraws only the cells whose text changed."""
+        if not self.is_attached:
+            return
+        table = self.table
+        now_ms = int(self.ldtui.clock() * 1000)
+        mono = time.monotonic()
         variables = self.app.get_css_variables()
-        wanted = {key: status_cells(s, now_ms, variables) for key, s in self.statuses.items()}
-        table.remove_rows([k for k in self._cells if k not in wanted])
-        for key in [k for k in self._cells if k not in wanted]:
-            del self._cells[key]
-        added = [(k, cells) for k, cells in wanted.items() if k not in self._cells]
-        updates = []
-        for key, cells in wanted.items():
-            old = self._cells.get(key)
-            if old is not None and old != cells:
-                updates.extend(
-                    (key, column, new)
-                    for (column, _), new, before in zip(COLUMNS, cells, old, strict=True)
-                    if new != before
-                )
-        table.add_rows_keyed(added)
-        table.set_cells(updates)
-        self._cells = wanted
-        order = sorted(wanted, key=lambda k: tuple(wanted[k][i].sort_key for i in (0, 1, 3)))
-        if order != self._order:
-            table.set_order(order)
-            self._order = order
-        widths = {
-            key: min(
-                WIDTH_CAPS[key],
-                max(len(label), max((cell_len(c[i].plain) for c in wanted.values()), default=0)),
-            )
-            for i, (key, label) in enumerate(COLUMNS)
-        }
-        table.set_widths(widths)
+        api_old = self.api.failures > 0
+        known = {t.id for t in self.targets}
+        rows = [
+            (key, status_cells(s, now_ms, variables, retry_in=self._retry_in(key, mono), api_old=api_old))
+            for key, s in self.statuses.items()
+            if key in known
+        ]
+        with table.batch():
+            table.replace_rows(rows)
+            table.set_dim([k for k, s in self.statuses.items() if s.api is not None], api_old)
+            table.fit_widths(WIDTH_CAPS)
         self._update_statusline()
 
-    def _update_statusline(self) -> None:
+    def tick(self) -> None:
+        if self.is_attached and self.app.screen is self:
+            self._render_rows()
+        else:
+            self._update_statusline()
+
+    def _counts(self) -> dict[Health, int]:
+        """Counted from the rows on screen, each time."""
         counts: dict[Health, int] = {}
-        for s in self.statuses.values():
-            counts[s.health] = counts.get(s.health, 0) + 1
+        for key in self.table.shown_keys:
+            s = self.statuses.get(key)
+            if s is not None:
+                counts[s.health] = counts.get(s.health, 0) + 1
+        return counts
+
+    def _update_statusline(self) -> None:
+        if not self.is_attached:
+            return
+        counts = self._counts()
         summary = " ".join(f"{h.value} {counts[h]}" for h in SEVERITY if counts.get(h)) or "no targets yet"
         if self.app.screen is self:
             self.app.sub_title = summary  # the counts in the header, while the panel is shown
         parts = [summary]
         if self.updated_at is not None:
-            parts.append(f"updated {max(0, int(self.ldtui.clock() - self.updated_at))}s ago")
-        if self.polling:
+            parts.append(
+                f"updated {relative_age(int(self.updated_at * 1000), int(self.ldtui.clock() * 1000))}"
+            )
+        state = self.loop.state if self.loop is not None else None
+        if state is not None and state.in_flight:
             parts.append("checking…")
+        elif state is not None and state.failing:
+            retry = state.retry_in(time.monotonic())
+            when = f" · retrying in {retry:.0f} s" if retry is not None else ""
+            parts.append(f"last round failed {_hms(state.last_failure)} UTC ({state.failure_reason}){when}")
+        if self.api.failures and self.api.last_failure is not None:
+            retry = max(0.0, self.api.next_due - time.monotonic())
+            parts.append(
+                f"LaunchDarkly API: last refresh failed {_hms(self.api.last_failure)} UTC "
+                f"({self.api.reason}) · retrying in {retry:.0f} s · what it said is marked old"
+            )
         backed_off = sum(1 for t in self.tracks.values() if t.failures)
         if backed_off:
             parts.append(f"{backed_off} failing target{'s' if backed_off > 1 else ''} backed off")
@@ -302,35 +406,39 @@ class StatusScreen(LdScreen):
         self.app.pop_screen()
 
     def action_poll_now(self) -> None:
-        self.poll(force=True)
+        """Every target now, backed-off ones included: moves the next round, adds none."""
+        if self.loop is not None:
+            self._force = True
+            self.loop.poll_now()
 
-    @on(DataTable.RowSelected)
+    def _selected(self) -> TargetStatus | None:
+        key = self.table.cursor_key
+        return self.statuses.get(key) if key is not None else None
+
+    @on(LdTable.RowSelected)
     def _row_selected(self) -> None:
         self.action_open()
 
     def action_open(self) -> None:
-        table = self.query_one(DataTable)
-        if not self._cells or table.cursor_row < 0:
-            return
-        key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
-        status = self.statuses.get(key or "")
+        status = self._selected()
         if status is not None:
+            target_id = status.target.id
             self.app.push_screen(
-                TargetDetailScreen(status, self.tracks.get(status.target.id), self.ldtui.clock)
+                TargetDetailScreen(
+                    lambda: self.statuses.get(target_id, status),
+                    lambda: self.tracks.get(target_id),
+                    self.ldtui.clock,
+                )
             )
-
 
     def action_inspect(self) -> None:
         from ldtui.ui.screens.inspector import InspectorScreen
 
-        table = self.query_one(DataTable)
+        status = self._selected()
         want = None
-        if self._cells and table.cursor_row >= 0:
-            key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
-            status = self.statuses.get(key or "")
-            if status is not None:
-                t = status.target
-                want = (t.project, t.environment, t.kind)
+        if status is not None:
+            t = status.target
+            want = (t.project, t.environment, t.kind)
         self.app.push_screen(InspectorScreen(want))
 
 
@@ -345,16 +453,31 @@ def sparkline(values: list[float], width: int = 40) -> str:
 
 
 class TargetDetailScreen(LdModal):
+    """One target in full; it follows the panel's latest reading of it and its ages tick."""
+
     BINDINGS = [
         Binding("escape", "close", "Close", id="target_close", tooltip="Back to the panel"),
         Binding("c", "copy_events", "Copy events", id="copy_events", tooltip="Copy the event log (OSC 52)"),
     ]
 
-    def __init__(self, status: TargetStatus, track: TargetTrack | None, clock: Any) -> None:
+    def __init__(
+        self,
+        status: Callable[[], TargetStatus],
+        track: Callable[[], TargetTrack | None],
+        clock: Callable[[], float],
+    ) -> None:
         super().__init__()
-        self.status = status
-        self.track = track or TargetTrack()
+        self._status = status
+        self._track = track
         self.clock = clock
+
+    @property
+    def status(self) -> TargetStatus:
+        return self._status()
+
+    @property
+    def track(self) -> TargetTrack:
+        return self._track() or TargetTrack()
 
     def _events_text(self) -> str:
         lines = []
@@ -363,7 +486,7 @@ class TargetDetailScreen(LdModal):
             lines.append(f"{stamp} UTC  {before} -> {after}  {reason}")
         return "\n".join(lines) or "(no change yet)"
 
-    def compose(self) -> Any:
+    def _detail(self) -> Table:
         s = self.status
         now = int(self.clock() * 1000)
         t = Table.grid(padding=(0, 2))
@@ -373,13 +496,17 @@ class TargetDetailScreen(LdModal):
         def row(label: str, value: str) -> None:
             t.add_row(label, Text(literal(value)))
 
-        row("Verdict", f"{s.health.value}: {s.reason}")
+        _, reason = verdict(s.api, s.store, now)
+        row("Verdict", f"{s.health.value}: {reason}")
         row("Target", f"{s.target.name} ({s.target.kind})")
         row("Prefix", s.target.prefix or "(none)")
         row("Config", f"stores.{s.target.store_key}" if s.target.store_key else "(not configured)")
+        row("Read", f"{relative_age(s.checked_ms, now)} (probe latency in the sparkline below)")
         row("LaunchDarkly", api_text(s, now))
+        if s.api is not None and s.api.failing_since is not None:
+            row("  failing since", relative_age(s.api.failing_since, now))
         if s.api is not None and s.api.last_error_message:
-            row("  last error", f"{relative_age(s.api.last_error, now)}: {s.api.last_error_message}")
+            row("  latest error", f"{relative_age(s.api.last_error, now)}: {s.api.last_error_message}")
         errors = sorted(
             (s.target.integration.status.errors or []) if s.target.integration else [],
             key=lambda e: e.timestamp or 0,
@@ -397,15 +524,25 @@ class TargetDetailScreen(LdModal):
             row("Diagnosis", d)
         row("synchronizedOn age (s)", sparkline(list(self.track.ages)))
         row("Probe latency (ms)", sparkline(list(self.track.latencies)))
+        return t
+
+    def compose(self) -> Any:
         with Vertical(classes="dialog"):
-            yield Static(Text(literal(s.target.name)), classes="dialog-title")
+            yield Static(Text(literal(self.status.target.name)), classes="dialog-title")
             with VerticalScroll(classes="detail-body"):
-                yield Static(t, id="target-detail")
+                yield Static(self._detail(), id="target-detail")
                 yield Static("Events", classes="field-label")
                 yield Static(Text(literal_lines(self._events_text())), id="events")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Copy events", compact=True, id="copy")
                 yield Button("Close", compact=True, id="close")
+
+    def on_mount(self) -> None:
+        self.set_interval(1, self.tick)
+
+    def tick(self) -> None:
+        self.query_one("#target-detail", Static).update(self._detail())
+        self.query_one("#events", Static).update(Text(literal_lines(self._events_text())))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "copy":
@@ -415,7 +552,17 @@ class TargetDetailScreen(LdModal):
 
     def action_copy_events(self) -> None:
         self.app.copy_to_clipboard(self._events_text())
-        self.notify("Event log copied", markup=False)
+        self.notify("Event log copied")
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+def _hms(wall: float | None) -> str:
+    return time.strftime("%H:%M:%S", time.gmtime(wall or 0))
+
+
+def _describe(error: BaseException) -> str:
+    from ldtui.ui.app import describe_error
+
+    return describe_error(error)

@@ -67,7 +67,9 @@ class LdTable(ScrollView, can_focus=True):
         Binding("up", "cursor_up", "Up", show=False, id="table_up", tooltip="Previous row"),
         Binding("down", "cursor_down", "Down", show=False, id="table_down", tooltip="Next row"),
         Binding("pageup", "page_up", "Page up", show=False, id="table_page_up", tooltip="A page up"),
-        Binding("pagedown", "page_down", "Page down", show=False, id="table_page_down", tooltip="A page down"),
+        Binding(
+            "pagedown", "page_down", "Page down", show=False, id="table_page_down", tooltip="A page down"
+        ),
         Binding("home,ctrl+home", "first", "First", show=False, id="table_first", tooltip="First row"),
         Binding("end,ctrl+end", "last", "Last", show=False, id="table_last", tooltip="Last row"),
         Binding("left", "scroll_left", "Left", show=False, id="table_left", tooltip="Scroll left"),
@@ -262,7 +264,9 @@ class LdTable(ScrollView, can_focus=True):
                 self._rows[key] = _Row(values, self._bump(), new_dim)
                 self._pending.add(key)
 
-    def replace_rows(self, rows: Iterable[tuple[str, Sequence[CellValue]]], *, dim: bool | None = None) -> None:
+    def replace_rows(
+        self, rows: Iterable[tuple[str, Sequence[CellValue]]], *, dim: bool | None = None
+    ) -> None:
         """Exactly these rows: add and update them, remove every other."""
         rows = list(rows)
         wanted = {key for key, _ in rows}
@@ -316,6 +320,14 @@ class LdTable(ScrollView, can_focus=True):
         row = self._rows.get(key)
         return bool(row and row.dim)
 
+    def get_row_at(self, index: int) -> tuple[CellValue, ...]:
+        """The cells of the ``index``-th row shown."""
+        return self._rows[self._order[index]].cells
+
+    def get_row_index(self, key: str) -> int:
+        """Where row ``key`` is shown (``KeyError`` when it is not)."""
+        return self._index[key]
+
     @property
     def row_keys(self) -> list[str]:
         """Every row, shown or not."""
@@ -347,7 +359,9 @@ class LdTable(ScrollView, can_focus=True):
         with self.batch():
             self._order_dirty = True
 
-    def set_sort(self, column: str | None = None, *, key: SortKey | None = None, reverse: bool = False) -> None:
+    def set_sort(
+        self, column: str | None = None, *, key: SortKey | None = None, reverse: bool = False
+    ) -> None:
         """Sort by a column (its cells' ``sort_key``, else their text), or by ``key(row key,
         cells)``; ties by row key, so the order never depends on the history of updates."""
         if column is not None and key is not None:
@@ -633,11 +647,15 @@ class LdTable(ScrollView, can_focus=True):
             if y == 1 and not self._order and self._empty_text:
                 style = self.rich_style + self.get_component_rich_style("ldtable--empty")
                 text = " " * self.cell_padding + self._empty_text
-                return Strip([Segment(text, style)]).crop(scroll_x, scroll_x + width).adjust_cell_length(
-                    width, self.rich_style
+                return (
+                    Strip([Segment(text, style)])
+                    .crop(scroll_x, scroll_x + width)
+                    .adjust_cell_length(width, self.rich_style)
                 )
             return Strip.blank(width, self.rich_style)
-        return self._full_line(line).crop(scroll_x, scroll_x + width).adjust_cell_length(width, self.rich_style)
+        return (
+            self._full_line(line).crop(scroll_x, scroll_x + width).adjust_cell_length(width, self.rich_style)
+        )
 
     def set_empty_text(self, text: str) -> None:
         """What the table says when it shows no row (e.g. "no integration matches the filter")."""
