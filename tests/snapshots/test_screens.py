@@ -10,8 +10,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from textual.widgets import DataTable
 
+from ldtui.ui.widgets.table import LdTable
 from tests.ui.harness import find, make_world, settle
 
 SIZES = [(120, 36), (80, 24)]
@@ -21,9 +21,9 @@ THEMES = ["ldtui-dark", "ansi-dark"]  # ansi-dark: Textual's own ANSI theme
 
 
 async def select(pilot: Any, name: str) -> None:
-    table = pilot.app.screen.query_one(DataTable)
+    table = pilot.app.screen.query_one(LdTable)
     for i in range(table.row_count):
-        if table.get_row_at(i)[3].plain == name:
+        if table.get_row_at(i)[3].plain == name:  # type: ignore[union-attr]
             table.move_cursor(row=i)
             break
     table.focus()
@@ -182,7 +182,7 @@ def inspector(view: str) -> Callable[[Any], Awaitable[None]]:
             await pilot.press("ctrl+r")
             await settle(pilot)
         elif view == "segment":
-            table = screen.query_one("#inspector-verdicts", DataTable)
+            table = screen.query_one("#inspector-verdicts", LdTable)
             table.move_cursor(row=table.get_row_index("legacy-cohort"))
             await pilot.press("g")
             await settle(pilot)

@@ -591,9 +591,11 @@ class LdTable(ScrollView, can_focus=True):
             text.plain = text.plain.replace("\n", " ")
             text.truncate(width, overflow="ellipsis")
         segments = [Segment(pad, base)]
-        for segment in text.render(self.app.console):
-            style = base + segment.style if segment.style else base
-            segments.append(Segment(segment.text, style))
+        console = self.app.console
+        # Rich applies a Text's own style only to spans, not to plain runs: apply it here.
+        own = base + console.get_style(text.style) if text.style else base
+        for segment in text.render(console):
+            segments.append(Segment(segment.text, own + segment.style if segment.style else own))
         fill = width - text.cell_len
         segments.append(Segment(" " * (max(0, fill) + self.cell_padding), base))
         return segments
