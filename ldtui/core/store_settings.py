@@ -205,6 +205,10 @@ def parse_redis_url(url: str) -> RedisEndpoint:
     after, hash_sign, _fragment = after.partition("#")
     if hash_sign:
         raise StoreSettingError(f"the URL has a #fragment, which means nothing here ({_URL_HINT})")
+    if "@" in after:
+        # A password holding / ? or # unencoded: the authority ended inside it. Refusing here also
+        # means that nothing after the host (which messages may quote) is part of a password.
+        raise StoreSettingError(f"the URL has an @ after its host ({_URL_HINT})")
     path, _, query = after.partition("?")
     userinfo, at, hostinfo = netloc.rpartition("@")
     if not at:

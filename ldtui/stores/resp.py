@@ -213,7 +213,10 @@ def _tls_failure(exc: ssl.SSLError, ep: RedisEndpoint) -> StoreUnavailable:
     reason = str(exc.reason or exc)
     if "CERTIFICATE_REQUIRED" in reason or "HANDSHAKE_FAILURE" in reason:
         hint = "the server requires a client certificate: set cert_file and key_file"
-    elif "UNKNOWN_CA" in reason or "BAD_CERTIFICATE" in reason or "CERTIFICATE_UNKNOWN" in reason:
+    elif any(
+        w in reason
+        for w in ("UNKNOWN_CA", "BAD_CERTIFICATE", "CERTIFICATE_UNKNOWN", "UNSUPPORTED_CERTIFICATE")
+    ):
         hint = "the server refused the client certificate: check cert_file is signed by a CA it trusts"
     elif "WRONG_VERSION_NUMBER" in reason or "RECORD_LAYER" in reason:
         hint = "the server does not speak TLS on this port: check the port, or use redis://"
@@ -317,13 +320,17 @@ class RespConnection:
     async def _discover_master(self) -> RedisEndpoint:
         """Ask the sentinels which server is the master now (``SENTINEL MASTERS`` on each in
         turn, through ``redis.asyncio.sentinel``); after a failover, that is the new one."""
+        from redis.asyncio.retry import Retry
         from redis.asyncio.sentinel import MasterNotFoundError, Sentinel
+        from redis.backoff import NoBackoff
         from redis.exceptions import RedisError, ResponseError
 
         ep = self.endpoint
         kwargs: dict[str, object] = {
             "socket_timeout": ep.timeout,
             "socket_connect_timeout": ep.connect_timeout,
+            # One try per sentinel, then the next one: the caller polls again anyway.
+            "retry": Retry(NoBackoff(), 0),
         }
         if ep.tls:
             kwargs.update(

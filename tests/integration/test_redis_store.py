@@ -155,6 +155,103 @@ async def test_db_index_from_url(redis_server: RedisServer) -> None:
     c.flushdb()
 
 
+# --- bounded reads ----------------------------------------------------------------------------
+
+
+def net_output(redis_server: RedisServer) -> int:
+    return int(redis_server.client().info("stats")["total_net_output_bytes"])
+
+
+async def test_an_oversized_synchronized_on_is_not_read(redis_server: RedisServer, redis_url: str) -> None:
+    c = redis_server.client()
+    c.set("launchdarkly:big_segments_synchronized_on", b"1" * 5_000_000)
+    async with reader(redis_url) as r:
+        await r.probe()
+        before = net_output(redis_server)
+        for _ in range(3):  # every poll
+            with pytest.raises(StoreDataError, match="holds more than 32 bytes"):
+                await r.get_metadata()
+    assert net_output(redis_server) - before < 10_000  # not 3 x 5 MB
+    c.set("launchdarkly:big_segments_synchronized_on", b"1" * 32)  # the bound itself is read
+    async with reader(redis_url) as r:
+        assert (await r.get_metadata()).synchronized_on == int("1" * 32)
+    c.set("launchdarkly:big_segments_synchronized_on", b"1" * 33)
+    async with reader(redis_url) as r:
+        with pytest.raises(StoreDataError, match="more than 32 bytes"):
+            await r.get_metadata()
+
+
+async def test_missing_and_empty_metadata_differ(redis_server: RedisServer, redis_url: str) -> None:
+    """GETRANGE reads a missing key as "": TYPE tells them apart, as the SDK's GET does."""
+    async with reader(redis_url) as r:
+        assert (await r.get_metadata()).synchronized_on is None  # missing: stale, available
+        redis_server.client().set("launchdarkly:big_segments_synchronized_on", b"")
+        with pytest.raises(StoreDataError, match="not a whole number"):
+            await r.get_metadata()
+        redis_server.client().set("launchdarkly:big_segments_cursor", b"")
+        redis_server.client().set("launchdarkly:big_segments_synchronized_on", b"5")
+        meta = await r.get_metadata()
+    assert meta.synchronized_on == 5 and meta.cursor == ""
+
+
+async def test_a_long_cursor_is_cut(redis_server: RedisServer, redis_url: str) -> None:
+    redis_server.client().set("launchdarkly:big_segments_cursor", b"c" * 100_000)
+    async with reader(redis_url) as r:
+        cursor = (await r.get_metadata()).cursor
+    assert cursor is not None and cursor.endswith("…") and len(cursor) == 257
+
+
+async def test_a_set_over_the_member_cap_is_unreadable_not_loaded(redis_server: RedisServer, redis_url: str) -> None:
+    huge, big, ok = context_key_hash("huge"), context_key_hash("big"), context_key_hash("ok")
+    c = redis_server.client()
+    members = [f"seg-{i}.g1" for i in range(100_000)]
+    for i in range(0, len(members), 10_000):
+        c.sadd(f"launchdarkly:big_segment_include:{huge}", *members[i : i + 10_000])
+    c.sadd(f"launchdarkly:big_segment_exclude:{big}", *members[:101])
+    c.sadd(f"launchdarkly:big_segment_include:{ok}", *members[:100])
+    async with reader(redis_url, max_members=100) as r:
+        await r.probe()
+        before = net_output(redis_server)
+        result = await r.get_memberships([huge, big, ok])
+        assert net_output(redis_server) - before < 20_000  # 101 members at most per set, not 100,000
+        assert isinstance(result[huge], StoreDataError)
+        assert f"big_segment_include:{huge} has more than 100 members" in str(result[huge])
+        assert isinstance(result[big], StoreDataError) and "exclude" in str(result[big])
+        assert isinstance(result[ok], Membership) and len(result[ok].included) == 100
+        with pytest.raises(StoreDataError, match="max_members"):
+            await r.get_membership(huge)
+        stats = await r.statistics()
+    assert stats.contexts == 1 and stats.anomalies == 2
+    assert all("has more than 100 members" in e for e in stats.anomaly_examples)
+    assert stats.included == {m: 1 for m in members[:100]}
+    async with reader(redis_url) as r:  # the default cap (10,000) reads the 101-member set
+        assert isinstance((await r.get_memberships([big]))[big], Membership)
+
+
+async def test_anomalies_name_the_right_key_with_mixed_key_lengths(redis_server: RedisServer, redis_url: str) -> None:
+    """Keys of several lengths are encoded grouped by length; the replies come back in that
+    order, and the anomaly must name the key that is wrong."""
+    c = redis_server.client()
+    for i in range(20):
+        c.sadd("launchdarkly:big_segment_include:" + context_key_hash(f"u{i}"), "s.g1")
+    c.set("launchdarkly:big_segment_include:short-junk", "not a set")
+    c.sadd("launchdarkly:big_segment_include:a-longer-junk-key-that-is-a-set", "t.g1")
+    async with reader(redis_url) as r:
+        stats = await r.statistics(batch=1000)
+    assert stats.anomalies == 1
+    assert stats.anomaly_examples == ["launchdarkly:big_segment_include:short-junk is not a set"]
+    assert stats.contexts == 21 and stats.included == {"s.g1": 20, "t.g1": 1}
+
+
+def test_encode_many_returns_the_order_it_encoded() -> None:
+    from ldtui.stores.redis_reader import _encode_many
+
+    payload, order = _encode_many(b"*2\r\n$4\r\nTYPE\r\n", [b"aa", b"b", b"cc", b"d"])
+    assert order == [b"aa", b"cc", b"b", b"d"]
+    assert [p.split(b"\r\n")[0] for p in payload.split(b"*2\r\n$4\r\nTYPE\r\n$")[1:]] == [b"2", b"2", b"1", b"1"]
+    assert payload.count(b"TYPE") == 4 and payload.index(b"cc") < payload.index(b"\r\nb\r\n")
+
+
 # --- probe, failures, timeouts ----------------------------------------------------------------
 
 
