@@ -166,7 +166,10 @@ class RedisBigSegmentReader(BigSegmentStoreReader):
                         code=err.code,
                     )
                 raise err
-        assert isinstance(sync_reply, bytes)
+        if not isinstance(sync_reply, bytes):
+            raise StoreDataError(
+                f"GETRANGE {key} answered with something that is not a string", store=self.description
+            )
         raw: bytes | None = None if sync_type == b"none" and not sync_reply else sync_reply
         if raw is not None and len(raw) > SYNCHRONIZED_ON_MAX_BYTES:
             raise StoreDataError(
@@ -223,11 +226,23 @@ class RedisBigSegmentReader(BigSegmentStoreReader):
                 if not isinstance(err, StoreDataError):
                     raise err
                 problems.append(f"{key} is not a set (the SDK's SMEMBERS fails for this context)")
-            elif isinstance(reply, list) and len(reply) > self.max_members:
+            elif not isinstance(reply, list):
+                problems.append(f"{key}: the server's reply is not a set")
+            elif len(reply) > self.max_members:
                 problems.append(f"{key} has more than {self.max_members} members; not read (max_members)")
         if problems:
             return StoreDataError("; ".join(problems), store=self.description)
-        return self._membership(inc, exc, {})
+        return self._checked_membership(h, inc, exc, {})
+
+    def _checked_membership(
+        self, h: str, inc: Any, exc: Any, shapes: dict[Any, Membership]
+    ) -> Membership | None | StoreDataError:
+        try:
+            return self._membership(inc, exc, shapes)
+        except (AttributeError, TypeError):  # members that are not strings: not a Redis reply
+            return StoreDataError(
+                f"the server's reply for context {h} is not a set of strings", store=self.description
+            )
 
     @staticmethod
     def _membership(inc: Any, exc: Any, shapes: dict[Any, Membership]) -> Membership | None:
@@ -285,7 +300,10 @@ class RedisBigSegmentReader(BigSegmentStoreReader):
             inc = next(it)
             exc = next(it)
             if inc.__class__ is list and exc.__class__ is list and len(inc) <= cap and len(exc) <= cap:
-                out[h] = membership(inc, exc, shapes)
+                try:
+                    out[h] = membership(inc, exc, shapes)
+                except (AttributeError, TypeError):
+                    out[h] = self._checked_membership(h, inc, exc, shapes)
             else:
                 out[h] = self._unusual(h, inc, exc)
 
@@ -377,6 +395,12 @@ class RedisBigSegmentReader(BigSegmentStoreReader):
                         if progress is not None:
                             progress(Progress(done=done_keys, total=None, contexts=stats.contexts))
                     pending = new
+            except (AttributeError, TypeError, ValueError):
+                # Replies of shapes Redis never sends (members that are not strings...).
+                await conn.close()
+                raise StoreDataError(
+                    "the server's replies to SCAN and the set reads are not Redis's", store=self.description
+                ) from None
             except BaseException:
                 await conn.close()
                 raise

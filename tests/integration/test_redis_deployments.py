@@ -164,6 +164,23 @@ async def test_a_reply_too_large_is_refused(
             await r.get_metadata()
 
 
+async def test_replies_of_shapes_redis_never_sends(fake_redis: Callable[..., FakeRedisServer]) -> None:
+    """A server that is not Redis (or a proxy gone wrong): errors, never a traceback."""
+    odd = {
+        b"SRANDMEMBER": b"*2\r\n:5\r\n*1\r\n$1\r\nx\r\n",  # an integer and an array as members
+        b"GETRANGE": b"*1\r\n$1\r\n1\r\n",  # an array for a string
+        b"SCAN": b"*2\r\n$1\r\n0\r\n*2\r\n:1\r\n$3\r\nabc\r\n",  # an integer as a key
+    }
+    server = fake_redis(lambda args: odd.get(args[0].upper()) or answering(b"", on=())(args))
+    async with reader(server.url) as r:
+        result = await r.get_memberships([context_key_hash("a"), context_key_hash("b")])
+        assert all(isinstance(v, StoreDataError) and "not a set of strings" in str(v) for v in result.values())
+        with pytest.raises(StoreDataError, match="not a string"):
+            await r.get_metadata()
+        with pytest.raises(StoreDataError, match="not Redis's"):
+            await r.statistics()
+
+
 # --- Redis Cluster ------------------------------------------------------------------------------
 
 
