@@ -94,6 +94,13 @@ def reply_error(text: str, command: bytes, *, store: str, key: str = "", key_pat
             hint=f"grant the ACL user +{name.lower()} (see README, Reading the stores)",
             code=word,
         )
+    if "WITHOUT ANY PASSWORD CONFIGURED" in upper:
+        return StoreAuthenticationFailed(
+            f"the server has no password, but ldtui sent one ({said})",
+            store=store,
+            hint="remove password_env / password_file (and the password in the URL) for this store",
+            code=word,
+        )
     if word in ("WRONGPASS", "NOAUTH") or "INVALID PASSWORD" in upper or "INVALID USERNAME" in upper:
         return StoreAuthenticationFailed(
             f"authentication failed ({said})",
@@ -160,7 +167,7 @@ def tls_context(ep: RedisEndpoint) -> ssl.SSLContext:
         if ep.ca_file or ep.ca_path:
             ctx.load_verify_locations(cafile=ep.ca_file, capath=ep.ca_path)
     except (OSError, ssl.SSLError, ValueError) as exc:
-        which = "ca_file" if ep.ca_file else "ssl_ca_path"
+        which = "ca_file or ssl_ca_certs" if ep.ca_file else "ssl_ca_path"
         raise StoreUnavailable(
             f"cannot load the CA certificates ({which}): {_os_reason(exc)}",
             store=ep.description,

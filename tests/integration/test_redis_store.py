@@ -507,6 +507,13 @@ async def test_wrong_password(redis_server: RedisServer) -> None:
         admin.execute_command("ACL", "DELUSER", "u1")
 
 
+async def test_a_password_for_a_server_without_one(redis_url: str) -> None:
+    async with reader(redis_url, password="not-needed-123") as r:
+        with pytest.raises(StoreAuthenticationFailed, match="the server has no password") as info:
+            await r.get_metadata()
+    assert "remove password_env" in str(info.value) and "not-needed-123" not in str(info.value)
+
+
 async def test_only_read_commands_reach_the_server(redis_server: RedisServer, redis_url: str) -> None:
     await fill(redis_url)
     admin = redis_server.client()

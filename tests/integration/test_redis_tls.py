@@ -141,7 +141,7 @@ async def test_unreadable_certificate_files_name_the_setting(
     tls_redis: TlsTerminator, tls_files: TlsFiles
 ) -> None:
     async with reader(tls_redis.url(), ca_file=str(tls_files.dir / "missing.pem")) as r:
-        with pytest.raises(StoreUnavailable, match=r"cannot load the CA certificates \(ca_file\)"):
+        with pytest.raises(StoreUnavailable, match=r"cannot load the CA certificates \(ca_file or ssl_ca_certs\)"):
             await r.get_metadata()
     async with reader(
         tls_redis.url(),
