@@ -211,11 +211,12 @@ class TlsTerminator:
 
     def _serve(self, raw: socket.socket) -> None:
         raw.settimeout(10)
+        tls = self.context.wrap_socket(raw, server_side=True, do_handshake_on_connect=False)
         try:
-            tls = self.context.wrap_socket(raw, server_side=True)
+            tls.do_handshake()
         except (OSError, ssl.SSLError) as exc:
             self.handshake_errors.append(str(exc))
-            raw.close()
+            self._linger(tls)
             return
         self.connections += 1
         self._track(tls)
@@ -231,6 +232,18 @@ class TlsTerminator:
             for sock in (tls, backend):
                 with contextlib.suppress(OSError):
                     sock.close()
+
+    @staticmethod
+    def _linger(sock: socket.socket) -> None:
+        """Close after a failed handshake without resetting: what the client sent meanwhile is
+        read and dropped, so the TLS alert already sent reaches it instead of a reset (a real
+        server may lose that race; ldtui's message covers both)."""
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_WR)  # an SSLSocket drops TLS here: plain TCP from now on
+            sock.settimeout(0.5)
+            while sock.recv(1 << 16):
+                pass
+        sock.close()
 
     def _pump(self, tls: ssl.SSLSocket, backend: socket.socket) -> None:
         """Both directions in one thread: an SSL object is not used from two threads."""

@@ -316,7 +316,20 @@ class RespConnection:
             return
         try:
             # One round trip: AUTH, SELECT and the TYPE checks pipelined; the first error wins.
-            replies = await self.send_raw(b"".join(c for c, _ in setup), len(setup))
+            try:
+                replies = await self.send_raw(b"".join(c for c, _ in setup), len(setup))
+            except StoreUnavailable as exc:
+                if not (ep.tls and exc.code == "CLOSED"):
+                    raise
+                # Over TLS, a server that hangs up before the first reply is usually refusing
+                # the client certificate (its alert lost to the reset), or requiring one.
+                raise StoreUnavailable(
+                    exc.message,
+                    store=self.description,
+                    hint="the server hung up right after the TLS handshake: it may require a client "
+                    "certificate (cert_file, key_file), or refuse the one given",
+                    code="TLS",
+                ) from None
             for (encoded, key), reply in zip(setup, replies, strict=True):
                 if isinstance(reply, hiredis.ReplyError):
                     raise self.error_for(reply, command_name(encoded), key)
@@ -451,7 +464,7 @@ class RespConnection:
         except (OSError, asyncio.IncompleteReadError) as exc:
             await self.close()
             raise StoreUnavailable(
-                f"connection lost: {exc or type(exc).__name__}", store=self.description
+                f"connection lost: {exc or type(exc).__name__}", store=self.description, code="CLOSED"
             ) from None
         except hiredis.ProtocolError as exc:
             await self.close()

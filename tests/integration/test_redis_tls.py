@@ -137,11 +137,31 @@ async def test_a_client_certificate_the_server_does_not_trust(
     assert not p.reachable and "the server refused the client certificate" in (p.error or "")
 
 
+async def test_a_server_that_hangs_up_after_the_handshake(tls_files: TlsFiles) -> None:
+    """No alert, just a closed connection (here: a TLS front whose backend is gone): the
+    message says what that usually means over TLS."""
+    from tests.servers import free_port
+
+    front = TlsTerminator(free_port(), tls_files.server).start()
+    try:
+        async with reader(front.url(), ca_file=str(tls_files.ca)) as r:
+            p = await asyncio.wait_for(r.probe(), 10)
+    finally:
+        front.stop()
+    assert (
+        not p.reachable
+        and "hung up right after the TLS handshake" in (p.error or "")
+        and "cert_file" in (p.error or "")
+    )
+
+
 async def test_unreadable_certificate_files_name_the_setting(
     tls_redis: TlsTerminator, tls_files: TlsFiles
 ) -> None:
     async with reader(tls_redis.url(), ca_file=str(tls_files.dir / "missing.pem")) as r:
-        with pytest.raises(StoreUnavailable, match=r"cannot load the CA certificates \(ca_file or ssl_ca_certs\)"):
+        with pytest.raises(
+            StoreUnavailable, match=r"cannot load the CA certificates \(ca_file or ssl_ca_certs\)"
+        ):
             await r.get_metadata()
     async with reader(
         tls_redis.url(),
