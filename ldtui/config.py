@@ -30,6 +30,7 @@ from ldtui.core.store_settings import AnyStore as AnyStore
 from ldtui.core.store_settings import DynamoDBStore as DynamoDBStore
 from ldtui.core.store_settings import RedisStore as RedisStore
 from ldtui.core.store_settings import Store as Store
+from ldtui.core.store_settings import redact_redis_url
 
 DEFAULT_PROFILE = "default"
 ENV_PROFILE = "env"
@@ -522,7 +523,7 @@ def describe(cfg: Config) -> list[Row]:
         k = f"stores.{name}"
         rows.append(Row(f"{k}.type", store.type, cfg.source(f"{k}.type")))
         if isinstance(store, RedisStore):
-            rows.append(Row(f"{k}.url", redact_url(store.url), cfg.source(f"{k}.url")))
+            rows.append(Row(f"{k}.url", redact_redis_url(store.url), cfg.source(f"{k}.url")))
             if store.password_env:
                 ref = f"${store.password_env} ({cfg.source(k + '.password_env')})"
             elif store.password_file:

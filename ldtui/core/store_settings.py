@@ -46,17 +46,17 @@ def _invalid(exc: StoreSettingError, prefix: str = "") -> PydanticCustomError:
 
 # The query parameters ldtui understands, with redis-py's names (``redis.from_url``).
 _SSL_CERT_REQS = ("none", "optional", "required")
-_QUERY_PARAMETERS = {
-    "db": "database number, as the path /N",
-    "socket_timeout": "seconds to wait for a reply",
-    "socket_connect_timeout": "seconds to wait for a connection",
-    "ssl_cert_reqs": "none | optional | required",
-    "ssl_ca_certs": "CA bundle file (like ca_file)",
-    "ssl_ca_path": "directory of CA certificates",
-    "ssl_certfile": "client certificate (like cert_file)",
-    "ssl_keyfile": "client key (like key_file)",
-    "ssl_check_hostname": "true | false (like check_hostname)",
-}
+_QUERY_PARAMETERS = (
+    "db",  # the database number, like the path /N
+    "socket_timeout",  # seconds for each read in total (wins over the store's timeout)
+    "socket_connect_timeout",  # seconds to connect (wins over the store's timeout)
+    "ssl_cert_reqs",  # none | optional | required
+    "ssl_ca_certs",  # like ca_file
+    "ssl_ca_path",  # a directory of CA certificates
+    "ssl_certfile",  # like cert_file
+    "ssl_keyfile",  # like key_file
+    "ssl_check_hostname",  # like check_hostname
+)
 _TLS_PARAMETERS = (
     "ssl_cert_reqs",
     "ssl_ca_certs",
@@ -308,6 +308,27 @@ def parse_redis_url(url: str) -> RedisEndpoint:
         if name in options and not options[name]:
             raise StoreSettingError(f"URL parameter {name} is empty")
     return replace(ep, db=db, url_options=tuple(sorted(options.items())))
+
+
+def redact_redis_url(url: str) -> str:
+    """``url`` for display with its password masked, split exactly as ``parse_redis_url``
+    splits it (so a list of sentinels, or a password holding / ? # @, is masked too). Never
+    returns a password, whatever the input."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return "(not a URL)" if "@" in url else url
+    end = _first(rest, "/?#", 0)
+    after = rest[end:]
+    last_at = rest.rfind("@")
+    if last_at >= end:
+        # The authority ended inside the password (an unencoded / ? or #): mask up to the @.
+        user = rest[: _first(rest, ":", 0)] if ":" in rest[:last_at] else ""
+        return f"{scheme}://{user}:********@{rest[last_at + 1 :]}"
+    userinfo, at, hostinfo = rest[:end].rpartition("@")
+    if not at:
+        return url
+    user, colon, _password = userinfo.partition(":")
+    return f"{scheme}://{user}{':********' if colon else ''}@{hostinfo}{after}"
 
 
 def _first(text: str, chars: str, start: int) -> int:

@@ -223,9 +223,18 @@ class DynamoDBBigSegmentReader(BigSegmentStoreReader):
     async def _get_client(self) -> Any:
         async with self._client_lock:
             if self._client is None:
+                # Finding credentials may ask the network (instance metadata, SSO): bounded too.
+                window = asyncio.timeout(self.call_deadline)
                 try:
-                    self._client = await asyncio.to_thread(self._client_factory, self.store)
+                    async with window:
+                        self._client = await asyncio.to_thread(self._client_factory, self.store)
                 except Exception as exc:
+                    if window.expired():
+                        raise StoreUnavailable(
+                            f"no AWS client within {self.call_deadline:g} s (finding credentials)",
+                            store=self.description,
+                            hint="check aws_profile and the credential sources it uses",
+                        ) from None
                     raise self._error(exc) from None
             return self._client
 

@@ -305,3 +305,36 @@ def test_new_store_settings_load(tmp_path: Path) -> None:
         redis.endpoint().sentinels == (("s1", 26379), ("s2", 26379)) and not redis.endpoint().check_hostname
     )
     assert isinstance(dynamodb, DynamoDBStore) and dynamodb.parallelism == 8
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "redis+sentinel://u:pw-s3cr3t@[::1]:26379,[::2]:26379/m/0",
+            "redis+sentinel://u:********@[::1]:26379,[::2]:26379/m/0",
+        ),
+        (
+            "rediss://ldreader:pw-s3cr3t@h:6380/2?ssl_cert_reqs=none",
+            "rediss://ldreader:********@h:6380/2?ssl_cert_reqs=none",
+        ),
+        ("redis://u:pw/s3cr3t?x#y@h:1/0", "redis://u:********@h:1/0"),
+        ("unix://u:pw-s3cr3t@/run/redis.sock?db=1", "unix://u:********@/run/redis.sock?db=1"),
+        ("redis://ldreader@h/0", "redis://ldreader@h/0"),
+        ("redis://h/0", "redis://h/0"),
+    ],
+)
+def test_redaction_splits_like_the_parser(url: str, shown: str) -> None:
+    assert store_settings.redact_redis_url(url) == shown
+
+
+def test_ldtui_config_masks_a_sentinel_url(tmp_path: Path) -> None:
+    from ldtui.config import describe
+
+    path = write(
+        tmp_path,
+        '[stores."a/b"]\ntype = "redis"\nurl = "redis+sentinel://u:pw-s3cr3t@[::1]:26379,[::2]:26379/m/0"\n',
+    )
+    rows = {row.key: row.value for row in describe(load_config({}, file=path))}
+    assert rows["stores.a/b.url"] == "redis+sentinel://u:********@[::1]:26379,[::2]:26379/m/0"
+    assert not any("s3cr3t" in value for value in rows.values())
