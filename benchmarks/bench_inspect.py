@@ -83,15 +83,15 @@ def command_rate(server: RedisServer, keys_file: Path, n: int, runs: int) -> tup
 async def tui_latency(server: RedisServer, keys: list[str]) -> dict[str, Any]:
     from textual import events
 
+    from ldtui.core.store_settings import RedisStore
     from ldtui.services.inspect import Inspector
     from ldtui.stores.redis_reader import RedisBigSegmentReader
-    from ldtui.stores.resp import RedisSettings
     from ldtui.ui.screens.inspector import BulkScreen
     from ldtui.ui.widgets.inputs import LdInput
     from tests.ui.harness import make_world, settle
 
     world = make_world()
-    reader = RedisBigSegmentReader(RedisSettings.from_url(server.url), PREFIX)
+    reader = RedisBigSegmentReader(RedisStore(url=server.url), PREFIX)
     inspector = Inspector(reader, typed={f"seg-{i}": 1 for i in range(5)})
     latencies: list[float] = []
     stalls: list[float] = []

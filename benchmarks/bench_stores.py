@@ -83,8 +83,8 @@ async def bulk_rate(reader: Any, keys: list[str]) -> float:
 def bench_redis_membership(server: RedisServer, n: int, sdk_sample: int) -> dict[str, Any]:
     from ldclient.impl.integrations.redis.redis_big_segment_store import _RedisBigSegmentStore
 
+    from ldtui.core.store_settings import RedisStore
     from ldtui.stores.redis_reader import RedisBigSegmentReader
-    from ldtui.stores.resp import RedisSettings
 
     server.client().flushall()
     keys = fill_contexts(server.port, n)
@@ -96,7 +96,7 @@ def bench_redis_membership(server: RedisServer, n: int, sdk_sample: int) -> dict
     sdk_rate = len(sample) / (time.perf_counter() - t)
     sdk.stop()
 
-    rate = asyncio.run(bulk_rate(RedisBigSegmentReader(RedisSettings.from_url(server.url), PREFIX), keys))
+    rate = asyncio.run(bulk_rate(RedisBigSegmentReader(RedisStore(url=server.url), PREFIX), keys))
     return {"sdk_keys_per_s": sdk_rate, "ldtui_keys_per_s": rate, "ratio": rate / sdk_rate, "keys": n}
 
 
@@ -105,7 +105,8 @@ def bench_dynamodb_membership(n: int, sdk_sample: int) -> dict[str, Any]:
         _DynamoDBBigSegmentStore,
     )
 
-    from ldtui.stores.dynamodb_reader import DynamoDBBigSegmentReader, DynamoDBSettings
+    from ldtui.core.store_settings import DynamoDBStore
+    from ldtui.stores.dynamodb_reader import DynamoDBBigSegmentReader
 
     moto = MotoServer().start()
     try:
@@ -138,7 +139,7 @@ def bench_dynamodb_membership(n: int, sdk_sample: int) -> dict[str, Any]:
             sdk.get_membership(context_key_hash(k))
         sdk_rate = len(sample) / (time.perf_counter() - t)
 
-        settings = DynamoDBSettings(table=table, region="us-east-1", endpoint_url=moto.endpoint)
+        settings = DynamoDBStore(table=table, region="us-east-1", endpoint_url=moto.endpoint)
         rate = asyncio.run(bulk_rate(DynamoDBBigSegmentReader(settings), keys))
         return {"sdk_keys_per_s": sdk_rate, "ldtui_keys_per_s": rate, "ratio": rate / sdk_rate, "keys": n}
     finally:
@@ -150,7 +151,7 @@ import asyncio, json, sys, time
 sys.path.insert(0, sys.argv[3])
 import redis
 from ldtui.stores.redis_reader import RedisBigSegmentReader
-from ldtui.stores.resp import RedisSettings
+from ldtui.core.store_settings import RedisStore
 
 def rss_kb(field):
     for line in open("/proc/self/status"):
@@ -170,7 +171,7 @@ def bare_scan():
             return n, time.perf_counter() - t
 
 async def run():
-    async with RedisBigSegmentReader(RedisSettings.from_url(url), prefix) as r:
+    async with RedisBigSegmentReader(RedisStore(url=url), prefix) as r:
         await r.probe()
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")  # reset the peak RSS, so VmHWM measures the statistics runs only

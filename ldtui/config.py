@@ -19,11 +19,18 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from ldtui.config_file import ENV_PREFIX, config_path
+
+# The store models are the readers' own; ``from ldtui.config import RedisStore`` still works.
+from ldtui.core.store_settings import AnyStore as AnyStore
+from ldtui.core.store_settings import DynamoDBStore as DynamoDBStore
+from ldtui.core.store_settings import RedisStore as RedisStore
+from ldtui.core.store_settings import Store as Store
+from ldtui.core.store_settings import redact_redis_url
 
 DEFAULT_PROFILE = "default"
 ENV_PROFILE = "env"
@@ -77,43 +84,6 @@ class Profile(_Section):
         from ldtui.api.urls import resolve_base_url
 
         return resolve_base_url(self.base_url)
-
-
-class RedisStore(_Section):
-    """A Redis big segment store to probe directly."""
-
-    type: Literal["redis"] = "redis"
-    url: str
-    password_env: str | None = None
-    password_file: str | None = None
-    ca_file: str | None = None
-    prefix: str | None = None
-    timeout: float = Field(default=3.0, gt=0, le=120)
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, v: str) -> str:
-        if not v.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError("must start with redis://, rediss:// (TLS) or unix://")
-        return v
-
-
-class DynamoDBStore(_Section):
-    """A DynamoDB big segment store to probe directly."""
-
-    type: Literal["dynamodb"] = "dynamodb"
-    table: str
-    region: str | None = None
-    aws_profile: str | None = None
-    endpoint_url: str | None = None
-    role_arn: str | None = None
-    external_id: str | None = None
-    prefix: str | None = None
-    timeout: float = Field(default=3.0, gt=0, le=120)
-
-
-Store = RedisStore | DynamoDBStore
-AnyStore = Annotated[RedisStore | DynamoDBStore, Field(discriminator="type")]
 
 
 class StatusSettings(_Section):
@@ -553,7 +523,7 @@ def describe(cfg: Config) -> list[Row]:
         k = f"stores.{name}"
         rows.append(Row(f"{k}.type", store.type, cfg.source(f"{k}.type")))
         if isinstance(store, RedisStore):
-            rows.append(Row(f"{k}.url", redact_url(store.url), cfg.source(f"{k}.url")))
+            rows.append(Row(f"{k}.url", redact_redis_url(store.url), cfg.source(f"{k}.url")))
             if store.password_env:
                 ref = f"${store.password_env} ({cfg.source(k + '.password_env')})"
             elif store.password_file:

@@ -16,26 +16,55 @@ from ldtui.core.bigsegments import Membership
 
 
 class StoreError(Exception):
-    """Something about the store a person has to act on. The text says what and where."""
+    """Something about the store a person has to act on. The text says what and where.
 
-    def __init__(self, message: str, *, store: str = "", hint: str = "") -> None:
+    ``code`` is the store's own word for it when it gave one (Redis ``LOADING``, DynamoDB
+    ``ProvisionedThroughputExceededException``), for scripts and for searching the docs."""
+
+    def __init__(self, message: str, *, store: str = "", hint: str = "", code: str = "") -> None:
         self.message = message
         self.store = store
         self.hint = hint
+        self.code = code
         text = f"{store}: {message}" if store else message
         super().__init__(f"{text} — {hint}" if hint else text)
 
 
 class StoreUnavailable(StoreError):
-    """Cannot reach the store: refused, DNS, TLS, timeout, server gone."""
+    """Cannot use the store now: refused, DNS, TLS, timeout, server gone or not serving."""
+
+
+class StoreLoading(StoreUnavailable):
+    """Redis is loading its dataset into memory (``LOADING``): try again in a while."""
+
+
+class StoreReadOnlyReplica(StoreUnavailable):
+    """The server is a replica that cannot serve this (``READONLY``, ``MASTERDOWN``)."""
+
+
+class StoreNotSupported(StoreUnavailable):
+    """A deployment LaunchDarkly's writers do not support (Redis Cluster)."""
+
+
+class StoreThrottled(StoreUnavailable):
+    """The store kept refusing for capacity (DynamoDB throttling) after retries."""
 
 
 class StorePermissionDenied(StoreError):
     """The store refused a command or an API call for lack of permission (Redis ACL, IAM)."""
 
 
+class StoreAuthenticationFailed(StorePermissionDenied):
+    """Wrong or missing credentials (Redis ``WRONGPASS``/``NOAUTH``)."""
+
+
 class StoreDataError(StoreError):
-    """The store answered, but with data not in the schema (wrong type, non-numeric value)."""
+    """The store answered, but with data not in the schema (wrong type, non-numeric value,
+    a value larger than the schema allows)."""
+
+
+class StoreServerError(StoreError):
+    """The store answered a command with an error ldtui has no better word for."""
 
 
 # --- results ----------------------------------------------------------------------------------
@@ -104,9 +133,7 @@ class BigSegmentStoreReader(abc.ABC):
         number (the SDK then reports the store unavailable)."""
 
     @abc.abstractmethod
-    async def get_memberships(
-        self, hashes: Sequence[str]
-    ) -> dict[str, Membership | None | StoreDataError]:
+    async def get_memberships(self, hashes: Sequence[str]) -> dict[str, Membership | None | StoreDataError]:
         """Membership for many context hashes at once; ``None`` where the store has no data, a
         ``StoreDataError`` for a context whose entry is not in the schema (the others are still
         answered). A store that cannot be read raises."""

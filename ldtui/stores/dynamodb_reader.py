@@ -5,8 +5,11 @@ metadata ``namespace = key = p:big_segments_metadata`` with ``synchronizedOn`` (
 and ``lastVersion`` (S, relay cursor); membership ``namespace = p:big_segments_user``,
 ``key = <hash>`` with ``included``/``excluded`` string sets.
 
-boto3 is synchronous: every call runs in a thread (``asyncio.to_thread``). Only GetItem,
-BatchGetItem, Query and DescribeTable are ever called.
+boto3 is synchronous: every call runs in a thread (``asyncio.to_thread``) under a total
+deadline. Only GetItem, BatchGetItem, Query and DescribeTable are ever called (and STS
+AssumeRole, when the store names a role). Throttling is retried with backoff, and so are
+BatchGetItem's UnprocessedKeys, both bounded in attempts and in time; assumed-role credentials
+refresh themselves before they expire.
 """
 
 from __future__ import annotations
@@ -15,11 +18,11 @@ import asyncio
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from ldtui.core.bigsegments import Membership, parse_dynamodb_synchronized_on
+from ldtui.core.store_settings import DynamoDBStore
 from ldtui.stores.base import (
     BigSegmentStoreReader,
     Metadata,
@@ -30,77 +33,145 @@ from ldtui.stores.base import (
     StoreError,
     StorePermissionDenied,
     StoreStatistics,
+    StoreThrottled,
     StoreUnavailable,
 )
 
 BATCH_GET_LIMIT = 100
+# How long an assumed role's credentials last; botocore refreshes them 15 minutes before.
+ROLE_SESSION_SECONDS = 3600
 _PERMISSION_CODES = {
     "AccessDeniedException",
+    "AccessDenied",
     "UnrecognizedClientException",
     "InvalidSignatureException",
     "ExpiredTokenException",
+    "ExpiredToken",
+    "InvalidClientTokenId",
     "MissingAuthenticationTokenException",
 }
+THROTTLING_CODES = frozenset(
+    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded", "Throttling"}
+)
+_CURSOR_MAX_CHARS = 256
+_THROTTLE_HINT = (
+    "the table's read capacity is exhausted: raise it (or use on-demand capacity), retry later, "
+    "or lower parallelism for this store"
+)
 
 
-@dataclass(frozen=True)
-class DynamoDBSettings:
-    table: str
-    region: str | None = None
-    aws_profile: str | None = None
-    endpoint_url: str | None = None
-    role_arn: str | None = None
-    external_id: str | None = None
-    timeout: float = 3.0
-    # How often to retry UnprocessedKeys before giving up (with exponential backoff).
-    unprocessed_attempts: int = 8
+def role_session(
+    store: DynamoDBStore, source: Any, *, config: Any = None, seconds: int = ROLE_SESSION_SECONDS
+) -> Any:
+    """A boto3 session whose credentials are the store's ``role_arn`` assumed with the
+    ``source`` session's credentials, refreshed by botocore before they expire (the way it
+    does for a profile with ``role_arn``), so a session outlives the role's hour.
 
-    @property
-    def description(self) -> str:
-        where = self.endpoint_url or (f"region {self.region}" if self.region else "default region")
-        return f"dynamodb table {self.table!r} ({where})"
+    AssumeRole goes to AWS STS as botocore finds it (``AWS_ENDPOINT_URL_STS`` or the profile's
+    configuration change it), never to the store's DynamoDB ``endpoint_url``."""
+    import boto3
+    import botocore.session
+    from botocore.credentials import (
+        AssumeRoleCredentialFetcher,
+        CredentialProvider,
+        CredentialResolver,
+        DeferredRefreshableCredentials,
+    )
+    from botocore.exceptions import NoCredentialsError
+
+    if not store.role_arn:
+        raise ValueError("role_session needs a store with role_arn")
+    source_credentials = source.get_credentials()
+    if source_credentials is None:
+        raise NoCredentialsError()
+    extra: dict[str, Any] = {"RoleSessionName": "ldtui", "DurationSeconds": seconds}
+    if store.external_id:
+        extra["ExternalId"] = store.external_id
+
+    def sts_client(service: str, **kwargs: Any) -> Any:
+        return source.client(service, region_name=store.region or source.region_name, config=config, **kwargs)
+
+    fetcher = AssumeRoleCredentialFetcher(
+        client_creator=sts_client,
+        source_credentials=source_credentials,
+        role_arn=store.role_arn,
+        extra_args=extra,
+    )
+    credentials = DeferredRefreshableCredentials(
+        refresh_using=fetcher.fetch_credentials, method="assume-role"
+    )
+
+    class AssumedRole(CredentialProvider):
+        METHOD = "assume-role"
+
+        def load(self) -> Any:
+            return credentials
+
+    assumed = botocore.session.Session(profile=store.aws_profile)
+    assumed.register_component("credential_provider", CredentialResolver(providers=[AssumedRole()]))
+    return boto3.session.Session(botocore_session=assumed, region_name=store.region or source.region_name)
 
 
-def _client_factory(settings: DynamoDBSettings) -> Any:
+def dynamodb_client(
+    store: DynamoDBStore, *, role_seconds: int = ROLE_SESSION_SECONDS, session: Any = None
+) -> Any:
+    """The DynamoDB client for ``store``: its profile and region, its timeouts, a connection
+    pool as large as its parallelism, and the role it names (refreshable credentials)."""
     import boto3
     from botocore.config import Config
 
-    session = boto3.session.Session(profile_name=settings.aws_profile, region_name=settings.region)
+    source = session or boto3.session.Session(profile_name=store.aws_profile, region_name=store.region)
     config = Config(
-        connect_timeout=settings.timeout,
-        read_timeout=settings.timeout,
+        connect_timeout=store.timeout,
+        read_timeout=store.timeout,
         retries={"max_attempts": 2, "mode": "standard"},
+        max_pool_connections=max(10, store.parallelism),
     )
-    if settings.role_arn:
-        sts = session.client("sts", endpoint_url=settings.endpoint_url, config=config)
-        args: dict[str, Any] = {"RoleArn": settings.role_arn, "RoleSessionName": "ldtui"}
-        if settings.external_id:
-            args["ExternalId"] = settings.external_id
-        creds = sts.assume_role(**args)["Credentials"]
-        return session.client(
-            "dynamodb",
-            endpoint_url=settings.endpoint_url,
-            config=config,
-            aws_access_key_id=creds["AccessKeyId"],
-            aws_secret_access_key=creds["SecretAccessKey"],
-            aws_session_token=creds["SessionToken"],
-        )
-    return session.client("dynamodb", endpoint_url=settings.endpoint_url, config=config)
+    if store.role_arn:
+        source = role_session(store, source, config=config, seconds=role_seconds)
+    return source.client(
+        "dynamodb", endpoint_url=store.endpoint_url, region_name=store.region or None, config=config
+    )
 
 
-def _string_set(item: Mapping[str, Any], name: str) -> list[str] | None:
-    """As the SDK reads it: only an ``SS`` value counts; anything else reads as absent."""
-    attr = item.get(name)
-    if not isinstance(attr, Mapping):
-        return None
-    return attr.get("SS")
+def _attribute_type(attr: object) -> str:
+    if isinstance(attr, Mapping) and len(attr) == 1:
+        return str(next(iter(attr)))[:8]
+    return "not an attribute value"
 
 
-def membership_from_item(item: Mapping[str, Any] | None) -> Membership | None:
+def membership_from_item(
+    item: Mapping[str, Any] | None, max_members: int | None = None
+) -> Membership | None | StoreDataError:
+    """A membership item as the SDK reads it, checked against the schema: an ``included`` or
+    ``excluded`` that is not a string set (the SDK reads it as absent), or a set over
+    ``max_members``, gives a ``StoreDataError`` for this context."""
     if not item:
         return None
-    inc = _string_set(item, "included") or []
-    exc = _string_set(item, "excluded") or []
+    sets: dict[str, list[str]] = {}
+    problems = []
+    for name in ("included", "excluded"):
+        attr = item.get(name)
+        if attr is None:
+            continue
+        values = attr.get("SS") if isinstance(attr, Mapping) and len(attr) == 1 else None
+        if not isinstance(values, list):
+            problems.append(
+                f"{name} is of type {_attribute_type(attr)}, not a string set (SS): not in the schema "
+                "(the SDK reads it as absent)"
+            )
+        elif max_members is not None and len(values) > max_members:
+            problems.append(f"{name} has more than {max_members} members; not read (max_members)")
+        else:
+            sets[name] = values
+    if problems:
+        key = item.get("key")
+        where = (
+            f"item {key['S'][:64]!r}: " if isinstance(key, Mapping) and isinstance(key.get("S"), str) else ""
+        )
+        return StoreDataError(where + "; ".join(problems))
+    inc = sets.get("included") or []
+    exc = sets.get("excluded") or []
     if not inc and not exc:
         return None
     return Membership(included=frozenset(inc), excluded=frozenset(exc))
@@ -111,13 +182,16 @@ class DynamoDBBigSegmentReader(BigSegmentStoreReader):
 
     def __init__(
         self,
-        settings: DynamoDBSettings,
+        store: DynamoDBStore,
         prefix: str | None = None,
         *,
-        client_factory: Callable[[DynamoDBSettings], Any] = _client_factory,
-        sleep: Callable[[float], None] = time.sleep,
+        client_factory: Callable[[DynamoDBStore], Any] = dynamodb_client,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        unprocessed_attempts: int = 8,
+        throttle_attempts: int = 6,
+        deadline: float | None = None,
     ) -> None:
-        self.settings = settings
+        self.store = store
         self.prefix = prefix or ""
         ns = f"{prefix}:" if prefix else ""
         self.metadata_key = f"{ns}big_segments_metadata"
@@ -126,56 +200,108 @@ class DynamoDBBigSegmentReader(BigSegmentStoreReader):
         self._client: Any = None
         self._client_lock = asyncio.Lock()
         self._sleep = sleep
+        # How often to retry UnprocessedKeys, and a throttled call, before giving up.
+        self.unprocessed_attempts = unprocessed_attempts
+        self.throttle_attempts = throttle_attempts
+        self._deadline = deadline
 
     @property
     def description(self) -> str:
-        return f"{self.settings.description} prefix {self.prefix!r}"
+        return f"{self.store.description} prefix {self.prefix!r}"
+
+    @property
+    def call_deadline(self) -> float:
+        """The most one DynamoDB call may take, its retries and backoff included: botocore's
+        two attempts with their connect and read timeouts, and our throttling retries."""
+        return self._deadline if self._deadline is not None else 6 * self.store.timeout + 5
 
     async def aclose(self) -> None:
         client, self._client = self._client, None
         if client is not None:
             await asyncio.to_thread(client.close)
 
-    async def _call(self, fn: Callable[[Any], Any]) -> Any:
-        """Run ``fn(client)`` in a thread, turning boto errors into store errors."""
+    async def _get_client(self) -> Any:
         async with self._client_lock:
             if self._client is None:
+                # Finding credentials may ask the network (instance metadata, SSO): bounded too.
+                window = asyncio.timeout(self.call_deadline)
                 try:
-                    self._client = await asyncio.to_thread(self._client_factory, self.settings)
+                    async with window:
+                        self._client = await asyncio.to_thread(self._client_factory, self.store)
                 except Exception as exc:
+                    if window.expired():
+                        raise StoreUnavailable(
+                            f"no AWS client within {self.call_deadline:g} s (finding credentials)",
+                            store=self.description,
+                            hint="check aws_profile and the credential sources it uses",
+                        ) from None
                     raise self._error(exc) from None
-        client = self._client
-        try:
-            return await asyncio.to_thread(fn, client)
-        except StoreError:
-            raise
-        except Exception as exc:
-            raise self._error(exc) from None
+            return self._client
+
+    async def _call(self, fn: Callable[[Any], Any], operation: str = "") -> Any:
+        """Run ``fn(client)`` in a thread within ``call_deadline``, retrying throttling with
+        exponential backoff; boto errors become store errors."""
+        client = await self._get_client()
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        deadline = start + self.call_deadline
+        attempt = 0
+        while True:
+            window = asyncio.timeout(max(0.0, deadline - loop.time()))
+            try:
+                async with window:
+                    return await asyncio.to_thread(fn, client)
+            except StoreError:
+                raise
+            except Exception as exc:
+                if window.expired():
+                    raise StoreUnavailable(
+                        f"{operation or 'a call'}: no answer within {self.call_deadline:g} s",
+                        store=self.description,
+                        hint="DynamoDB (or the endpoint) is unreachable or too slow; raise the store timeout",
+                    ) from None
+                code = _error_code(exc)
+                if code not in THROTTLING_CODES:
+                    raise self._error(exc) from None
+                delay = min(2.0, 0.05 * 2**attempt) * (0.5 + random.random() / 2)
+                if attempt >= self.throttle_attempts or loop.time() + delay > deadline:
+                    raise StoreThrottled(
+                        f"{getattr(exc, 'operation_name', '') or operation} throttled ({code}) "
+                        f"{attempt + 1} times in {loop.time() - start:.1f} s",
+                        store=self.description,
+                        hint=_THROTTLE_HINT,
+                        code=code,
+                    ) from None
+                attempt += 1
+                await self._sleep(delay)
 
     def _error(self, exc: Exception) -> StoreError:
         from botocore import exceptions as bx
 
-        store = self.settings.description
+        store = self.description
         if isinstance(exc, bx.ClientError):
             code = exc.response.get("Error", {}).get("Code", "")
-            message = exc.response.get("Error", {}).get("Message", "") or code
+            message = (exc.response.get("Error", {}).get("Message", "") or code)[:300]
             op = getattr(exc, "operation_name", "")
             if code in _PERMISSION_CODES:
                 return StorePermissionDenied(
                     f"{op} refused: {code}: {message}",
                     store=store,
                     hint="check the AWS credentials (aws_profile, role_arn) and that the "
-                    "policy allows dynamodb:GetItem, BatchGetItem and Query on the table",
+                    "policy allows dynamodb:GetItem, BatchGetItem and Query on the table"
+                    + (" and sts:AssumeRole on the role" if op == "AssumeRole" else ""),
+                    code=code,
                 )
             if code == "ResourceNotFoundException":
                 return StoreUnavailable(
-                    f"table {self.settings.table!r} not found",
+                    f"table {self.store.table!r} not found",
                     store=store,
                     hint="check the table name and the region",
+                    code=code,
                 )
             if code == "ValidationException":
-                return StoreDataError(f"{op} rejected: {message}", store=store)
-            return StoreUnavailable(f"{op} failed: {code}: {message}", store=store)
+                return StoreDataError(f"{op} rejected: {message}", store=store, code=code)
+            return StoreUnavailable(f"{op} failed: {code}: {message}", store=store, code=code)
         if isinstance(exc, bx.NoCredentialsError | bx.PartialCredentialsError):
             return StorePermissionDenied(
                 "no AWS credentials found",
@@ -198,13 +324,19 @@ class DynamoDBBigSegmentReader(BigSegmentStoreReader):
     async def get_metadata(self) -> Metadata:
         key = self._key(self.metadata_key, self.metadata_key)
         response = await self._call(
-            lambda c: c.get_item(TableName=self.settings.table, Key=key, ConsistentRead=True)
+            lambda c: c.get_item(
+                TableName=self.store.table,
+                Key=key,
+                ConsistentRead=True,
+                ProjectionExpression="synchronizedOn, lastVersion",
+            ),
+            "GetItem",
         )
         item = response.get("Item")
         try:
             synchronized_on = parse_dynamodb_synchronized_on(item)
         except ValueError:
-            raw = item["synchronizedOn"]["N"] if item else None
+            raw = str(item["synchronizedOn"]["N"])[:64] if item else None
             raise StoreDataError(
                 f"synchronizedOn is {raw!r}, not a whole number of milliseconds (the SDK reports "
                 "the store unavailable)",
@@ -214,19 +346,24 @@ class DynamoDBBigSegmentReader(BigSegmentStoreReader):
         raw_text = None
         if item:
             last = item.get("lastVersion")
-            if isinstance(last, Mapping) and "S" in last:
+            if isinstance(last, Mapping) and isinstance(last.get("S"), str):
                 cursor = last["S"]
+                if len(cursor) > _CURSOR_MAX_CHARS:
+                    cursor = cursor[:_CURSOR_MAX_CHARS] + "…"
             sync = item.get("synchronizedOn")
             if isinstance(sync, Mapping):
-                raw_text = next(iter(sync.values()), None)
-                raw_text = None if raw_text is None else str(raw_text)
+                value = next(iter(sync.values()), None)
+                raw_text = None if value is None else str(value)[:64]
         return Metadata(synchronized_on=synchronized_on, cursor=cursor, raw=raw_text)
 
     # --- membership --------------------------------------------------------------------------
 
-    def _batch_get(self, client: Any, hashes: Sequence[str]) -> dict[str, Membership | None]:
-        table = self.settings.table
-        found: dict[str, Membership | None] = dict.fromkeys(hashes)
+    async def _batch_get(self, hashes: Sequence[str]) -> dict[str, Membership | None | StoreDataError]:
+        """One chunk of at most 100 keys; UnprocessedKeys asked again with backoff, at most
+        ``unprocessed_attempts`` times and within ``call_deadline``."""
+        table = self.store.table
+        cap = self.store.max_members
+        found: dict[str, Membership | None | StoreDataError] = dict.fromkeys(hashes)
         request: dict[str, Any] = {
             table: {
                 "Keys": [self._key(self.user_namespace, h) for h in hashes],
@@ -234,36 +371,47 @@ class DynamoDBBigSegmentReader(BigSegmentStoreReader):
                 "ExpressionAttributeNames": {"#k": "key"},
             }
         }
-        for attempt in range(self.settings.unprocessed_attempts + 1):
-            response = client.batch_get_item(RequestItems=request)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        retries = 0
+        while True:
+
+            def batch_get(c: Any, r: dict[str, Any] = request) -> Any:
+                return c.batch_get_item(RequestItems=r)
+
+            response = await self._call(batch_get, "BatchGetItem")
             for item in response.get("Responses", {}).get(table, []):
-                found[item["key"]["S"]] = membership_from_item(item)
+                found[item["key"]["S"]] = membership_from_item(item, cap)
             request = response.get("UnprocessedKeys") or {}
             if not request:
                 return found
-            if attempt < self.settings.unprocessed_attempts:
-                self._sleep(min(2.0, 0.05 * 2**attempt) * (0.5 + random.random() / 2))
-        raise StoreUnavailable(
-            f"DynamoDB left keys unprocessed after {self.settings.unprocessed_attempts} retries",
+            delay = min(2.0, 0.05 * 2**retries) * (0.5 + random.random() / 2)
+            if retries >= self.unprocessed_attempts or loop.time() - start + delay > self.call_deadline:
+                break
+            retries += 1
+            await self._sleep(delay)
+        left = len(request.get(table, {}).get("Keys", []))
+        raise StoreThrottled(
+            f"DynamoDB left {left} keys unprocessed after {retries} retries ({loop.time() - start:.1f} s)",
             store=self.description,
-            hint="the table is throttled; raise its read capacity or retry later",
+            hint=_THROTTLE_HINT,
+            code="UnprocessedKeys",
         )
 
     async def get_memberships(self, hashes: Sequence[str]) -> dict[str, Membership | None | StoreDataError]:
-        """BatchGetItem in chunks of 100, a few chunks at a time; UnprocessedKeys retried with
-        exponential backoff."""
+        """BatchGetItem in chunks of 100, ``parallelism`` chunks at a time. An item whose sets
+        are not in the schema, or too large, maps to a ``StoreDataError``."""
         unique = list(dict.fromkeys(hashes))
         if len(unique) == 1:
             # One lookup, one round trip, and the SDK's own call.
-            membership = await self._get_one(unique[0])
-            return {unique[0]: membership}
+            return {unique[0]: await self._get_one(unique[0])}
         chunks = [unique[i : i + BATCH_GET_LIMIT] for i in range(0, len(unique), BATCH_GET_LIMIT)]
         out: dict[str, Membership | None | StoreDataError] = {}
-        limit = asyncio.Semaphore(4)
+        limit = asyncio.Semaphore(self.store.parallelism)
 
         async def one(chunk: list[str]) -> None:
             async with limit:
-                out.update(await self._call(lambda c: self._batch_get(c, chunk)))
+                out.update(await self._batch_get(chunk))
 
         try:
             async with asyncio.TaskGroup() as tg:
@@ -274,15 +422,25 @@ class DynamoDBBigSegmentReader(BigSegmentStoreReader):
             raise group.exceptions[0] from None
         return {h: out[h] for h in unique}
 
-    async def _get_one(self, context_hash: str) -> Membership | None:
+    async def _get_one(self, context_hash: str) -> Membership | None | StoreDataError:
         key = self._key(self.user_namespace, context_hash)
         response = await self._call(
-            lambda c: c.get_item(TableName=self.settings.table, Key=key, ConsistentRead=True)
+            lambda c: c.get_item(
+                TableName=self.store.table,
+                Key=key,
+                ConsistentRead=True,
+                ProjectionExpression="#k, included, excluded",
+                ExpressionAttributeNames={"#k": "key"},
+            ),
+            "GetItem",
         )
-        return membership_from_item(response.get("Item"))
+        return membership_from_item(response.get("Item"), self.store.max_members)
 
     async def get_membership(self, context_hash: str) -> Membership | None:
-        return await self._get_one(context_hash)
+        result = await self._get_one(context_hash)
+        if isinstance(result, StoreDataError):
+            raise result
+        return result
 
     # --- probe -------------------------------------------------------------------------------
 
@@ -290,14 +448,15 @@ class DynamoDBBigSegmentReader(BigSegmentStoreReader):
         key = self._key(self.metadata_key, self.metadata_key)
         start = time.perf_counter()
         try:
-            async with asyncio.timeout(self.settings.timeout * 3 + 1):
+            async with asyncio.timeout(self.store.timeout * 3 + 1):
                 await self._call(
                     lambda c: c.get_item(
-                        TableName=self.settings.table,
+                        TableName=self.store.table,
                         Key=key,
                         ProjectionExpression="#k",
                         ExpressionAttributeNames={"#k": "key"},
-                    )
+                    ),
+                    "GetItem",
                 )
         except StoreError as exc:
             return Probe(False, None, str(exc))
@@ -307,47 +466,49 @@ class DynamoDBBigSegmentReader(BigSegmentStoreReader):
 
     async def describe_table(self) -> dict[str, Any]:
         """Key schema and item count (diagnostics; needs dynamodb:DescribeTable)."""
-        response = await self._call(lambda c: c.describe_table(TableName=self.settings.table))
-        return response["Table"]
+        response = await self._call(lambda c: c.describe_table(TableName=self.store.table), "DescribeTable")
+        table: dict[str, Any] = response["Table"]
+        return table
 
     # --- statistics --------------------------------------------------------------------------
 
     async def statistics(
         self, *, progress: ProgressCallback | None = None, batch: int = 1000
     ) -> StoreStatistics:
-        """Paginated Query of the user partition; counters only."""
+        """Paginated Query of the user partition; counters only. An item not in the schema (a
+        set of the wrong type, or over ``max_members``) is an anomaly, not counted."""
         stats = StoreStatistics()
         inc: Counter[str] = Counter()
         exc: Counter[str] = Counter()
         start_key: dict[str, Any] | None = None
         done = 0
+        cap = self.store.max_members
         while True:
             args: dict[str, Any] = {
-                "TableName": self.settings.table,
+                "TableName": self.store.table,
                 "KeyConditionExpression": "#ns = :ns",
-                "ExpressionAttributeNames": {"#ns": "namespace"},
+                "ExpressionAttributeNames": {"#ns": "namespace", "#k": "key"},
                 "ExpressionAttributeValues": {":ns": {"S": self.user_namespace}},
-                "ProjectionExpression": "included, excluded",
+                "ProjectionExpression": "#k, included, excluded",
                 "Limit": max(1, batch),
             }
             if start_key:
                 args["ExclusiveStartKey"] = start_key
-            page = await self._call(lambda c, a=args: c.query(**a))
+
+            def query(c: Any, a: dict[str, Any] = args) -> Any:
+                return c.query(**a)
+
+            page = await self._call(query, "Query")
             for item in page.get("Items", []):
-                included = _string_set(item, "included") or []
-                excluded = _string_set(item, "excluded") or []
-                for name in ("included", "excluded"):
-                    attr = item.get(name)
-                    if attr is not None and "SS" not in attr:
-                        stats.anomalies += 1
-                        if len(stats.anomaly_examples) < 5:
-                            stats.anomaly_examples.append(
-                                f"an item's {name} is {next(iter(attr), '?')}, not a string set"
-                            )
-                if included or excluded:
+                m = membership_from_item(item, cap)
+                if isinstance(m, StoreDataError):
+                    stats.anomalies += 1
+                    if len(stats.anomaly_examples) < 5:
+                        stats.anomaly_examples.append(m.message)
+                elif m is not None:
                     stats.contexts += 1
-                inc.update(included)
-                exc.update(excluded)
+                    inc.update(m.included)
+                    exc.update(m.excluded)
             done += len(page.get("Items", []))
             if progress is not None:
                 progress(Progress(done=done, total=None, contexts=stats.contexts))
@@ -358,3 +519,12 @@ class DynamoDBBigSegmentReader(BigSegmentStoreReader):
         stats.excluded = dict(exc)
         stats.complete = True
         return stats
+
+
+def _error_code(exc: BaseException) -> str:
+    response = getattr(exc, "response", None)
+    if isinstance(response, Mapping):
+        error = response.get("Error")
+        if isinstance(error, Mapping):
+            return str(error.get("Code", ""))
+    return ""

@@ -1,23 +1,33 @@
-"""Read big segment data from Redis exactly as the SDKs do (store-schema.md §2).
+"""Read big segment data from Redis as the SDKs do (store-schema.md §2), with bounded reads.
 
 Keys, with prefix ``p`` (default ``launchdarkly``; empty means default):
 ``p:big_segments_synchronized_on`` (string, epoch ms), ``p:big_segment_include:<hash>`` and
 ``p:big_segment_exclude:<hash>`` (sets of ``<segmentKey>.g<generation>``), and
 ``p:big_segments_cursor`` (the relay's last applied version; diagnostics only).
+
+The SDKs read with GET and SMEMBERS, which load a value whole however large it is. ldtui reads
+the same data with bounds: ``GETRANGE key 0 32`` (and ``TYPE``, to tell a missing key from an
+empty one) for the metadata, and ``SRANDMEMBER key N+1`` for a set, which returns the whole set
+when it has at most N members and N+1 of them otherwise: a set over the store's
+``max_members`` is reported as unreadable for its context, never loaded.
 """
 
 from __future__ import annotations
 
 import asyncio
+import binascii
+import contextlib
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from itertools import chain
 from typing import Any
 
 import hiredis
+from pydantic import SecretStr
 
 from ldtui.core.bigsegments import DEFAULT_REDIS_PREFIX, Membership, parse_redis_synchronized_on
+from ldtui.core.store_settings import RedisStore
 from ldtui.stores.base import (
     BigSegmentStoreReader,
     Metadata,
@@ -27,13 +37,18 @@ from ldtui.stores.base import (
     StoreDataError,
     StoreError,
     StoreStatistics,
+    StoreUnavailable,
 )
-from ldtui.stores.resp import RedisSettings, RespConnection, encode
+from ldtui.stores.resp import RespConnection, encode
 
-# Bulk lookups go out in windows of this many contexts (two SMEMBERS each): the next window is
+# Bulk lookups go out in windows of this many contexts (two set reads each): the next window is
 # written before the previous one's replies are parsed, so the server never waits for us.
 _WINDOW = 4096
 _GLOB_SPECIALS = b"*?[]\\"
+# The schema's synchronizedOn is epoch milliseconds (13 digits today); anything longer than
+# this is not one, and is not read further.
+SYNCHRONIZED_ON_MAX_BYTES = 32
+CURSOR_MAX_BYTES = 256
 
 
 def _glob_escape(raw: bytes) -> bytes:
@@ -45,122 +60,230 @@ def _decode_ref(ref: bytes) -> str:
     return ref.decode("utf-8", "backslashreplace")
 
 
+def _cluster_check_tags() -> list[bytes]:
+    """Sixteen hash tags whose Redis Cluster slots are spread over the 16384 (one in each
+    1024-slot sixteenth): on a cluster of two or more masters, some of them live on another
+    node, which answers MOVED."""
+    tags = []
+    for sixteenth in range(16):
+        n = 0
+        while binascii.crc_hqx(b"%d" % n, 0) % 16384 // 1024 != sixteenth:
+            n += 1
+        tags.append(b"%d" % n)
+    return tags
+
+
+_CLUSTER_TAGS = _cluster_check_tags()
+
+
+def cluster_check_keys(prefix: bytes) -> list[bytes]:
+    """Keys (which never exist) whose TYPE the reader asks when it connects: a cheap way to
+    recognise a Redis Cluster with no permission beyond the reader's own (+type on
+    ``~<prefix>:big_segment*``)."""
+    return [prefix + b":big_segments_cluster_check{" + tag + b"}" for tag in _CLUSTER_TAGS]
+
+
 class RedisBigSegmentReader(BigSegmentStoreReader):
     kind = "redis"
 
-    def __init__(self, settings: RedisSettings, prefix: str | None = None) -> None:
-        self.settings = settings
+    def __init__(
+        self, store: RedisStore, prefix: str | None = None, password: SecretStr | str | None = None
+    ) -> None:
+        self.store = store
+        self.endpoint = store.endpoint(password)
         self.prefix = prefix or DEFAULT_REDIS_PREFIX
+        self.max_members = store.max_members
         p = self.prefix.encode()
         self.synchronized_on_key = p + b":big_segments_synchronized_on"
         self.cursor_key = p + b":big_segments_cursor"
         self.include_prefix = p + b":big_segment_include:"
         self.exclude_prefix = p + b":big_segment_exclude:"
-        self._conn = RespConnection(settings)
+        self.key_pattern = "~" + _glob_escape(p).decode(errors="replace") + ":big_segment*"
+        self._conn = RespConnection(
+            self.endpoint, key_pattern=self.key_pattern, setup_keys=cluster_check_keys(p)
+        )
         self._lock = asyncio.Lock()
-        # Pre-encoded command heads: the bulk path only appends the hash.
-        self._smembers_inc = b"*2\r\n$8\r\nSMEMBERS\r\n$%d\r\n" % (len(self.include_prefix) + 44)
-        self._smembers_exc = b"*2\r\n$8\r\nSMEMBERS\r\n$%d\r\n" % (len(self.exclude_prefix) + 44)
+        # Pre-encoded commands: the bulk path only puts the hash between a head and a tail.
+        count = b"%d" % (self.max_members + 1)
+        self._set_tail = b"\r\n$%d\r\n%s\r\n" % (len(count), count)
+        self._srand_inc = b"*3\r\n$11\r\nSRANDMEMBER\r\n$%d\r\n" % (len(self.include_prefix) + 44)
+        self._srand_exc = b"*3\r\n$11\r\nSRANDMEMBER\r\n$%d\r\n" % (len(self.exclude_prefix) + 44)
+        self._count_arg = count
 
     @property
     def description(self) -> str:
-        return f"{self.settings.description} prefix {self.prefix!r}"
+        return f"{self._conn.description} prefix {self.prefix!r}"
+
+    @property
+    def _deadline(self) -> float:
+        """The most one call that opens a connection and makes one exchange may take."""
+        ep = self.endpoint
+        discovery = (ep.connect_timeout + ep.timeout * len(ep.sentinels)) if ep.sentinels else 0.0
+        return discovery + ep.connect_timeout + 2 * ep.timeout + 1
+
+    @contextlib.asynccontextmanager
+    async def _within_deadline(self) -> AsyncIterator[None]:
+        try:
+            async with asyncio.timeout(self._deadline):
+                yield
+        except TimeoutError:
+            await self._conn.close()
+            raise StoreUnavailable(
+                f"no answer within {self._deadline:g} s",
+                store=self.description,
+                hint="the server is overloaded, unreachable or too slow; raise the store timeout",
+            ) from None
 
     async def aclose(self) -> None:
         async with self._lock:
             await self._conn.close()
 
+    def set_command(self, key: bytes) -> bytes:
+        """The bounded read of one set (SRANDMEMBER key max_members+1)."""
+        return encode(b"SRANDMEMBER", key, self._count_arg)
+
     # --- metadata ----------------------------------------------------------------------------
 
     async def get_metadata(self) -> Metadata:
-        async with self._lock:
-            sync_reply, cursor_reply = await self._conn.pipeline(
-                [encode(b"GET", self.synchronized_on_key), encode(b"GET", self.cursor_key)]
+        sync_key, cursor_key = self.synchronized_on_key, self.cursor_key
+        async with self._lock, self._within_deadline():
+            sync_type, sync_reply, cursor_type, cursor_reply = await self._conn.pipeline(
+                [
+                    encode(b"TYPE", sync_key),
+                    encode(b"GETRANGE", sync_key, b"0", b"%d" % SYNCHRONIZED_ON_MAX_BYTES),
+                    encode(b"TYPE", cursor_key),
+                    encode(b"GETRANGE", cursor_key, b"0", b"%d" % (CURSOR_MAX_BYTES - 1)),
+                ]
             )
-        key = self.synchronized_on_key.decode(errors="replace")
-        if isinstance(sync_reply, hiredis.ReplyError):
-            err = self._conn.error_for(sync_reply, b"GET", key)
-            if isinstance(err, StoreDataError):
-                raise StoreDataError(
-                    f"{key} is not a string (the SDK's GET fails, so it reports the store unavailable)",
-                    store=self.description,
-                )
-            raise err
+        key = sync_key.decode(errors="replace")
+        for command, reply in ((b"TYPE", sync_type), (b"GETRANGE", sync_reply)):
+            if isinstance(reply, hiredis.ReplyError):
+                err = self._conn.error_for(reply, command, key)
+                if isinstance(err, StoreDataError):
+                    raise StoreDataError(
+                        f"{key} is not a string (the SDK's GET fails, so it reports the store unavailable)",
+                        store=self.description,
+                        code=err.code,
+                    )
+                raise err
+        if not isinstance(sync_reply, bytes):
+            raise StoreDataError(
+                f"GETRANGE {key} answered with something that is not a string", store=self.description
+            )
+        raw: bytes | None = None if sync_type == b"none" and not sync_reply else sync_reply
+        if raw is not None and len(raw) > SYNCHRONIZED_ON_MAX_BYTES:
+            raise StoreDataError(
+                f"{key} holds more than {SYNCHRONIZED_ON_MAX_BYTES} bytes, so it is not a timestamp; "
+                "not read further (the SDK reports the store unavailable)",
+                store=self.description,
+            )
         try:
-            synchronized_on = parse_redis_synchronized_on(sync_reply)  # type: ignore[arg-type]
+            synchronized_on = parse_redis_synchronized_on(raw)
         except ValueError:
             raise StoreDataError(
-                f"{key} holds {sync_reply[:40]!r}, not a whole number of milliseconds (the SDK "
-                "reports the store unavailable)",
+                f"{key} holds {raw!r}, not a whole number of milliseconds (the SDK reports the store "
+                "unavailable)",
                 store=self.description,
             ) from None
         cursor = None
-        if isinstance(cursor_reply, bytes):
+        for reply in (cursor_type, cursor_reply):
+            if isinstance(reply, hiredis.ReplyError):
+                err = self._conn.error_for(reply, b"GETRANGE", cursor_key.decode(errors="replace"))
+                if not isinstance(err, StoreDataError):
+                    raise err
+        if cursor_type == b"string" and isinstance(cursor_reply, bytes):
             cursor = cursor_reply.decode("utf-8", "backslashreplace")
-        raw = sync_reply.decode("utf-8", "backslashreplace") if sync_reply is not None else None
-        return Metadata(synchronized_on=synchronized_on, cursor=cursor, raw=raw)
+            if len(cursor_reply) >= CURSOR_MAX_BYTES:
+                cursor += "…"
+        shown = raw.decode("utf-8", "backslashreplace") if raw is not None else None
+        return Metadata(synchronized_on=synchronized_on, cursor=cursor, raw=shown)
 
     # --- membership --------------------------------------------------------------------------
 
     def _encode_lookups(self, hashes: Sequence[str]) -> bytes:
-        inc_head, exc_head = self._smembers_inc, self._smembers_exc
+        inc_head = self._srand_inc + self.include_prefix
+        between = self._set_tail + self._srand_exc + self.exclude_prefix
+        tail = self._set_tail
         inc_p, exc_p = self.include_prefix, self.exclude_prefix
         parts = []
         for h in hashes:
             hb = h.encode()
             if len(hb) == 44:
-                parts.append(inc_head + inc_p + hb + b"\r\n" + exc_head + exc_p + hb + b"\r\n")
+                parts.append(inc_head + hb + between + hb + tail)
             else:  # not an SDK hash; still look it up, with the general encoder
-                parts.append(encode(b"SMEMBERS", inc_p + hb) + encode(b"SMEMBERS", exc_p + hb))
+                parts.append(self.set_command(inc_p + hb) + self.set_command(exc_p + hb))
         return b"".join(parts)
 
-    def _membership(
-        self, h: str, inc: object, exc: object, shapes: dict[Any, Membership]
-    ) -> Membership | None | StoreDataError:
+    def _unusual(self, h: str, inc: object, exc: object) -> Membership | None | StoreDataError:
+        """A context whose replies are not two sets within the cap: an error reply, or a set
+        too large to read. Wrong types and oversized sets belong to this context only; any
+        other error is the server's, and raises."""
+        problems = []
         for reply, prefix in ((inc, self.include_prefix), (exc, self.exclude_prefix)):
+            key = (prefix + h.encode()).decode(errors="replace")
             if isinstance(reply, hiredis.ReplyError):
-                key = (prefix + h.encode()).decode(errors="replace")
-                err = self._conn.error_for(reply, b"SMEMBERS", key)
-                if isinstance(err, StoreDataError):
-                    return StoreDataError(
-                        f"{key} is not a set (the SDK's SMEMBERS fails for this context)",
-                        store=self.description,
-                    )
-                raise err
+                err = self._conn.error_for(reply, b"SRANDMEMBER", key)
+                if not isinstance(err, StoreDataError):
+                    raise err
+                problems.append(f"{key} is not a set (the SDK's SMEMBERS fails for this context)")
+            elif not isinstance(reply, list):
+                problems.append(f"{key}: the server's reply is not a set")
+            elif len(reply) > self.max_members:
+                problems.append(f"{key} has more than {self.max_members} members; not read (max_members)")
+        if problems:
+            return StoreDataError("; ".join(problems), store=self.description)
+        return self._checked_membership(h, inc, exc, {})
+
+    def _checked_membership(
+        self, h: str, inc: Any, exc: Any, shapes: dict[Any, Membership]
+    ) -> Membership | None | StoreDataError:
+        try:
+            return self._membership(inc, exc, shapes)
+        except (AttributeError, TypeError):  # members that are not strings: not a Redis reply
+            return StoreDataError(
+                f"the server's reply for context {h} is not a set of strings", store=self.description
+            )
+
+    @staticmethod
+    def _membership(inc: Any, exc: Any, shapes: dict[Any, Membership]) -> Membership | None:
         if not inc and not exc:
             return None
         # Contexts share a few combinations of refs: build each Membership once per call.
-        shape = (tuple(inc), tuple(exc))  # type: ignore[arg-type]
+        shape = (tuple(inc), tuple(exc))
         m = shapes.get(shape)
         if m is None:
             m = Membership(
-                included=frozenset(map(_decode_ref, inc)),  # type: ignore[arg-type]
-                excluded=frozenset(map(_decode_ref, exc)),  # type: ignore[arg-type]
+                included=frozenset(map(_decode_ref, inc)),
+                excluded=frozenset(map(_decode_ref, exc)),
             )
             if len(shapes) < 50_000:
                 shapes[shape] = m
         return m
 
     async def get_memberships(self, hashes: Sequence[str]) -> dict[str, Membership | None | StoreDataError]:
-        """Pipelined SMEMBERS include + exclude (no MULTI). A context whose key has the wrong
-        type maps to a ``StoreDataError``; a refused command or a lost connection raises."""
-        unique = list(dict.fromkeys(hashes))
+        """Pipelined bounded set reads, include + exclude (no MULTI). A context whose key has
+        the wrong type, or a set over ``max_members``, maps to a ``StoreDataError``; a refused
+        command, a server error or a lost connection raises."""
+        async with self._lock:
+            return await self._lookup(list(dict.fromkeys(hashes)))
+
+    async def _lookup(self, unique: list[str]) -> dict[str, Membership | None | StoreDataError]:
+        """``get_memberships`` with the lock held."""
         out: dict[str, Membership | None | StoreDataError] = {}
         shapes: dict[Any, Membership] = {}  # (include replies, exclude replies) -> Membership
         windows = [unique[i : i + _WINDOW] for i in range(0, len(unique), _WINDOW)]
-        async with self._lock:
-            conn = self._conn
-            try:
-                # Keep one window in flight: write window n+1, then parse window n's replies.
-                if windows:
-                    await conn.write_raw(self._encode_lookups(windows[0]))
-                for n, window in enumerate(windows):
-                    if n + 1 < len(windows):
-                        await conn.write_raw(self._encode_lookups(windows[n + 1]))
-                    self._collect(window, await conn.read_replies(2 * len(window)), out, shapes)
-            except BaseException:
-                await conn.close()
-                raise
+        conn = self._conn
+        try:
+            # Keep one window in flight: write window n+1, then parse window n's replies.
+            if windows:
+                await conn.write_raw(self._encode_lookups(windows[0]))
+            for n, window in enumerate(windows):
+                if n + 1 < len(windows):
+                    await conn.write_raw(self._encode_lookups(windows[n + 1]))
+                self._collect(window, await conn.read_replies(2 * len(window)), out, shapes)
+        except BaseException:
+            await conn.close()
+            raise
         return out
 
     def _collect(
@@ -171,11 +294,22 @@ class RedisBigSegmentReader(BigSegmentStoreReader):
         shapes: dict[Any, Membership],
     ) -> None:
         it = iter(replies)
+        cap = self.max_members
+        membership = self._membership
         for h in window:
-            out[h] = self._membership(h, next(it), next(it), shapes)
+            inc = next(it)
+            exc = next(it)
+            if inc.__class__ is list and exc.__class__ is list and len(inc) <= cap and len(exc) <= cap:
+                try:
+                    out[h] = membership(inc, exc, shapes)
+                except (AttributeError, TypeError):
+                    out[h] = self._checked_membership(h, inc, exc, shapes)
+            else:
+                out[h] = self._unusual(h, inc, exc)
 
     async def get_membership(self, context_hash: str) -> Membership | None:
-        result = (await self.get_memberships([context_hash]))[context_hash]
+        async with self._lock, self._within_deadline():
+            result = (await self._lookup([context_hash]))[context_hash]
         if isinstance(result, StoreError):
             raise result
         return result
@@ -185,17 +319,13 @@ class RedisBigSegmentReader(BigSegmentStoreReader):
     async def probe(self) -> Probe:
         start = time.perf_counter()
         try:
-            async with asyncio.timeout(self.settings.connect_timeout + self.settings.timeout):
-                async with self._lock:
-                    if not self._conn.connected:
-                        await self._conn.connect()
-                    start = time.perf_counter()
-                    await self._conn.execute(encode(b"PING"))
+            async with self._lock, self._within_deadline():
+                if not self._conn.connected:
+                    await self._conn.connect()
+                start = time.perf_counter()
+                await self._conn.execute(encode(b"PING"))
         except StoreError as exc:
             return Probe(False, None, str(exc))
-        except TimeoutError:
-            await self._conn.close()
-            return Probe(False, None, f"{self.settings.description}: no answer in time")
         return Probe(True, (time.perf_counter() - start) * 1000)
 
     # --- statistics --------------------------------------------------------------------------
@@ -203,9 +333,9 @@ class RedisBigSegmentReader(BigSegmentStoreReader):
     async def statistics(
         self, *, progress: ProgressCallback | None = None, batch: int = 1000
     ) -> StoreStatistics:
-        """SCAN MATCH ``p:big_segment_*`` COUNT ``batch`` and SMEMBERS of what it finds.
+        """SCAN MATCH ``p:big_segment_*`` COUNT ``batch`` and a bounded read of each set found.
 
-        As soon as a SCAN reply arrives, the next SCAN and the SMEMBERS of the keys just found
+        As soon as a SCAN reply arrives, the next SCAN and the set reads of the keys just found
         are written, and only then are the previous keys' replies parsed: the server always has
         work queued. A context is counted once: at its include key, or at its exclude key when
         TYPE says it has no include key. Counters only: memory does not grow with the store.
@@ -219,19 +349,15 @@ class RedisBigSegmentReader(BigSegmentStoreReader):
         scan_count = str(max(10, batch)).encode()
         inc_p, exc_p = self.include_prefix, self.exclude_prefix
         len_inc, len_exc = len(inc_p), len(exc_p)
+        set_head = b"*3\r\n$11\r\nSRANDMEMBER\r\n"
         done_keys = 0
 
-        def split(found: list[bytes]) -> tuple[list[bytes], list[bytes]]:
-            inc = [k for k in found if k.startswith(inc_p) and len(k) > len_inc]
-            exc = [k for k in found if k.startswith(exc_p) and len(k) > len_exc]
-            return inc, exc
-
-        def requests(inc: list[bytes], exc: list[bytes]) -> bytes:
-            return (
-                _encode_many(_SMEMBERS, inc)
-                + _encode_many(_SMEMBERS, exc)
-                + _encode_many(_TYPE, [inc_p + k[len_exc:] for k in exc])
-            )
+        def requests(inc: list[bytes], exc: list[bytes]) -> tuple[bytes, list[bytes], list[bytes]]:
+            """The commands for the keys found, and the keys in the order their replies come."""
+            inc_payload, inc = _encode_many(set_head, inc, self._set_tail)
+            exc_payload, exc = _encode_many(set_head, exc, self._set_tail)
+            type_payload, _ = _encode_many(_TYPE, [inc_p + k[len_exc:] for k in exc])
+            return inc_payload + exc_payload + type_payload, inc, exc
 
         async with self._lock:
             conn = self._conn
@@ -245,14 +371,20 @@ class RedisBigSegmentReader(BigSegmentStoreReader):
                         (scan_reply,) = await conn.read_replies(1)
                         if isinstance(scan_reply, hiredis.ReplyError):
                             raise conn.error_for(scan_reply, b"SCAN")
-                        cursor, found = scan_reply  # type: ignore[misc]
-                        new = split(found)
+                        if not isinstance(scan_reply, list) or len(scan_reply) != 2:
+                            raise StoreDataError("SCAN answered with something that is not a scan reply")
+                        cursor: bytes = scan_reply[0]
+                        found: list[bytes] = scan_reply[1]
+                        inc_found = [k for k in found if k.startswith(inc_p) and len(k) > len_inc]
+                        exc_found = [k for k in found if k.startswith(exc_p) and len(k) > len_exc]
                         scanning = cursor != b"0"
                         # The next SCAN first: its reply is the next one this loop reads.
                         payload = b""
                         if scanning:
                             payload = encode(b"SCAN", cursor, b"MATCH", match, b"COUNT", scan_count)
-                        payload += requests(*new)
+                        more, inc_found, exc_found = requests(inc_found, exc_found)
+                        new = (inc_found, exc_found)
+                        payload += more
                         if payload:
                             await conn.write_raw(payload)
                     inc, exc = pending
@@ -263,6 +395,12 @@ class RedisBigSegmentReader(BigSegmentStoreReader):
                         if progress is not None:
                             progress(Progress(done=done_keys, total=None, contexts=stats.contexts))
                     pending = new
+            except (AttributeError, TypeError, ValueError):
+                # Replies of shapes Redis never sends (members that are not strings...).
+                await conn.close()
+                raise StoreDataError(
+                    "the server's replies to SCAN and the set reads are not Redis's", store=self.description
+                ) from None
             except BaseException:
                 await conn.close()
                 raise
@@ -277,52 +415,67 @@ class RedisBigSegmentReader(BigSegmentStoreReader):
         stats: StoreStatistics,
         inc: list[bytes],
         exc: list[bytes],
-        replies: list[object],
+        replies: list[Any],
         inc_counts: Counter[bytes],
         exc_counts: Counter[bytes],
     ) -> None:
-        """Replies are: SMEMBERS of each include key, of each exclude key, then TYPE of each
-        exclude key's include twin."""
+        """Replies are: the set read of each include key, of each exclude key, then TYPE of
+        each exclude key's include twin (in the order of ``inc`` and ``exc``)."""
         ni, ne = len(inc), len(exc)
+        cap = self.max_members
         bad: set[int] = set()
-        if hiredis.ReplyError in set(map(type, replies)):
-            bad = {i for i, r in enumerate(replies) if r.__class__ is hiredis.ReplyError}
+        for i in range(ni + ne):
+            r = replies[i]
+            if r.__class__ is not list or len(r) > cap:
+                bad.add(i)
+        for j in range(ni + ne, len(replies)):
+            if replies[j].__class__ is hiredis.ReplyError:
+                bad.add(j)
+        if bad:
             keys = [*inc, *exc, *(self.include_prefix + k[len(self.exclude_prefix) :] for k in exc)]
             for i in sorted(bad):
-                command = b"TYPE" if i >= ni + ne else b"SMEMBERS"
                 key = keys[i].decode(errors="replace")
-                err = conn.error_for(replies[i], command, key)  # type: ignore[arg-type]
-                if command == b"TYPE" or not isinstance(err, StoreDataError):
-                    raise err
+                if i >= ni + ne:
+                    raise conn.error_for(replies[i], b"TYPE", key)
+                if isinstance(replies[i], hiredis.ReplyError):
+                    err = conn.error_for(replies[i], b"SRANDMEMBER", key)
+                    if not isinstance(err, StoreDataError):
+                        raise err
+                    example = f"{key} is not a set"
+                else:
+                    example = f"{key} has more than {cap} members; not read (max_members)"
                 stats.anomalies += 1
                 if len(stats.anomaly_examples) < 5:
-                    stats.anomaly_examples.append(f"{key} is not a set")
+                    stats.anomaly_examples.append(example)
         inc_sets = replies[:ni]
         exc_sets = replies[ni : ni + ne]
         types = replies[ni + ne :]
         if bad:
             inc_sets = [r for i, r in enumerate(inc_sets) if i not in bad]
+            # An exclude key that could not be read does not make its context counted.
             types = [t for j, t in enumerate(types) if ni + j not in bad]
             exc_sets = [r for j, r in enumerate(exc_sets) if ni + j not in bad]
-        inc_counts.update(chain.from_iterable(inc_sets))  # type: ignore[arg-type]
-        exc_counts.update(chain.from_iterable(exc_sets))  # type: ignore[arg-type]
+        inc_counts.update(chain.from_iterable(inc_sets))
+        exc_counts.update(chain.from_iterable(exc_sets))
         stats.contexts += len(inc_sets) + types.count(b"none")
 
 
-_SMEMBERS = b"*2\r\n$8\r\nSMEMBERS\r\n"
 _TYPE = b"*2\r\n$4\r\nTYPE\r\n"
 
 
-def _encode_many(head: bytes, keys: list[bytes]) -> bytes:
-    """One single-key command per key, from a template. Keys of one length are joined in one
-    C-level call (a store's keys share a length: prefix + 44-character hash)."""
+def _encode_many(head: bytes, keys: list[bytes], tail: bytes = b"\r\n") -> tuple[bytes, list[bytes]]:
+    """One single-key command per key, from a template (``head``, the key's length and the key,
+    ``tail``). Keys of one length are joined in one C-level call (a store's keys share a length:
+    prefix + 44-character hash), so the commands come out grouped by length: the keys are
+    returned in that order, which is the order of their replies."""
     if not keys:
-        return b""
+        return b"", keys
     by_length: dict[int, list[bytes]] = {}
     for k in keys:
         by_length.setdefault(len(k), []).append(k)
+    ordered = keys if len(by_length) == 1 else [k for same in by_length.values() for k in same]
     parts = []
     for n, same in by_length.items():
         h = head + b"$%d\r\n" % n
-        parts.append(h + (b"\r\n" + h).join(same) + b"\r\n")
-    return b"".join(parts)
+        parts.append(h + (tail + h).join(same) + tail)
+    return b"".join(parts), ordered

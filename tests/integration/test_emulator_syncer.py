@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 
 from ldtui.core.bigsegments import Verdict, context_key_hash, explain, store_status
+from ldtui.core.store_settings import DynamoDBStore, RedisStore
 from ldtui.emulator.seed import SeedOptions, build_state
 from ldtui.emulator.state import EmulatorState, Integration
 from ldtui.emulator.syncer import Endpoints, Syncer
-from ldtui.stores.dynamodb_reader import DynamoDBBigSegmentReader, DynamoDBSettings
+from ldtui.stores.dynamodb_reader import DynamoDBBigSegmentReader
 from ldtui.stores.redis_reader import RedisBigSegmentReader
-from ldtui.stores.resp import RedisSettings
 from tests.conftest import FakeClock
 from tests.servers import MotoServer, RedisServer
 
@@ -39,7 +39,7 @@ def find(state: EmulatorState, project: str, env: str, kind: str) -> Integration
 
 
 def redis_reader(url: str, state: EmulatorState, project: str, env: str) -> RedisBigSegmentReader:
-    return RedisBigSegmentReader(RedisSettings.from_url(url), state.environment(project, env).id)
+    return RedisBigSegmentReader(RedisStore(url=url), state.environment(project, env).id)
 
 
 async def check_store_matches_state(reader: Any, state: EmulatorState, project: str, env_key: str) -> None:
@@ -74,7 +74,7 @@ async def test_first_sync_writes_the_exact_schema(redis_url: str, moto_server: M
     integ = find(state, "default", "production", "redis")
     assert state.status_json(integ) == {"available": True, "potentiallyStale": False, "lastSync": now}
     staging = state.environment("default", "staging")
-    settings = DynamoDBSettings(table="ld-big-segments-staging", region="us-east-1", endpoint_url=moto_server.endpoint)
+    settings = DynamoDBStore(table="ld-big-segments-staging", region="us-east-1", endpoint_url=moto_server.endpoint)
     async with DynamoDBBigSegmentReader(settings, staging.id) as d:
         assert (await d.get_metadata()).synchronized_on == now
         await check_store_matches_state(d, state, "default", "staging")

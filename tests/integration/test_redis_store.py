@@ -4,28 +4,33 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import socket
 import threading
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from ldtui.core.bigsegments import BigSegmentPatch, Membership, context_key_hash
+from ldtui.core.store_settings import RedisStore, StoreSettingError, parse_redis_url
 from ldtui.stores.base import (
+    StoreAuthenticationFailed,
     StoreDataError,
     StorePermissionDenied,
     StoreUnavailable,
 )
 from ldtui.stores.redis_reader import RedisBigSegmentReader
-from ldtui.stores.resp import RedisSettings, RespConnection, encode
+from ldtui.stores.resp import READ_COMMANDS, RespConnection, encode
 from ldtui.stores.writers import RedisBigSegmentWriter
 from tests.servers import RedisServer
 
 pytestmark = pytest.mark.network
 
 
-def reader(url: str, prefix: str | None = None, **kw: object) -> RedisBigSegmentReader:
-    return RedisBigSegmentReader(RedisSettings.from_url(url, **kw), prefix)  # type: ignore[arg-type]
+def reader(url: str, prefix: str | None = None, password: str | None = None, **kw: Any) -> RedisBigSegmentReader:
+    return RedisBigSegmentReader(RedisStore(url=url, **kw), prefix, password)
 
 
 def patch(ref: str, version: str, previous: str, **changes: list[str]) -> BigSegmentPatch:
@@ -148,6 +153,103 @@ async def test_db_index_from_url(redis_server: RedisServer) -> None:
     async with reader(f"redis://127.0.0.1:{redis_server.port}/?db=3") as r:
         assert (await r.get_metadata()).synchronized_on == 42
     c.flushdb()
+
+
+# --- bounded reads ----------------------------------------------------------------------------
+
+
+def net_output(redis_server: RedisServer) -> int:
+    return int(redis_server.client().info("stats")["total_net_output_bytes"])
+
+
+async def test_an_oversized_synchronized_on_is_not_read(redis_server: RedisServer, redis_url: str) -> None:
+    c = redis_server.client()
+    c.set("launchdarkly:big_segments_synchronized_on", b"1" * 5_000_000)
+    async with reader(redis_url) as r:
+        await r.probe()
+        before = net_output(redis_server)
+        for _ in range(3):  # every poll
+            with pytest.raises(StoreDataError, match="holds more than 32 bytes"):
+                await r.get_metadata()
+    assert net_output(redis_server) - before < 10_000  # not 3 x 5 MB
+    c.set("launchdarkly:big_segments_synchronized_on", b"1" * 32)  # the bound itself is read
+    async with reader(redis_url) as r:
+        assert (await r.get_metadata()).synchronized_on == int("1" * 32)
+    c.set("launchdarkly:big_segments_synchronized_on", b"1" * 33)
+    async with reader(redis_url) as r:
+        with pytest.raises(StoreDataError, match="more than 32 bytes"):
+            await r.get_metadata()
+
+
+async def test_missing_and_empty_metadata_differ(redis_server: RedisServer, redis_url: str) -> None:
+    """GETRANGE reads a missing key as "": TYPE tells them apart, as the SDK's GET does."""
+    async with reader(redis_url) as r:
+        assert (await r.get_metadata()).synchronized_on is None  # missing: stale, available
+        redis_server.client().set("launchdarkly:big_segments_synchronized_on", b"")
+        with pytest.raises(StoreDataError, match="not a whole number"):
+            await r.get_metadata()
+        redis_server.client().set("launchdarkly:big_segments_cursor", b"")
+        redis_server.client().set("launchdarkly:big_segments_synchronized_on", b"5")
+        meta = await r.get_metadata()
+    assert meta.synchronized_on == 5 and meta.cursor == ""
+
+
+async def test_a_long_cursor_is_cut(redis_server: RedisServer, redis_url: str) -> None:
+    redis_server.client().set("launchdarkly:big_segments_cursor", b"c" * 100_000)
+    async with reader(redis_url) as r:
+        cursor = (await r.get_metadata()).cursor
+    assert cursor is not None and cursor.endswith("…") and len(cursor) == 257
+
+
+async def test_a_set_over_the_member_cap_is_unreadable_not_loaded(redis_server: RedisServer, redis_url: str) -> None:
+    huge, big, ok = context_key_hash("huge"), context_key_hash("big"), context_key_hash("ok")
+    c = redis_server.client()
+    members = [f"seg-{i}.g1" for i in range(100_000)]
+    for i in range(0, len(members), 10_000):
+        c.sadd(f"launchdarkly:big_segment_include:{huge}", *members[i : i + 10_000])
+    c.sadd(f"launchdarkly:big_segment_exclude:{big}", *members[:101])
+    c.sadd(f"launchdarkly:big_segment_include:{ok}", *members[:100])
+    async with reader(redis_url, max_members=100) as r:
+        await r.probe()
+        before = net_output(redis_server)
+        result = await r.get_memberships([huge, big, ok])
+        assert net_output(redis_server) - before < 20_000  # 101 members at most per set, not 100,000
+        assert isinstance(result[huge], StoreDataError)
+        assert f"big_segment_include:{huge} has more than 100 members" in str(result[huge])
+        assert isinstance(result[big], StoreDataError) and "exclude" in str(result[big])
+        assert isinstance(result[ok], Membership) and len(result[ok].included) == 100
+        with pytest.raises(StoreDataError, match="max_members"):
+            await r.get_membership(huge)
+        stats = await r.statistics()
+    assert stats.contexts == 1 and stats.anomalies == 2
+    assert all("has more than 100 members" in e for e in stats.anomaly_examples)
+    assert stats.included == {m: 1 for m in members[:100]}
+    async with reader(redis_url) as r:  # the default cap (10,000) reads the 101-member set
+        assert isinstance((await r.get_memberships([big]))[big], Membership)
+
+
+async def test_anomalies_name_the_right_key_with_mixed_key_lengths(redis_server: RedisServer, redis_url: str) -> None:
+    """Keys of several lengths are encoded grouped by length; the replies come back in that
+    order, and the anomaly must name the key that is wrong."""
+    c = redis_server.client()
+    for i in range(20):
+        c.sadd("launchdarkly:big_segment_include:" + context_key_hash(f"u{i}"), "s.g1")
+    c.set("launchdarkly:big_segment_include:short-junk", "not a set")
+    c.sadd("launchdarkly:big_segment_include:a-longer-junk-key-that-is-a-set", "t.g1")
+    async with reader(redis_url) as r:
+        stats = await r.statistics(batch=1000)
+    assert stats.anomalies == 1
+    assert stats.anomaly_examples == ["launchdarkly:big_segment_include:short-junk is not a set"]
+    assert stats.contexts == 21 and stats.included == {"s.g1": 20, "t.g1": 1}
+
+
+def test_encode_many_returns_the_order_it_encoded() -> None:
+    from ldtui.stores.redis_reader import _encode_many
+
+    payload, order = _encode_many(b"*2\r\n$4\r\nTYPE\r\n", [b"aa", b"b", b"cc", b"d"])
+    assert order == [b"aa", b"cc", b"b", b"d"]
+    assert [p.split(b"\r\n")[0] for p in payload.split(b"*2\r\n$4\r\nTYPE\r\n$")[1:]] == [b"2", b"2", b"1", b"1"]
+    assert payload.count(b"TYPE") == 4 and payload.index(b"cc") < payload.index(b"\r\nb\r\n")
 
 
 # --- probe, failures, timeouts ----------------------------------------------------------------
@@ -319,14 +421,15 @@ async def test_synchronized_on_written_as_decimal_ms(redis_server: RedisServer, 
 
 # --- least privilege and read-only by construction --------------------------------------------
 
+READER_ACL = ("-@all", "+getrange", "+srandmember", "+scan", "+type", "+ping")
+
 
 async def test_reader_works_under_a_least_privilege_acl_user(redis_server: RedisServer, redis_url: str) -> None:
+    """The README's ACL line is enough for everything the reader does; another prefix is
+    refused with the key pattern to grant, not a command."""
     await fill(redis_url, "env1")
     admin = redis_server.client()
-    admin.execute_command(
-        "ACL", "SETUSER", "ldreader", "reset", "on", ">reader-pass-123",
-        "~env1:big_segment*", "-@all", "+get", "+smembers", "+scan", "+type", "+ping",
-    )
+    admin.execute_command("ACL", "SETUSER", "ldreader", "reset", "on", ">reader-pass-123", "~env1:big_segment*", *READER_ACL)
     try:
         url = f"redis://ldreader:reader-pass-123@127.0.0.1:{redis_server.port}/0"
         async with reader(url, "env1") as r:
@@ -334,30 +437,60 @@ async def test_reader_works_under_a_least_privilege_acl_user(redis_server: Redis
             assert (await r.get_metadata()).synchronized_on == 1_795_262_797_954
             assert await r.get_membership(context_key_hash("alice")) is not None
             assert (await r.statistics()).contexts == 5
-        # Another prefix is outside the key pattern: refused, clearly.
         async with reader(url, "env2") as r:
-            with pytest.raises(StorePermissionDenied, match="GET refused by Redis ACL"):
+            with pytest.raises(StorePermissionDenied) as info:
                 await r.get_metadata()
+        text = str(info.value)
+        assert "grant the key pattern ~env2:big_segment*" in text and "grant +" not in text
+        assert "reader-pass-123" not in text
     finally:
         admin.execute_command("ACL", "DELUSER", "ldreader")
 
 
+async def test_key_pattern_hint_escapes_glob_characters(redis_server: RedisServer, redis_url: str) -> None:
+    admin = redis_server.client()
+    admin.execute_command("ACL", "SETUSER", "narrow", "reset", "on", ">narrow-pass-123", "~other:*", *READER_ACL)
+    try:
+        url = f"redis://narrow:narrow-pass-123@127.0.0.1:{redis_server.port}/0"
+        async with reader(url, "we*ird") as r:
+            with pytest.raises(StorePermissionDenied, match=r"~we\\\*ird:big_segment\*"):
+                await r.get_memberships([context_key_hash("a"), context_key_hash("b")])
+    finally:
+        admin.execute_command("ACL", "DELUSER", "narrow")
+
+
 async def test_refused_command_fails_clearly(redis_server: RedisServer, redis_url: str) -> None:
+    """A user without +scan and +ping: lookups work, statistics and the probe name the command."""
     await fill(redis_url)
     admin = redis_server.client()
     admin.execute_command(
-        "ACL", "SETUSER", "sdkonly", "reset", "on", ">pw-sdkonly-123",
-        "~launchdarkly:big_segment*", "-@all", "+get", "+smembers",
+        "ACL", "SETUSER", "lookuponly", "reset", "on", ">pw-lookup-123",
+        "~launchdarkly:big_segment*", "-@all", "+getrange", "+srandmember", "+type",
     )
     try:
-        url = f"redis://sdkonly:pw-sdkonly-123@127.0.0.1:{redis_server.port}/0"
+        url = f"redis://lookuponly:pw-lookup-123@127.0.0.1:{redis_server.port}/0"
         async with reader(url) as r:
-            assert await r.get_membership(context_key_hash("alice")) is not None  # SDK's commands work
+            assert await r.get_membership(context_key_hash("alice")) is not None
             with pytest.raises(StorePermissionDenied) as info:
                 await r.statistics()
             assert "SCAN refused" in str(info.value) and "+scan" in str(info.value)
             p = await r.probe()
-            assert not p.reachable and "PING refused" in (p.error or "")
+            assert not p.reachable and "PING refused" in (p.error or "") and "+ping" in (p.error or "")
+    finally:
+        admin.execute_command("ACL", "DELUSER", "lookuponly")
+
+
+async def test_the_sdks_acl_is_not_enough_and_says_what_to_grant(redis_server: RedisServer, redis_url: str) -> None:
+    """An ACL made for the SDK (+get +smembers) refuses ldtui's bounded reads: the error names
+    the command to add."""
+    admin = redis_server.client()
+    admin.execute_command(
+        "ACL", "SETUSER", "sdkonly", "reset", "on", ">pw-sdkonly-123", "~launchdarkly:big_segment*", "-@all", "+get", "+smembers",
+    )
+    try:
+        async with reader(f"redis://sdkonly:pw-sdkonly-123@127.0.0.1:{redis_server.port}/0") as r:
+            with pytest.raises(StorePermissionDenied, match=r"TYPE refused by Redis ACL.*grant the ACL user \+type"):
+                await r.get_metadata()
     finally:
         admin.execute_command("ACL", "DELUSER", "sdkonly")
 
@@ -367,11 +500,18 @@ async def test_wrong_password(redis_server: RedisServer) -> None:
     admin.execute_command("ACL", "SETUSER", "u1", "reset", "on", ">right-password", "~*", "+@all")
     try:
         async with reader(f"redis://u1@127.0.0.1:{redis_server.port}/0", password="wrong-password") as r:
-            with pytest.raises(StorePermissionDenied, match="authentication failed") as info:
+            with pytest.raises(StoreAuthenticationFailed, match="authentication failed") as info:
                 await r.get_metadata()
-            assert "wrong-password" not in str(info.value)
+            assert "wrong-password" not in str(info.value) and info.value.code == "WRONGPASS"
     finally:
         admin.execute_command("ACL", "DELUSER", "u1")
+
+
+async def test_a_password_for_a_server_without_one(redis_url: str) -> None:
+    async with reader(redis_url, password="not-needed-123") as r:
+        with pytest.raises(StoreAuthenticationFailed, match="the server has no password") as info:
+            await r.get_metadata()
+    assert "remove password_env" in str(info.value) and "not-needed-123" not in str(info.value)
 
 
 async def test_only_read_commands_reach_the_server(redis_server: RedisServer, redis_url: str) -> None:
@@ -382,14 +522,14 @@ async def test_only_read_commands_reach_the_server(redis_server: RedisServer, re
         await r.probe()
         await r.get_metadata()
         await r.get_memberships([context_key_hash(k) for k in ("alice", "bob", "x")])
+        await r.get_membership(context_key_hash("alice"))
         await r.statistics()
     stats = admin.info("commandstats")
     used = {name.removeprefix("cmdstat_").upper() for name in stats}
-    used.discard("INFO")
-    used.discard("CONFIG|RESETSTAT")
-    used.discard("CONFIG")
-    assert used <= {"GET", "SMEMBERS", "SCAN", "TYPE", "PING"}, used
-    conn = RespConnection(RedisSettings.from_url(redis_url))
+    used -= {"INFO", "CONFIG|RESETSTAT", "CONFIG"}
+    assert used == {"GETRANGE", "SRANDMEMBER", "SCAN", "TYPE", "PING"}, used
+    assert used == {c.decode() for c in READ_COMMANDS}
+    conn = RespConnection(parse_redis_url(redis_url))
     with pytest.raises(ValueError, match="not a read command"):
         await conn.pipeline([encode(b"SET", b"k", b"v")])
     with pytest.raises(ValueError):
@@ -397,15 +537,31 @@ async def test_only_read_commands_reach_the_server(redis_server: RedisServer, re
     await conn.close()
 
 
+def test_readme_lists_exactly_the_commands_sent() -> None:
+    """README "Reading the stores" names the commands and the ACL line; both match the allowlist."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("## Reading the stores") :]
+    section = section[: section.index("\n## ", 4)]
+    sent = re.search(r"ldtui only ever sends `([A-Z ]+)` to Redis", section)
+    assert sent is not None
+    assert set(sent.group(1).split()) == {c.decode() for c in READ_COMMANDS}
+    acl = re.search(r"ACL SETUSER ldtui on >PASSWORD (~\S+) -@all ((?:\+\w+ ?)+)", section)
+    assert acl is not None and acl.group(1) == "~<prefix>:big_segment*"
+    assert {a.removeprefix("+").upper() for a in acl.group(2).split()} == {c.decode() for c in READ_COMMANDS}
+
+
 def test_settings_never_show_the_password() -> None:
-    s = RedisSettings.from_url("rediss://user:s3cr3t-pass@redis.example.com:6380/2")
+    s = RedisStore(url="rediss://user:s3cr3t-pass@redis.example.com:6380/2").endpoint()
     assert s.tls and s.port == 6380 and s.db == 2 and s.username == "user"
     assert s.password is not None and s.password.get_secret_value() == "s3cr3t-pass"
     assert "s3cr3t" not in s.description and "s3cr3t" not in repr(s)
     assert s.description == "rediss://user@redis.example.com:6380/2"
+    r = RedisBigSegmentReader(RedisStore(url="redis://user:s3cr3t-pass@h:6379/0"), "p", "from-env-pass")
+    assert r.endpoint.password is not None and r.endpoint.password.get_secret_value() == "from-env-pass"
+    assert "s3cr3t" not in r.description and "from-env" not in r.description
 
 
-@pytest.mark.parametrize("url", ["http://h", "redis://h:notaport", "redis://h/abc"])
+@pytest.mark.parametrize("url", ["http://h", "redis://h:notaport", "redis://h/abc", "unix://", "redis://h?nope=1"])
 def test_bad_urls(url: str) -> None:
-    with pytest.raises(StoreDataError):
-        RedisSettings.from_url(url)
+    with pytest.raises(StoreSettingError):
+        parse_redis_url(url)

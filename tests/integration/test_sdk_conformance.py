@@ -24,10 +24,10 @@ from ldtui.core.bigsegments import (
     explain,
     store_status,
 )
+from ldtui.core.store_settings import DynamoDBStore, RedisStore
 from ldtui.stores.base import BigSegmentStoreReader, StoreError
-from ldtui.stores.dynamodb_reader import DynamoDBBigSegmentReader, DynamoDBSettings
+from ldtui.stores.dynamodb_reader import DynamoDBBigSegmentReader
 from ldtui.stores.redis_reader import RedisBigSegmentReader
-from ldtui.stores.resp import RedisSettings
 from ldtui.stores.writers import DynamoDBBigSegmentWriter, RedisBigSegmentWriter
 from tests.servers import MotoServer, RedisServer
 
@@ -195,7 +195,7 @@ async def test_redis_matches_the_sdk(filled_redis: tuple[RedisServer, str | None
         server.client().set(key, str(value))
     store = Redis.new_big_segment_store(url=server.url, prefix=prefix or "launchdarkly")
     sdk, sdk_status = sdk_verdicts(store, data_file)
-    async with RedisBigSegmentReader(RedisSettings.from_url(server.url), prefix) as reader:
+    async with RedisBigSegmentReader(RedisStore(url=server.url), prefix) as reader:
         ours, our_status, detail = await ldtui_verdicts(reader)
     assert ours == sdk
     assert our_status == sdk_status
@@ -240,7 +240,7 @@ async def test_dynamodb_matches_the_sdk(filled_dynamodb: tuple[MotoServer, str, 
         table, prefix, dynamodb_opts={"endpoint_url": moto.endpoint, "region_name": "us-east-1"}
     )
     sdk, sdk_status = sdk_verdicts(store, data_file)
-    settings = DynamoDBSettings(table=table, region="us-east-1", endpoint_url=moto.endpoint)
+    settings = DynamoDBStore(table=table, region="us-east-1", endpoint_url=moto.endpoint)
     async with DynamoDBBigSegmentReader(settings, prefix) as reader:
         ours, our_status, detail = await ldtui_verdicts(reader)
     assert ours == sdk
@@ -310,7 +310,7 @@ async def test_redis_inspector_matches_the_sdk(filled_redis: tuple[RedisServer, 
     server, prefix = filled_redis
     fresh_redis_metadata(server, prefix)
     sdk, _ = sdk_verdicts(Redis.new_big_segment_store(url=server.url, prefix=prefix or "launchdarkly"), data_file)
-    async with RedisBigSegmentReader(RedisSettings.from_url(server.url), prefix) as reader:
+    async with RedisBigSegmentReader(RedisStore(url=server.url), prefix) as reader:
         ours, results = await inspector_verdicts(reader)
     assert ours == sdk
     assert [o.ref for o in results[CONTEXT_KEYS[12]].orphaned] == ["regen.g1"]
@@ -350,7 +350,7 @@ async def test_dynamodb_inspector_matches_the_sdk(filled_dynamodb: tuple[MotoSer
         table, prefix, dynamodb_opts={"endpoint_url": moto.endpoint, "region_name": "us-east-1"}
     )
     sdk, _ = sdk_verdicts(store, data_file)
-    settings = DynamoDBSettings(table=table, region="us-east-1", endpoint_url=moto.endpoint)
+    settings = DynamoDBStore(table=table, region="us-east-1", endpoint_url=moto.endpoint)
     async with DynamoDBBigSegmentReader(settings, prefix) as reader:
         ours, results = await inspector_verdicts(reader)
     assert ours == sdk
