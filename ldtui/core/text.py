@@ -49,6 +49,24 @@ def relative_age(then_ms: int | None, now_ms: int) -> str:
     return f"{hours // 24}d ago"
 
 
+def next_change_ms(then_ms: int | None, now_ms: int) -> float:
+    """When ``relative_age(then_ms, ·)`` next reads differently (epoch ms; ``inf``: never), so a
+    screen redraws an age only when its words change."""
+    if then_ms is None:
+        return float("inf")
+    elapsed = now_ms - then_ms
+    if elapsed < 0:
+        return float(then_ms)
+    seconds = elapsed // 1000
+    if seconds < 60:
+        step = 1000
+    elif seconds < 86400:
+        step = 60_000
+    else:
+        step = 86_400_000
+    return float(then_ms + (elapsed // step + 1) * step)
+
+
 def truncate(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 

@@ -86,9 +86,17 @@ def status_style(word: ApiStatus, variables: dict[str, str]) -> Style:
     return status_style_for(STATUS_VARIABLE[word], word is not ApiStatus.OK, variables)
 
 
+def _own(text: str, sort_key: Any) -> Cell:
+    """A cell of text ldtui composed from safe parts (no outside text that is not literal()
+    already): skips the escaping pass, which ticking 10,000 ages a second would pay for."""
+    c = Cell(text, no_wrap=True, overflow="ellipsis")
+    c.sort_key = sort_key
+    return c
+
+
 def age_cells(s: StatusSummary, now_ms: int) -> tuple[Cell, Cell]:
     """The two cells that change as time passes: last sync, last error (the latest error; the
-    detail says since when it has been failing)."""
+    detail says since when it has been failing). ``last_error_message`` is literal already."""
     never = float("-inf")
     error_text = ""
     if s.last_error_message and s.word is ApiStatus.ERROR:
@@ -96,8 +104,8 @@ def age_cells(s: StatusSummary, now_ms: int) -> tuple[Cell, Cell]:
     elif s.last_error is not None:
         error_text = relative_age(s.last_error, now_ms)
     return (
-        cell(relative_age(s.last_sync, now_ms), sort_key=-(s.last_sync or never)),
-        cell(error_text, sort_key=-(s.last_error or never)),
+        _own(relative_age(s.last_sync, now_ms), -(s.last_sync or never)),
+        _own(error_text, -(s.last_error or never)),
     )
 
 

@@ -158,6 +158,18 @@ async def test_detail_masks_the_secret_and_lists_errors() -> None:
         assert "errors" in text and "3" in text
         assert secret not in text and secret[:3] + "****" not in text
         assert "ERROR: sync failing" in text
+        # It ticks: a minute later the ages say so, without reopening it.
+        integ = w.app.screen.integration
+        since = integ.status.lastError
+        w.clock.advance(60)
+        from ldtui.core.text import relative_age
+
+        expected = relative_age(since, int(w.clock() * 1000))
+        for _ in range(60):
+            if expected in rendered(w.app.screen.query_one("#detail", Static)):
+                break
+            await pilot.pause(0.05)
+        assert expected in rendered(w.app.screen.query_one("#detail", Static))
         await pilot.press("escape")
         assert isinstance(w.app.screen, IntegrationsScreen)
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
-from textual.widgets import Static
+from textual.widgets import Select, Static
 
 from ldtui.core.text import relative_age
 from ldtui.ui.cells import COLUMNS
@@ -83,7 +83,9 @@ async def test_a_failing_api_is_said_rows_marked_old_and_recovery_clears_it_by_i
         assert sum(1 for n in w.app._notifications if n.title == "Refresh failed") == 1  # said once
         w.state.faults.error_rate = 0.0
         await wait_for(pilot, lambda: screen.loop.state.failures == 0, 70)
-        await wait_for(pilot, lambda: "Dev Redis (renamed meanwhile)" in [r[COL["name"]] for r in shown(w.app)])
+        await wait_for(
+            pilot, lambda: "Dev Redis (renamed meanwhile)" in [r[COL["name"]] for r in shown(w.app)]
+        )
         assert "failed" not in statusline(w.app)
         assert not any(row[COL["status"]].endswith(" old") for row in shown(w.app))
         assert not any(table.is_dim(key) for key in table.shown_keys)
@@ -132,13 +134,21 @@ async def test_counts_always_agree_with_the_rows_on_screen() -> None:
         await pilot.pause()
         agree()
         await pilot.press("escape")
-        screen.scope = "default"
-        screen.table.refilter()
-        screen._update_statusline()
+        scope = screen.query_one("#scope", Select)
+        scope.value = "default"
         await pilot.pause()
         agree()
-        screen.scope = "*"
-        screen.table.refilter()
+        assert len(shown(w.app)) == 3
+        # A row's status changes while the order does not (sorted by name): counts follow.
+        await pilot.press("s", "s", "s", "s")  # project, environment, store, name
+        prod = find(w.state, "Prod Redis store")
+        prod.on = False
+        await pilot.press("r")
+        await settle(pilot)
+        agree()
+        assert "OK 1" in statusline(w.app) and "OFF 2" in statusline(w.app)
+        scope.value = Select.NULL
+        await pilot.pause()
         # A new integration arrives with the next refresh (deleted one is back too).
         await pilot.press("r")
         await settle(pilot)

@@ -141,7 +141,9 @@ async def test_ages_tick_with_the_clock_on_the_panel_and_in_the_detail(
             now_ms = int(clock() * 1000)
             store_says = f"synced {relative_age(synchronized_on, now_ms)}"
             api_says = f"last sync {relative_age(last_sync, now_ms)}"
-            await wait_for(pilot, lambda s=store_says: rows(app)["Prod Redis store"][COL["store"]].startswith(s), 3)
+            await wait_for(
+                pilot, lambda s=store_says: rows(app)["Prod Redis store"][COL["store"]].startswith(s), 3
+            )
             row = rows(app)["Prod Redis store"]
             assert api_says in row[COL["api"]]
             assert f"synchronizedOn {relative_age(synchronized_on, now_ms)}" in row[COL["reason"]]
@@ -196,7 +198,9 @@ async def test_failing_store_is_backed_off_says_when_and_recovers(
     await runtime.syncer.aclose()
 
 
-async def test_polling_pauses_behind_a_dialog(redis_url: str, moto_server: MotoServer, tmp_path: Path) -> None:
+async def test_polling_pauses_behind_a_dialog(
+    redis_url: str, moto_server: MotoServer, tmp_path: Path
+) -> None:
     app, runtime, clock = await panel_world(redis_url, moto_server, tmp_path)
     async with app.run_test(size=(140, 36)) as pilot:
         await open_panel(pilot)
@@ -263,7 +267,9 @@ async def test_r_fifty_times_adds_no_loop_and_a_hung_store_is_seen(
         try:
             hung_at = time.monotonic()
             # poll interval + the probe's deadline (timeout 0.5 s + 1 s) + scheduling slack.
-            await wait_for(pilot, lambda: verdicts(app)["Prod Redis store"] == "UNAVAILABLE", interval + 1.5 + 2)
+            await wait_for(
+                pilot, lambda: verdicts(app)["Prod Redis store"] == "UNAVAILABLE", interval + 1.5 + 2
+            )
             assert time.monotonic() - hung_at < interval + 1.5 + 2
         finally:
             os.kill(own_redis.proc.pid, signal.SIGCONT)
@@ -297,4 +303,3 @@ def test_sparkline() -> None:
     assert sparkline([]) == "—"
     line = sparkline([1, 2, 3, 8])
     assert len(line) == 4 and line[0] == "▁" and line[-1] == "█"
-

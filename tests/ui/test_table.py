@@ -64,7 +64,7 @@ op = st.one_of(
     cell_op,
     st.tuples(st.just("remove"), st.lists(st.sampled_from(KEYS), max_size=3)),
     st.tuples(st.just("dim"), st.lists(st.sampled_from(KEYS), max_size=3), st.booleans()),
-    st.tuples(st.just("sort"), st.sampled_from([None, "a", "b", "c"]), st.booleans()),
+    st.tuples(st.just("sort"), st.sampled_from([None, "a", "b", "c", ("b", "a")]), st.booleans()),
     st.tuples(st.just("filter"), st.sampled_from([None, "a", "x", " ", "é"])),
     st.tuples(st.just("cursor"), st.integers(-2, 10)),
     st.tuples(st.just("widths"), st.sampled_from(["fit", "narrow", "wide"])),

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ldtui.core.integration_status import ApiStatus, summarize
 from ldtui.core.models import BigSegmentStoreIntegration
-from ldtui.core.text import literal, relative_age
+from ldtui.core.text import literal, next_change_ms, relative_age
 from tests.factories import integration_body
 
 NOW = 1_800_000_000_000
@@ -80,3 +82,15 @@ def test_failing_since_is_the_first_error_of_the_current_run() -> None:
     s = summarize(integ(on=True, status={"available": True, "lastSync": NOW - 1_000, "lastError": NOW - 30_000,
                                          "errors": [{"message": "x", "timestamp": NOW - 30_000}]}), NOW)
     assert s.failing_since is None and s.word is ApiStatus.OK
+
+
+@given(then=st.integers(0, 10**13), elapsed=st.integers(-10**6, 10**10))
+def test_an_age_reads_the_same_until_its_next_change(then: int, elapsed: int) -> None:
+    """Screens redraw an age only at next_change_ms: until then its words must not change, and
+    at that moment they must."""
+    now = then + elapsed
+    text = relative_age(then, now)
+    nxt = next_change_ms(then, now)
+    assert nxt > now
+    assert relative_age(then, int(nxt) - 1) == text
+    assert relative_age(then, int(nxt)) != text

@@ -52,6 +52,8 @@ def detail_table(integ: BigSegmentStoreIntegration, now_ms: int) -> Table:
         )
     t.add_row("", "")
     row("Status", f"{s.word.value}: {s.reason}")
+    if s.failing_since is not None:
+        row("  failing since", when(s.failing_since, now_ms))
     st = integ.status
     row("  available", "—" if st.available is None else str(st.available).lower())
     row(
@@ -86,6 +88,12 @@ class DetailScreen(ModalScreen[str | None]):
         super().__init__()
         self.integration = integration
         self.clock = clock
+
+    def on_mount(self) -> None:
+        self.set_interval(1, self.tick)  # its ages tick like the list's
+
+    def tick(self) -> None:
+        self.query_one("#detail", Static).update(detail_table(self.integration, int(self.clock() * 1000)))
 
     def compose(self) -> Any:
         now = int(self.clock() * 1000)

@@ -18,7 +18,7 @@ from textual.containers import Horizontal
 from textual.widgets import Footer, Header, Input, Select, Static
 
 from ldtui.core.integration_status import ApiStatus, StatusSummary, summarize
-from ldtui.core.text import literal, truncate
+from ldtui.core.text import literal, next_change_ms, truncate
 from ldtui.ui.cells import COLUMN_CAPS, COLUMNS, Cell, age_cells, haystack, row_cells
 from ldtui.ui.poller import PollLoop
 from ldtui.ui.screens.base import LdScreen
@@ -43,6 +43,7 @@ class RowView:
     hay: str
     cells: tuple[Cell, ...]
     old: bool = False
+    next_tick_ms: float = 0.0  # when an age cell's words next change
 
 
 class IntegrationsScreen(LdScreen):
@@ -94,6 +95,11 @@ class IntegrationsScreen(LdScreen):
         self._progress = "loading integrations…"
         self.start_error: str | None = None  # a configuration problem: nothing to retry
         self.loop: PollLoop | None = None
+        # The rows passing scope and filter (the table's filter looks them up); narrowed from
+        # the previous set while typing extends the filter.
+        self._matches: set[str] = set()
+        self._matched_by: tuple[tuple[str, ...], str] | None = None
+        self._counted: tuple[tuple[int, int], tuple[int, dict[ApiStatus, int]]] | None = None
         # Edits that did not go through (rejected, conflict, network): kept for the next try.
         self.kept_drafts: dict[str, Any] = {}
 
@@ -117,7 +123,7 @@ class IntegrationsScreen(LdScreen):
     def on_mount(self) -> None:
         table = self.table
         table.set_columns(COLUMNS)
-        table.set_filter(self._shown)
+        table.set_filter(self._matches.__contains__)
         self._apply_sort()
         # The loading state is in the status line: the table and its header are there at once.
         table.focus()
@@ -224,12 +230,34 @@ class IntegrationsScreen(LdScreen):
             return f"{i.projectKey}/{i.environmentKey}" == self.scope
         return i.projectKey == self.scope
 
-    def _shown(self, key: str) -> bool:
-        """The table's filter: in scope, and every typed word somewhere in the row."""
-        view = self._views.get(key)
-        if view is None:
-            return False
-        return self._in_scope(view.integration) and all(w in view.hay for w in self.filter_words)
+    def _match(self, *, all_rows: bool = False) -> None:
+        """Which rows pass scope and filter, into ``_matches`` (the set the table's filter looks
+        in). Typing more of a word only narrows: then only the rows shown are tested again."""
+        words = tuple(self.filter_words)
+        previous = self._matched_by
+        narrowing = (
+            not all_rows
+            and previous is not None
+            and previous[1] == self.scope
+            and len(words) >= len(previous[0])
+            and all(any(old in new for new in words) for old in previous[0])
+        )
+        candidates = list(self._matches) if narrowing else list(self._views)
+        views = self._views
+        scope = self.scope
+        matched = set()
+        for key in candidates:
+            view = views.get(key)
+            if view is None:
+                continue
+            if scope != ALL and not self._in_scope(view.integration):
+                continue
+            hay = view.hay
+            if all(w in hay for w in words):
+                matched.add(key)
+        self._matches.clear()
+        self._matches.update(matched)  # the same set object: the table holds its __contains__
+        self._matched_by = (words, scope)
 
     def _view(
         self, integ: BigSegmentStoreIntegration, now_ms: int, variables: dict[str, str], old: bool
@@ -261,6 +289,7 @@ class IntegrationsScreen(LdScreen):
             rows.append((integ.id, view.cells, view.old))
         for gone in [k for k in self._views if k not in self.integrations]:
             del self._views[gone]
+        self._match(all_rows=True)
         with table.batch():
             table.remove_rows([k for k in table.row_keys if k not in self.integrations])
             for key, cells, is_old in rows:
@@ -282,7 +311,13 @@ class IntegrationsScreen(LdScreen):
             now = self._now_ms()
             updates: list[tuple[str, str, Any]] = []
             for key, view in self._views.items():
-                sync_cell, error_cell = age_cells(view.summary, now)
+                if now < view.next_tick_ms:
+                    continue  # its ages read the same until then
+                summary = view.summary
+                view.next_tick_ms = min(
+                    next_change_ms(summary.last_sync, now), next_change_ms(summary.last_error, now)
+                )
+                sync_cell, error_cell = age_cells(summary, now)
                 cells = view.cells
                 if sync_cell.plain == cells[SYNC].plain and error_cell.plain == cells[ERROR].plain:
                     continue
@@ -295,21 +330,24 @@ class IntegrationsScreen(LdScreen):
     def _apply_sort(self) -> None:
         """Default order: project, environment, store, name; else the chosen column."""
         if self.sort_column is None:
-            self.table.set_sort(
-                key=lambda key, cells: tuple(c.sort_key for c in cells[:4]),  # type: ignore[union-attr]
-                reverse=self.sort_reverse,
-            )
+            self.table.set_sort(COLUMN_KEYS[:4], reverse=self.sort_reverse)
         else:
             self.table.set_sort(self.sort_column, reverse=self.sort_reverse)
 
     def _counts(self) -> tuple[int, dict[ApiStatus, int]]:
-        """Counted from the rows on screen, each time: never kept beside them."""
+        """Counted from the rows on screen: recounted whenever they change (the table's
+        version), never kept beside them."""
+        table = self.table
+        if self._counted is not None and self._counted[0] == table.version:
+            return self._counted[1]
         counts: dict[ApiStatus, int] = {}
-        shown = self.table.shown_keys
+        views = self._views
+        shown = table.shown_keys
         for key in shown:
-            view = self._views.get(key)
+            view = views.get(key)
             if view is not None:
                 counts[view.summary.word] = counts.get(view.summary.word, 0) + 1
+        self._counted = (table.version, (len(shown), counts))
         return len(shown), counts
 
     def _update_empty_text(self) -> None:
@@ -414,6 +452,7 @@ class IntegrationsScreen(LdScreen):
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         self.filter_words = event.value.lower().split()
+        self._match()
         self.table.refilter()
         self._update_empty_text()
         self._update_statusline()
@@ -428,6 +467,7 @@ class IntegrationsScreen(LdScreen):
     @on(Select.Changed, "#scope")
     def _scope_changed(self, event: Select.Changed) -> None:
         self.scope = ALL if event.value is Select.NULL else str(event.value)
+        self._match()
         self.table.refilter()
         self._update_empty_text()
         self._update_statusline()

@@ -208,7 +208,7 @@ class StatusScreen(LdScreen):
     def on_mount(self) -> None:
         table = self.table
         table.set_columns(COLUMNS)
-        table.set_sort(key=lambda key, cells: tuple(cells[i].sort_key for i in (0, 1, 3)))  # type: ignore[union-attr]
+        table.set_sort(("verdict", "where", "name"))  # worst first
         table.focus()
         self.loop = PollLoop(
             self._round,

@@ -189,6 +189,7 @@ class LdTable(ScrollView, can_focus=True):
         self._index: dict[str, int] = {}
         self._filter: RowFilter | None = None
         self._sort_column: str | None = None
+        self._sort_columns: tuple[str, ...] = ()  # what a column sort looks at
         self._sort_key: SortKey | None = None
         self._sort_reverse = False
         self._cursor_key: str | None = None
@@ -199,8 +200,14 @@ class LdTable(ScrollView, can_focus=True):
         self._style_version = 0
         self._lines: LRUCache[tuple[Any, ...], Strip] = LRUCache(1024)
         self._batch_depth = 0
-        self._pending: set[str] = set()  # rows changed inside a batch, to re-filter
+        self._pending: set[str] = set()  # rows changed inside a batch: re-sort, re-filter
+        self._pending_filter: set[str] = set()  # rows whose sort key cannot have changed
         self._order_dirty = False
+        self._order_version = 0
+        # Each row's sort key (for the current sort) and every row in sort order, kept while
+        # only the filter changes.
+        self._sort_keys: dict[str, Any] = {}
+        self._sorted_all: list[str] | None = None
         self._layout_dirty = False
         self._highlight_posted: str | None = None
 
@@ -261,6 +268,8 @@ class LdTable(ScrollView, can_focus=True):
                 values = tuple(cells)
                 if old is not None and old.dim == new_dim and old.cells == values:
                     continue
+                if old is None:
+                    self._sorted_all = None  # a new row: its place in the sort is not known yet
                 self._rows[key] = _Row(values, self._bump(), new_dim)
                 self._pending.add(key)
 
@@ -288,7 +297,10 @@ class LdTable(ScrollView, can_focus=True):
                     continue
                 cells[i] = value
                 self._rows[key] = _Row(tuple(cells), self._bump(), row.dim)
-                self._pending.add(key)
+                if self._sort_key is not None or column in self._sort_columns:
+                    self._pending.add(key)
+                else:
+                    self._pending_filter.add(key)  # its place in the sort cannot have moved
 
     def update_cell(self, key: str, column: str, value: CellValue) -> None:
         self.update_cells([(key, column, value)])
@@ -307,6 +319,9 @@ class LdTable(ScrollView, can_focus=True):
             for key in keys:
                 if self._rows.pop(key, None) is not None:
                     self._pending.discard(key)
+                    self._pending_filter.discard(key)
+                    self._sort_keys.pop(key, None)
+                    self._sorted_all = None
                     self._order_dirty = True
 
     def clear(self) -> None:
@@ -360,15 +375,25 @@ class LdTable(ScrollView, can_focus=True):
             self._order_dirty = True
 
     def set_sort(
-        self, column: str | None = None, *, key: SortKey | None = None, reverse: bool = False
+        self,
+        column: str | Sequence[str] | None = None,
+        *,
+        key: SortKey | None = None,
+        reverse: bool = False,
     ) -> None:
-        """Sort by a column (its cells' ``sort_key``, else their text), or by ``key(row key,
-        cells)``; ties by row key, so the order never depends on the history of updates."""
+        """Sort by a column (its cells' ``sort_key``, else their text), by several columns in
+        turn (a tuple; the header marks none), or by ``key(row key, cells)``; ties by row key,
+        so the order never depends on the history of updates."""
         if column is not None and key is not None:
             raise ValueError("sort by a column or by a key function, not both")
-        changed_header = column != self._sort_column or (column is not None and reverse != self._sort_reverse)
-        self._sort_column, self._sort_key, self._sort_reverse = column, key, reverse
+        columns = (column,) if isinstance(column, str) else tuple(column or ())
+        marked = column if isinstance(column, str) else None
+        changed_header = marked != self._sort_column or (marked is not None and reverse != self._sort_reverse)
+        self._sort_column, self._sort_columns = marked, columns
+        self._sort_key, self._sort_reverse = key, reverse
         with self.batch():
+            self._sort_keys.clear()
+            self._sorted_all = None
             self._order_dirty = True
             if changed_header:
                 self._layout_changed()
@@ -381,23 +406,44 @@ class LdTable(ScrollView, can_focus=True):
     def sort_reverse(self) -> bool:
         return self._sort_reverse
 
+    @property
+    def version(self) -> tuple[int, int]:
+        """Changes whenever any row, or the rows shown, or their order change: a key for what a
+        screen derives from the rows (counts, say)."""
+        return (self._order_version, self._next_version)
+
+    @property
+    def _sorted(self) -> bool:
+        return bool(self._sort_columns) or self._sort_key is not None
+
     def _row_sort_key(self, key: str) -> Any:
         row = self._rows[key]
-        if self._sort_column is not None:
-            i = next((n for n, c in enumerate(self._columns) if c.key == self._sort_column), None)
-            value = row.cells[i] if i is not None and i < len(row.cells) else ""
-            return (_sort_value(value), key)
+        if self._sort_columns:
+            index = {c.key: n for n, c in enumerate(self._columns)}
+            values = []
+            for column in self._sort_columns:
+                i = index.get(column)
+                values.append(_sort_value(row.cells[i]) if i is not None and i < len(row.cells) else "")
+            return (*values, key)
         if self._sort_key is not None:
             return (self._sort_key(key, row.cells), key)
         return key
 
     def _compute_order(self) -> None:
+        # Every row in sort order is kept between filter changes: a keystroke in the filter
+        # only filters; the sort runs when rows or their sort keys change.
+        if self._sorted_all is None:
+            if self._sorted:
+                keys = self._sort_keys
+                for key in self._rows:
+                    if key not in keys:
+                        keys[key] = self._row_sort_key(key)
+                self._sorted_all = sorted(self._rows, key=keys.__getitem__, reverse=self._sort_reverse)
+            else:
+                self._sorted_all = list(self._rows)
         keep = self._filter
-        keys = [k for k in self._rows if keep is None or keep(k)]
-        if self._sort_column is not None or self._sort_key is not None:
-            keys.sort(key=self._row_sort_key, reverse=self._sort_reverse)
-        self._order = keys
-        self._index = {k: i for i, k in enumerate(keys)}
+        self._order = list(self._sorted_all) if keep is None else [k for k in self._sorted_all if keep(k)]
+        self._index = {k: i for i, k in enumerate(self._order)}
 
     # --- batching and refresh -----------------------------------------------------------------
 
@@ -420,22 +466,33 @@ class LdTable(ScrollView, can_focus=True):
 
     def _commit(self) -> None:
         pending, self._pending = self._pending, set()
-        if pending and not self._order_dirty:
-            # A changed row may enter or leave the filter, or move in the sort.
-            keep = self._filter
-            sorted_ = self._sort_column is not None or self._sort_key is not None
-            for key in pending:
-                shown = key in self._index
-                passes = key in self._rows and (keep is None or keep(key))
-                if shown != passes or (passes and sorted_):
+        keep = self._filter
+        only_filter, self._pending_filter = self._pending_filter - pending, set()
+        if not self._order_dirty and self._sorted_all is not None and keep is not None:
+            for key in only_filter:
+                if key in self._rows and (key in self._index) != keep(key):
                     self._order_dirty = True
                     break
+        for key in pending:
+            # A changed row may have moved in the sort (its sort key changed), or entered or
+            # left the filter. (Added and removed rows dropped the sorted list already.)
+            if self._sorted:
+                new = self._row_sort_key(key)
+                if self._sort_keys.get(key) != new:
+                    self._sort_keys[key] = new
+                    self._sorted_all = None
+            if self._sorted_all is None:
+                self._order_dirty = True
+            elif not self._order_dirty and (key in self._index) != (keep is None or keep(key)):
+                self._order_dirty = True
         order_changed = self._order_dirty
         if self._order_dirty:
             self._order_dirty = False
             before = self._order
             self._compute_order()
             order_changed = before != self._order
+            if order_changed:
+                self._order_version += 1
         self._place_cursor()
         if order_changed or self._layout_dirty:
             self._layout_dirty = False
