@@ -135,7 +135,9 @@ async def bench_large_table(n: int = 5000) -> dict[str, Any]:
     simulate_history(state)
     clock = _Clock(time.time())
     app = LdtuiApp(
-        EmulatorBackend(EmulatorRuntime(state, Endpoints()), DEFAULT_TOKEN, clock=clock), clock=clock, blink=False
+        EmulatorBackend(EmulatorRuntime(state, Endpoints()), DEFAULT_TOKEN, clock=clock),
+        clock=clock,
+        blink=False,
     )
     async with app.run_test(size=(120, 36)) as pilot:
         screen = app.screen

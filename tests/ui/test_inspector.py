@@ -102,6 +102,26 @@ async def test_single_context_explained_per_segment_and_generation() -> None:
         assert copied["key"] == key and copied["segments"]["beta-testers"] == "included"
 
 
+async def test_the_freshness_line_ticks() -> None:
+    """The store's age on the inspector's top line follows the clock (synchronizedOn 5 s ago,
+    then 65 s, then 11 min), without a new lookup."""
+    import time
+
+    from ldtui.core.text import relative_age
+
+    world = make_world()
+    memory_stores(world, NOW_MS - 5_000)
+    async with world.app.run_test(size=(120, 36)) as pilot:
+        screen = await open_inspector(pilot)
+        for step in (0, 60, 600):
+            world.clock.advance(step)
+            expected = relative_age(NOW_MS - 5_000, int(world.clock() * 1000))
+            deadline = time.monotonic() + 3
+            while expected not in text_of(screen.query_one("#inspector-store")):
+                assert time.monotonic() < deadline, (expected, text_of(screen.query_one("#inspector-store")))
+                await pilot.pause(0.05)
+
+
 async def test_orphaned_refs_and_kind_are_explained() -> None:
     world = make_world()
     stores = memory_stores(world, NOW_MS - 5_000)

@@ -640,32 +640,45 @@ class LdTable(ScrollView, can_focus=True):
             return f"{column.label} {'↓' if self._sort_reverse else '↑'}"
         return column.label
 
-    def _cell_segments(self, value: CellValue, width: int, base: Style) -> list[Segment]:
+    def _cell_segments(
+        self, value: CellValue, width: int, base: Style, post: Style | None = None
+    ) -> list[Segment]:
+        """One cell, padded to its column: ``base`` under the cell's own style, ``post`` (the
+        cursor, dimming) over it, so the cursor row reads in the cursor's colours."""
         pad = " " * self.cell_padding
         text = value if isinstance(value, Text) else Text(value)
         if text.cell_len > width or "\n" in text.plain:
             text = text.copy()
             text.plain = text.plain.replace("\n", " ")
             text.truncate(width, overflow="ellipsis")
-        segments = [Segment(pad, base)]
+        if post is not None:
+            base_post = base + post
+        else:
+            base_post = base
+        segments = [Segment(pad, base_post)]
         console = self.app.console
         # Rich applies a Text's own style only to spans, not to plain runs: apply it here.
         own = base + console.get_style(text.style) if text.style else base
         for segment in text.render(console):
-            segments.append(Segment(segment.text, own + segment.style if segment.style else own))
+            style = own + segment.style if segment.style else own
+            segments.append(Segment(segment.text, style + post if post is not None else style))
         fill = width - text.cell_len
-        segments.append(Segment(" " * (max(0, fill) + self.cell_padding), base))
+        segments.append(Segment(" " * (max(0, fill) + self.cell_padding), base_post))
         return segments
 
-    def _row_style(self, index: int, cursor: bool, dim: bool) -> Style:
-        style = self.rich_style
+    def _row_styles(self, index: int, cursor: bool, dim: bool) -> tuple[Style, Style | None]:
+        """The row's base (the stripe) and what goes over its cells' own styles (dimming, then
+        the cursor)."""
+        base = self.rich_style
         if self.zebra_stripes:
-            style += self.get_component_rich_style("ldtable--odd-row" if index % 2 else "ldtable--even-row")
+            base += self.get_component_rich_style("ldtable--odd-row" if index % 2 else "ldtable--even-row")
+        post: Style | None = None
         if dim:
-            style += self.get_component_rich_style("ldtable--dim")
+            post = self.get_component_rich_style("ldtable--dim")
         if cursor:
-            style += self.get_component_rich_style("ldtable--cursor")
-        return style
+            cursor_style = self.get_component_rich_style("ldtable--cursor")
+            post = cursor_style if post is None else post + cursor_style
+        return base, post
 
     def _full_line(self, y: int) -> Strip:
         """Line ``y`` of the table (0 is the header), uncropped, from the cache when its inputs
@@ -689,11 +702,11 @@ class LdTable(ScrollView, can_focus=True):
         cache_key = (key, row.version, cursor, index % 2, *state)
         strip = self._lines.get(cache_key)
         if strip is None:
-            base = self._row_style(index, cursor, row.dim)
+            base, post = self._row_styles(index, cursor, row.dim)
             segments = []
             for n, column in enumerate(self._columns):
                 value = row.cells[n] if n < len(row.cells) else ""
-                segments += self._cell_segments(value, self._width(column), base)
+                segments += self._cell_segments(value, self._width(column), base, post)
             strip = Strip(segments)
             self._lines.set(cache_key, strip)
         return strip
