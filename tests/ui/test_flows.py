@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import pytest
-from rich.text import Text
 from textual.widgets import Button, Input, Select, Static
 
 from ldtui.emulator.seed import READ_ONLY_TOKEN

@@ -178,7 +178,9 @@ class InspectorScreen(InspectorBase):
 
     def on_mount(self) -> None:
         table = self.query_one("#inspector-verdicts", LdTable)
-        table.set_columns([("segment", "Segment"), ("gen", "Gen"), ("verdict", "Verdict"), ("reason", "Reason")])
+        table.set_columns(
+            [("segment", "Segment"), ("gen", "Gen"), ("verdict", "Verdict"), ("reason", "Reason")]
+        )
         self.query_one("#inspect-key").focus()
         self.load_targets()
 
@@ -845,9 +847,8 @@ class SegmentScreen(InspectorBase):
                 if g.current
                 else Text("orphaned: SDKs ignore it")
             )
-            rows.append(
-                (str(g.generation), (Text(str(g.generation)), Text(f"{g.included:,}"), Text(f"{g.excluded:,}"), what))
-            )
+            cells = (Text(str(g.generation)), Text(f"{g.included:,}"), Text(f"{g.excluded:,}"), what)
+            rows.append((str(g.generation), cells))
         with table.batch():
             table.clear()
             table.set_rows(rows)

@@ -481,9 +481,9 @@ class LdTable(ScrollView, can_focus=True):
                 if self._sort_keys.get(key) != new:
                     self._sort_keys[key] = new
                     self._sorted_all = None
-            if self._sorted_all is None:
-                self._order_dirty = True
-            elif not self._order_dirty and (key in self._index) != (keep is None or keep(key)):
+            if self._sorted_all is None or (
+                not self._order_dirty and (key in self._index) != (keep is None or keep(key))
+            ):
                 self._order_dirty = True
         order_changed = self._order_dirty
         if self._order_dirty:
@@ -651,10 +651,7 @@ class LdTable(ScrollView, can_focus=True):
             text = text.copy()
             text.plain = text.plain.replace("\n", " ")
             text.truncate(width, overflow="ellipsis")
-        if post is not None:
-            base_post = base + post
-        else:
-            base_post = base
+        base_post = base + post if post is not None else base
         segments = [Segment(pad, base_post)]
         console = self.app.console
         # Rich applies a Text's own style only to spans, not to plain runs: apply it here.
