@@ -65,6 +65,11 @@ BIG_SEGMENT_STORE = "/api/v2/integration-capabilities/big-segment-store"
 
 IDEMPOTENT_METHODS = frozenset({"GET", "DELETE"})
 _MAX_PAGES = 10_000
+# The largest response body read: a listing of every integration in a large account is a few
+# megabytes; anything bigger is not LaunchDarkly, and is refused before it is read whole.
+MAX_BODY_BYTES = 32 * 1024 * 1024
+# An error's message is shown to a person: it is cut at this length.
+MAX_MESSAGE_CHARS = 1000
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
@@ -143,6 +148,8 @@ class LaunchDarklyClient:
         token: str | SecretStr,
         *,
         timeout: float | httpx.Timeout = 10.0,
+        deadline: float | None = None,
+        max_body_bytes: int = MAX_BODY_BYTES,
         retry: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         on_retry: Callable[[RetryNotice], None] | None = None,
@@ -157,6 +164,13 @@ class LaunchDarklyClient:
         self._sleep = sleep
         self._clock = clock
         self._rng = rng
+        # httpx's timeouts bound each connect, write and read; a server that sends a byte every
+        # few seconds passes them all. Each attempt also has a total deadline: by default the
+        # profile's timeout, the "seconds per request" the configuration promises.
+        if deadline is None:
+            deadline = timeout if isinstance(timeout, int | float) else (timeout.read or 10.0)
+        self.deadline = float(deadline)
+        self.max_body_bytes = max_body_bytes
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
@@ -317,16 +331,19 @@ class LaunchDarklyClient:
         while True:
             attempt += 1
             try:
-                response = await self._http.request(
-                    ctx.method, ctx.path, content=content, headers=headers, params=params
-                )
-            except httpx.TimeoutException as exc:
+                response = await self._request(ctx, content, headers, params)
+            except (httpx.TimeoutException, TimeoutError) as exc:
                 failed += 1
                 if not await self._backoff(ctx, attempt, failed, None, "timeout"):
+                    what = (
+                        f"no complete answer within {self.deadline:g} s"
+                        if isinstance(exc, TimeoutError)
+                        else f"no answer within the timeout ({type(exc).__name__})"
+                    )
                     raise ApiError(
                         status=None,
                         code=TIMEOUT,
-                        message=f"no answer within the timeout ({type(exc).__name__})",
+                        message=what,
                         context=ctx,
                         attempts=attempt,
                     ) from exc
@@ -376,6 +393,54 @@ class LaunchDarklyClient:
             if 300 <= response.status_code < 400:
                 raise self._error(response, ctx, attempt)
             return response
+
+    async def _request(
+        self,
+        ctx: RequestContext,
+        content: bytes | None,
+        headers: dict[str, str],
+        params: dict[str, Any] | None,
+    ) -> httpx.Response:
+        """One attempt, with its total deadline; the body is read with a bound."""
+        async with asyncio.timeout(self.deadline):
+            request = self._http.build_request(
+                ctx.method, ctx.path, content=content, headers=headers, params=params
+            )
+            response = await self._http.send(request, stream=True)
+            try:
+                declared = response.headers.get("content-length")
+                if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+                    raise self._too_large(response, ctx)
+                chunks: list[bytes] = []
+                size = 0
+                # Decoded (gzip and the like) as it arrives: the bound is on what it becomes.
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > self.max_body_bytes:
+                        raise self._too_large(response, ctx)
+                    chunks.append(chunk)
+            finally:
+                await response.aclose()
+            headers_out = httpx.Headers(
+                [(k, v) for k, v in response.headers.multi_items() if k.lower() != "content-encoding"]
+            )
+            return httpx.Response(
+                response.status_code,
+                headers=headers_out,
+                content=b"".join(chunks),
+                request=request,
+                extensions=response.extensions,
+            )
+
+    def _too_large(self, response: httpx.Response, ctx: RequestContext) -> ApiError:
+        return ApiError(
+            status=response.status_code,
+            code=INVALID_RESPONSE,
+            message=f"the response is larger than {self.max_body_bytes // (1024 * 1024)} MiB: refused "
+            "without reading it (not LaunchDarkly's API, or a proxy in the way?)",
+            context=ctx,
+            request_id=response.headers.get("x-request-id"),
+        )
 
     def _backoff_delay(self, n: int) -> float:
         return min(self.retry.backoff_max, self.retry.backoff_base * (2 ** (n - 1)))
@@ -476,11 +541,15 @@ def _error_body(response: httpx.Response) -> tuple[str, str, str | None]:
     try:
         data = response.json()
         rep = ErrorRep.model_validate(data)
-        return rep.code, rep.message, rep.id
+        return rep.code[:100], _cut(rep.message), rep.id[:100] if rep.id else None
     except (json.JSONDecodeError, UnicodeDecodeError, ValidationError):
         pass
     reason = response.reason_phrase or "error"
     return HTTP_ERROR, f"{reason} (not a LaunchDarkly error body; {_snippet(response)})", None
+
+
+def _cut(message: str) -> str:
+    return message if len(message) <= MAX_MESSAGE_CHARS else message[:MAX_MESSAGE_CHARS] + "… (cut)"
 
 
 def _describe(exc: ValidationError, limit: int = 3) -> str:
