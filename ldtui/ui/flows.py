@@ -211,7 +211,9 @@ async def toggle(screen: IntegrationsScreen, integ: BigSegmentStoreIntegration, 
     screen.notify(f"{updated.name!r} is now {'on' if updated.on else 'off'}", markup=False)
 
 
-def delete_flow(screen: IntegrationsScreen, integ: BigSegmentStoreIntegration) -> None:
+def delete_flow(
+    screen: IntegrationsScreen, integ: BigSegmentStoreIntegration, changed: str | None = None
+) -> None:
     def confirmed(yes: bool | None) -> None:
         if yes:
             screen.run_worker(
@@ -221,19 +223,49 @@ def delete_flow(screen: IntegrationsScreen, integ: BigSegmentStoreIntegration) -
                 description="Deleting the integration",
             )
 
-    screen.app.push_screen(DeleteScreen(integ.name, _where(integ)), confirmed)
+    screen.app.push_screen(DeleteScreen(integ.name, _where(integ), changed=changed), confirmed)
+
+
+def _changes(before: BigSegmentStoreIntegration, after: BigSegmentStoreIntegration) -> str:
+    """What someone else changed, in words, for the second confirmation."""
+    parts = [f"version {before.version} → {after.version}"]
+    if before.name != after.name:
+        parts.append(f"name {before.name!r} → {after.name!r}")
+    if before.on != after.on:
+        parts.append(f"turned {'on' if after.on else 'off'}")
+    if before.config != after.config:
+        keys = sorted(
+            k for k in set(before.config) | set(after.config) if before.config.get(k) != after.config.get(k)
+        )
+        parts.append("config " + ", ".join(keys) + " changed")
+    return "; ".join(parts)
 
 
 async def delete(screen: IntegrationsScreen, integ: BigSegmentStoreIntegration) -> None:
+    """DELETE has no precondition in the API: read the integration first, and if it changed
+    since the dialog opened (renamed, repointed), show the change and ask again."""
     service = await screen.ldtui.service_ready()
+    try:
+        latest = await service.get(integ.ref)
+    except ApiError as exc:
+        if exc.status == 404:
+            screen.forget(integ.id)
+            screen.notify("It was already gone.")
+            return
+        _fail(screen, "Not deleted (it could not be read first)", exc)
+        return
+    if latest.version != integ.version:
+        screen.upsert(latest)
+        delete_flow(screen, latest, changed=_changes(integ, latest))
+        return
     try:
         await service.delete(integ.ref)
     except ApiError as exc:
         if exc.status == 404:
             screen.forget(integ.id)
-            screen.notify("It was already gone.", markup=False)
+            screen.notify("It was already gone.")
             return
         _fail(screen, "Not deleted", exc)
         return
     screen.forget(integ.id)
-    screen.notify(f"Deleted {integ.name!r}", markup=False)
+    screen.notify(f"Deleted {integ.name!r}")

@@ -413,6 +413,32 @@ async def test_delete_needs_the_name_typed() -> None:
         assert "Sandbox DynamoDB" not in names(w.app)
 
 
+async def test_delete_asks_again_when_the_integration_changed_meanwhile() -> None:
+    """Someone renames and repoints it after the dialog opened: ldtui reads it before the
+    DELETE (which has no precondition), shows what changed and asks for the new name."""
+    w = make_world()
+    integ = find(w.state, "Sandbox DynamoDB")
+    async with w.app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        await select_row(pilot, "Sandbox DynamoDB")
+        await pilot.press("d")
+        await pilot.pause()
+        integ.name = "Production DynamoDB"
+        integ.config["tableName"] = "ld-prod"
+        integ.version += 1
+        await pilot.press(*"Sandbox DynamoDB", "enter")
+        await settle(pilot)
+        again = w.app.screen
+        assert isinstance(again, DeleteScreen) and again.target == "Production DynamoDB"
+        text = " ".join(rendered(s) for s in again.query(Static))
+        assert "It changed since you asked" in text and "Production DynamoDB" in text and "tableName" in text
+        assert integ.id in w.state.integrations  # not deleted on the old confirmation
+        await pilot.press("escape")
+        await settle(pilot)
+        assert integ.id in w.state.integrations
+        assert "Production DynamoDB" in names(w.app)  # the list shows what it is now
+
+
 # --- failures become readable notifications ----------------------------------------------------
 
 

@@ -47,14 +47,25 @@ class DeleteScreen(ModalScreen[bool]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="delete_cancel", tooltip="Keep it")]
 
-    def __init__(self, name: str, where: str) -> None:
+    def __init__(self, name: str, where: str, *, changed: str | None = None) -> None:
         super().__init__()
         self.target = name
         self.where = where
+        # Set when the integration changed since the first confirmation: said before all else.
+        self.changed = changed
 
     def compose(self) -> Any:
         with Vertical(classes="dialog"):
             yield Static(Text("Delete integration"), classes="dialog-title")
+            if self.changed:
+                yield Static(
+                    Text(
+                        "It changed since you asked: "
+                        f"{literal(self.changed)}. Check it is still the one to delete.",
+                        style="bold",
+                    ),
+                    classes="warning-text",
+                )
             yield Static(
                 Text.assemble(
                     "This deletes ",
