@@ -36,6 +36,13 @@ class PollState:
     failures: int = 0  # consecutive
     next_due: float | None = None
     polls: int = 0
+    started: float | None = None  # monotonic start of the poll in flight
+
+    def waited(self, now_monotonic: float) -> float | None:
+        """How long the poll in flight has been waiting, or ``None``."""
+        if not self.in_flight or self.started is None:
+            return None
+        return max(0.0, now_monotonic - self.started)
 
     @property
     def failing(self) -> bool:
@@ -173,6 +180,7 @@ class PollLoop:
     async def _once(self) -> None:
         self._asked = False
         self._last_start = self._mono()
+        self.state.started = self._last_start
         self.state.in_flight = True
         self.state.next_due = None
         self._on_change()

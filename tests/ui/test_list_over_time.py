@@ -154,3 +154,17 @@ async def test_counts_always_agree_with_the_rows_on_screen() -> None:
         await settle(pilot)
         agree()
         assert len(shown(w.app)) == len(w.state.integrations)
+
+
+async def test_a_slow_api_is_said_with_how_long_it_has_been_waited_for() -> None:
+    """A frozen number is worse than none: while LaunchDarkly takes its time, the status line
+    says what ldtui waits for and for how long."""
+    w = make_world()
+    async with w.app.run_test(size=(200, 36)) as pilot:
+        await settle(pilot)
+        w.state.faults.latency_ms = 4000
+        await pilot.press("r")
+        await wait_for(pilot, lambda: "waiting for LaunchDarkly for" in statusline(w.app), 6)
+        w.state.faults.latency_ms = 0
+        await settle(pilot)
+        assert "waiting" not in statusline(w.app)

@@ -372,8 +372,12 @@ class IntegrationsScreen(LdScreen):
         )
         if self.start_error:
             parts.append(f"cannot start: {self.start_error}")
+        state = self.loop.state if self.loop is not None else None
+        waited = state.waited(time.monotonic()) if state is not None else None
         if self._progress:
-            parts.append(self._progress)
+            # What it waits for, and since when (a slow API is not a frozen screen).
+            since = f" ({waited:.0f} s)" if waited is not None and waited >= 2 else ""
+            parts.append(self._progress + since)
         if self.loaded:
             shown, counts = self._counts()
             total = len(self.integrations)
@@ -381,7 +385,6 @@ class IntegrationsScreen(LdScreen):
             parts.append(" ".join(f"{w.value} {counts[w]}" for w in ApiStatus if counts.get(w)))
             if self.data_time is not None:
                 parts.append(f"refreshed {_hms(self.data_time)} UTC")
-        state = self.loop.state if self.loop is not None else None
         if state is not None and state.failing and state.last_failure is not None:
             failed = f"last refresh failed {_hms(state.last_failure)} UTC ({state.failure_reason})"
             retry = state.retry_in(time.monotonic())
@@ -393,7 +396,11 @@ class IntegrationsScreen(LdScreen):
             if self.loaded:
                 parts.append("rows marked old are from the last good refresh")
         elif state is not None and state.in_flight and self.loaded:
-            parts.append("refreshing…")
+            parts.append(
+                f"refreshing… waiting for LaunchDarkly for {waited:.0f} s"
+                if waited is not None and waited >= 2
+                else "refreshing…"
+            )
         for line in self.query("#statusline").results(Static):
             line.update(" · ".join(p for p in parts if p))
 

@@ -190,6 +190,7 @@ class StatusScreen(LdScreen):
         self.service: Any = None
         self.loop: PollLoop | None = None
         self._force = False
+        self._pending = 0  # stores of the round in flight still to answer
 
     @property
     def ldtui(self) -> LdtuiApp:
@@ -248,9 +249,14 @@ class StatusScreen(LdScreen):
         if force or self.api.next_due <= now or not self.targets:
             await self._refresh_targets(now)
         due = [t for t in self.targets if force or self.tracks.get(t.id, TargetTrack()).next_due <= now]
-        async for status in self.service.check_each(due):
-            self._record(status, time.monotonic())
-            self._render_rows()
+        self._pending = len(due)
+        try:
+            async for status in self.service.check_each(due):
+                self._pending -= 1
+                self._record(status, time.monotonic())
+                self._render_rows()
+        finally:
+            self._pending = 0
         self.updated_at = self.ldtui.clock()
         self._render_rows()
 
@@ -382,7 +388,12 @@ class StatusScreen(LdScreen):
             )
         state = self.loop.state if self.loop is not None else None
         if state is not None and state.in_flight:
-            parts.append("checking…")
+            waited = state.waited(time.monotonic())
+            if self._pending and waited is not None and waited >= 2:
+                some = f"{self._pending} store{'s' if self._pending > 1 else ''}"
+                parts.append(f"checking… waiting {waited:.0f} s for {some}")
+            else:
+                parts.append("checking…")
         elif state is not None and state.failing:
             retry = state.retry_in(time.monotonic())
             when = f" · retrying in {retry:.0f} s" if retry is not None else ""
