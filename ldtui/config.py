@@ -19,7 +19,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
@@ -90,6 +90,10 @@ class StatusSettings(_Section):
     stale_after: float = Field(default=120.0, gt=0)
     poll_interval: float = Field(default=5.0, gt=0)
     bell: bool = False
+    # The Relay Proxy's BIG_SEGMENTS_STALE_THRESHOLD (its /status says potentially stale after).
+    relay_stale_after: float = Field(default=300.0, gt=0, allow_inf_nan=False)
+    # Applications whose SDKs set a staleAfter of their own: name = seconds.
+    readers: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(default_factory=dict)
 
 
 class UiSettings(_Section):

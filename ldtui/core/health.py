@@ -3,7 +3,11 @@ store itself says (the SDKs' view). Pure: no I/O; the clock is a parameter.
 
 Verdicts (store-schema.md §5, §6, §8):
 - OFF: the integration is turned off.
-- NOT CONFIGURED: ldtui has no connection for the store; the reason names the config key.
+- NOT CONFIGURED: ldtui has no connection for the store, and LaunchDarkly reports nothing
+  wrong either; the reason names the config key. When ldtui cannot probe the store but
+  LaunchDarkly reports the sync failing or potentially stale, the verdict is LaunchDarkly's
+  alone (UNAVAILABLE / STALE, marked "(LaunchDarkly)"): monitoring must not say "unknown"
+  while LaunchDarkly already says "failing".
 - UNAVAILABLE: the store cannot be read (what SDKs report as unavailable).
 - DISAGREE: LaunchDarkly and the store tell different stories (e.g. the API says available while
   the store is stale, or the API reports failures while the store is fresh).
@@ -13,8 +17,10 @@ Verdicts (store-schema.md §5, §6, §8):
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from ldtui.core.bigsegments import StoreStatus
 from ldtui.core.text import relative_age
@@ -77,35 +83,73 @@ class StoreSide:
     config_hint: str | None = None
 
 
-def verdict(api: ApiSide | None, store: StoreSide, now_ms: int) -> tuple[Health, str]:
+class Judgement(NamedTuple):
+    """A verdict, why, and whether it rests on LaunchDarkly's word alone (the store could not
+    be probed: no connection is configured for it)."""
+
+    health: Health
+    reason: str
+    api_only: bool = False
+
+    @property
+    def label(self) -> str:
+        """The verdict as shown: ``UNAVAILABLE (LaunchDarkly)`` when it is LaunchDarkly's."""
+        return f"{self.health.value} (LaunchDarkly)" if self.api_only else self.health.value
+
+
+def _api_only(api: ApiSide, hint: str, now_ms: int) -> Judgement:
+    """No probe: LaunchDarkly's ``_status`` decides, and the reason quotes it."""
+    cannot = f"ldtui cannot probe the store ({hint})"
+    if api.failing:
+        since = relative_age(api.failing_since or api.last_error, now_ms)
+        quoted = f": {api.last_error_message}" if api.last_error_message else ""
+        return Judgement(
+            Health.UNAVAILABLE, f"LaunchDarkly reports the sync failing since {since}{quoted}; {cannot}", True
+        )
+    if api.potentially_stale or api.available is False:
+        synced = f"last sync {relative_age(api.last_sync, now_ms)}" if api.last_sync else "no sync yet"
+        word = "potentially stale" if api.potentially_stale else "unavailable"
+        return Judgement(Health.STALE, f"LaunchDarkly reports it {word} ({synced}); {cannot}", True)
+    synced = f"; LaunchDarkly reports a sync {relative_age(api.last_sync, now_ms)}" if api.last_sync else ""
+    return Judgement(Health.NOT_CONFIGURED, f"{hint}{synced}")
+
+
+def verdict(api: ApiSide | None, store: StoreSide, now_ms: int) -> Judgement:
     """The one word, and why."""
     if api is not None and not api.on:
-        return Health.OFF, "the integration is turned off; LaunchDarkly does not sync this store"
+        return Judgement(Health.OFF, "the integration is turned off; LaunchDarkly does not sync this store")
     if not store.configured:
-        return Health.NOT_CONFIGURED, store.config_hint or "no store connection configured"
+        hint = store.config_hint or "no store connection configured"
+        if api is not None:
+            return _api_only(api, hint, now_ms)
+        return Judgement(Health.NOT_CONFIGURED, hint)
     if not store.reachable or store.status is None or not store.status.available:
         detail = store.error or (store.status.error if store.status else None) or "no answer"
-        return Health.UNAVAILABLE, f"SDKs cannot read the store: {detail}"
+        return Judgement(Health.UNAVAILABLE, f"SDKs cannot read the store: {detail}")
     s = store.status
     age = relative_age(s.synchronized_on, now_ms) if s.synchronized_on else "never"
     if s.stale:
         if api is not None and api.claims_fresh:
-            return (
+            return Judgement(
                 Health.DISAGREE,
                 f"LaunchDarkly says available (last sync {relative_age(api.last_sync, now_ms)}) "
                 f"but the store's synchronizedOn is {age}: SDKs see it stale",
             )
         if s.synchronized_on is None:
-            return Health.STALE, "the store has no synchronizedOn: never synced, or wrong prefix/table"
-        return Health.STALE, f"synchronizedOn {age}: SDKs treat the data as stale"
+            return Judgement(
+                Health.STALE, "the store has no synchronizedOn: never synced, or wrong prefix/table"
+            )
+        return Judgement(Health.STALE, f"synchronizedOn {age}: SDKs treat the data as stale")
     if api is not None and api.reports_problem:
         problem = (
             f"reports sync errors ({api.last_error_message})"
             if api.failing and api.last_error_message
             else "reports the integration unavailable or potentially stale"
         )
-        return Health.DISAGREE, f"the store is fresh (synchronizedOn {age}) but LaunchDarkly {problem}"
-    return Health.HEALTHY, f"synchronizedOn {age}; SDKs see fresh data"
+        return Judgement(
+            Health.DISAGREE, f"the store is fresh (synchronizedOn {age}) but LaunchDarkly {problem}"
+        )
+    return Judgement(Health.HEALTHY, f"synchronizedOn {age}; SDKs see fresh data")
 
 
 def exit_code(verdicts: list[Health]) -> int:
@@ -118,3 +162,85 @@ def exit_code(verdicts: list[Health]) -> int:
     if 3 in codes:
         return 3
     return 0
+
+
+# --- readers: everyone who judges a store's staleness, each by its own threshold ----------------
+
+SDK_READER = "sdk"
+RELAY_READER = "relay"
+DEFAULT_RELAY_STALE_AFTER_S = 300.0  # the Relay Proxy's BIG_SEGMENTS_STALE_THRESHOLD default
+
+
+@dataclass(frozen=True)
+class Reader:
+    """A consumer of the store. SDKs call it stale when ``now - synchronizedOn >= staleAfter``
+    (store-schema.md §6); the Relay Proxy's ``/status`` says potentially stale when
+    ``now > synchronizedOn + threshold`` (a strict comparison); both when it is missing."""
+
+    name: str  # "sdk", "relay", or an application's name from [status.readers]
+    label: str
+    stale_after_ms: float
+    strict: bool = False
+
+    def stale(self, synchronized_on: int | None, now_ms: int) -> bool:
+        if synchronized_on is None:
+            return True
+        age = now_ms - synchronized_on
+        return age > self.stale_after_ms if self.strict else age >= self.stale_after_ms
+
+    def stale_in_ms(self, synchronized_on: int | None, now_ms: int) -> float | None:
+        """How long until this reader calls the data stale (<= 0: it does already)."""
+        if synchronized_on is None:
+            return None
+        return synchronized_on + self.stale_after_ms - now_ms
+
+
+@dataclass(frozen=True)
+class ReaderVerdict:
+    reader: Reader
+    stale: bool
+    stale_in_ms: float | None
+
+    def text(self) -> str:
+        """``SDKs: fresh, stale in 37 s`` / ``Relay Proxy: stale`` (a countdown while fresh)."""
+        if self.stale:
+            return f"{self.reader.label}: stale"
+        if self.stale_in_ms is None:
+            return f"{self.reader.label}: fresh"
+        return f"{self.reader.label}: fresh, stale in {_seconds(self.stale_in_ms)}"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.reader.name,
+            "staleAfterSeconds": self.reader.stale_after_ms / 1000,
+            "stale": self.stale,
+            "staleInSeconds": None if self.stale_in_ms is None else round(self.stale_in_ms / 1000, 3),
+        }
+
+
+def _seconds(ms: float) -> str:
+    s = max(0, int(ms // 1000) + (1 if ms % 1000 else 0))
+    return f"{s} s" if s < 120 else f"{s // 60} min {s % 60} s" if s % 60 else f"{s // 60} min"
+
+
+def readers(
+    sdk_stale_after_s: float,
+    relay_stale_after_s: float = DEFAULT_RELAY_STALE_AFTER_S,
+    applications: Mapping[str, float] | None = None,
+) -> list[Reader]:
+    """Every reader ldtui judges for: the SDKs (``status.stale_after``), each application with a
+    ``staleAfter`` of its own (``[status.readers]``), the Relay Proxy."""
+    out = [Reader(SDK_READER, "SDKs", sdk_stale_after_s * 1000)]
+    for name, seconds in sorted((applications or {}).items()):
+        out.append(Reader(name, name, seconds * 1000))
+    out.append(Reader(RELAY_READER, "Relay Proxy", relay_stale_after_s * 1000, strict=True))
+    return out
+
+
+def reader_verdicts(
+    synchronized_on: int | None, now_ms: int, all_readers: Iterable[Reader]
+) -> list[ReaderVerdict]:
+    return [
+        ReaderVerdict(r, r.stale(synchronized_on, now_ms), r.stale_in_ms(synchronized_on, now_ms))
+        for r in all_readers
+    ]

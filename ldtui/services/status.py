@@ -8,12 +8,22 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ldtui.config import Config, ConfigError, Store
 from ldtui.core.bigsegments import resolve_prefix, store_status
-from ldtui.core.health import ApiSide, Health, StoreSide, verdict
+from ldtui.core.health import (
+    SDK_READER,
+    ApiSide,
+    Health,
+    Reader,
+    ReaderVerdict,
+    StoreSide,
+    reader_verdicts,
+    readers,
+    verdict,
+)
 from ldtui.core.integration_status import summarize
 from ldtui.core.models import BigSegmentStoreIntegration
 from ldtui.stores.base import BigSegmentStoreReader, Metadata, StoreError, StoreUnavailable
@@ -47,6 +57,20 @@ class TargetStatus:
     checked_ms: int
     metadata: Metadata | None = None
     diagnostics: list[str] = field(default_factory=list)
+    # The verdict rests on LaunchDarkly's word alone (the store could not be probed).
+    api_only: bool = False
+    # Every reader's view of the store's synchronizedOn at the check.
+    readers: list[ReaderVerdict] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        """``UNAVAILABLE`` or, when it is LaunchDarkly's word alone, ``UNAVAILABLE (LaunchDarkly)``."""
+        return f"{self.health.value} (LaunchDarkly)" if self.api_only else self.health.value
+
+    @property
+    def synchronized_on(self) -> int | None:
+        st = self.store.status
+        return st.synchronized_on if st is not None else None
 
     def to_json(self) -> dict[str, Any]:
         t, s = self.target, self.store
@@ -70,6 +94,9 @@ class TargetStatus:
             "kind": t.kind,
             "name": t.name,
             "verdict": self.health.value,
+            "verdictSource": (
+                "launchdarkly" if self.api_only else ("store" if self.store.configured else None)
+            ),
             "reason": self.reason,
             "api": api,
             "store": {
@@ -84,6 +111,7 @@ class TargetStatus:
                 "ageSeconds": None if not status or status.age_ms is None else status.age_ms / 1000,
                 "error": s.error,
             },
+            "readers": [r.to_json() for r in self.readers],
             "diagnostics": list(self.diagnostics),
             "checkedAt": self.checked_ms,
         }
@@ -141,15 +169,25 @@ class StatusService:
         config: Config,
         *,
         stale_after_ms: float | None = None,
+        reader: str | None = None,
         clock: Callable[[], float] = time.time,
         reader_factory: Callable[[Store, str, Any], BigSegmentStoreReader] = open_reader,
     ) -> None:
         self.client = client
         self.reader_factory = reader_factory
         self.config = config
-        self.stale_after_ms = (
-            stale_after_ms if stale_after_ms is not None else config.settings.status.stale_after * 1000
-        )
+        status = config.settings.status
+        sdk_s = stale_after_ms / 1000 if stale_after_ms is not None else status.stale_after
+        self.readers: list[Reader] = readers(sdk_s, status.relay_stale_after, status.readers)
+        # The reader whose threshold makes the verdict (and the exit code): the SDKs unless
+        # --reader names another (an application of [status.readers], or "relay").
+        chosen = reader or SDK_READER
+        by_name = {r.name: r for r in self.readers}
+        if chosen not in by_name:
+            known = ", ".join(by_name)
+            raise ConfigError(f"unknown reader {chosen!r}; known: {known}", key="status.readers")
+        self.reader = by_name[chosen]
+        self.stale_after_ms = self.reader.stale_after_ms
         self.clock = clock
         self._readers: dict[str, BigSegmentStoreReader] = {}
         self._env_ids: dict[tuple[str, str], str] = {}
@@ -263,11 +301,15 @@ class StatusService:
                             f"no answer within {deadline:g} s", store=reader.description
                         ) from None
                     latency = (time.perf_counter() - start) * 1000
+                    checked = self.now_ms()
                     status = store_status(
                         synchronized_on=metadata.synchronized_on,
-                        now_ms=self.now_ms(),
+                        now_ms=checked,
                         stale_after_ms=self.stale_after_ms,
                     )
+                    # The Relay Proxy says "stale" only past its threshold (a strict >).
+                    if self.reader.strict and status.synchronized_on is not None:
+                        status = replace(status, stale=self.reader.stale(status.synchronized_on, checked))
                     store = StoreSide(True, True, latency, status)
                 except StoreUnavailable as exc:
                     store = StoreSide(configured=True, reachable=False, error=str(exc))
@@ -276,8 +318,22 @@ class StatusService:
                     latency = (time.perf_counter() - start) * 1000
                     status = store_status(synchronized_on=None, now_ms=now, error=str(exc))
                     store = StoreSide(True, True, latency, status, error=str(exc))
-        health, reason = verdict(api, store, self.now_ms())
-        return TargetStatus(target, health, reason, api, store, now, metadata, diagnose(metadata, api, now))
+        judged = verdict(api, store, self.now_ms())
+        views = []
+        if store.status is not None and store.status.available:
+            views = reader_verdicts(store.status.synchronized_on, self.now_ms(), self.readers)
+        return TargetStatus(
+            target,
+            judged.health,
+            judged.reason,
+            api,
+            store,
+            now,
+            metadata,
+            diagnose(metadata, api, now),
+            api_only=judged.api_only,
+            readers=views,
+        )
 
     def deadline_s(self, target: Target) -> float:
         """How long one probe of ``target`` may take in all: its store's timeout (connect and

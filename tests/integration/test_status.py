@@ -74,9 +74,16 @@ async def test_healthy_stale_off_not_configured(world: World) -> None:
     assert v["Staging DynamoDB"].health is Health.HEALTHY
     assert v["Mobile Redis replica"].health is Health.STALE  # its sync stopped 10 minutes ago
     assert v["Dev Redis"].health is Health.OFF
-    not_configured = v["Payments Redis (PCI zone)"]
-    assert not_configured.health is Health.NOT_CONFIGURED
-    assert 'stores."payments/production"' in not_configured.reason
+    # No store connection, but LaunchDarkly reports the sync failing: its word decides (it used
+    # to read NOT CONFIGURED, exit 3, while LaunchDarkly said failing).
+    failing = v["Payments Redis (PCI zone)"]
+    assert failing.health is Health.UNAVAILABLE and failing.api_only
+    assert failing.label == "UNAVAILABLE (LaunchDarkly)"
+    assert "redis.payments.invalid" in failing.reason and 'stores."payments/production"' in failing.reason
+    assert failing.to_json()["verdictSource"] == "launchdarkly"
+    # No store connection and nothing wrong per LaunchDarkly: not configured.
+    unverified = v["Mobile prod DynamoDB"]
+    assert unverified.health is Health.NOT_CONFIGURED and not unverified.api_only
     prod = v["Prod Redis store"].to_json()
     env = world.state.environment("default", "production")
     assert prod["store"]["prefix"] == env.id  # the client-side ID
@@ -186,12 +193,17 @@ def test_ldtui_status_command(redis_url: str, moto_server: MotoServer, tmp_path:
         data = json.loads(run.stdout)
         verdicts = {t["name"]: t["verdict"] for t in data["targets"]}
         assert verdicts["Prod Redis store"] == "HEALTHY" and verdicts["Mobile Redis replica"] == "STALE"
-        assert run.returncode == 1 == data["exitCode"]  # a stale store is a warning
+        # A stale store is a warning; an integration LaunchDarkly reports failing (its store not
+        # probed) is critical, as a probed one would be.
+        sources = {t["name"]: t["verdictSource"] for t in data["targets"]}
+        assert verdicts["Payments Redis (PCI zone)"] == "UNAVAILABLE"
+        assert sources["Payments Redis (PCI zone)"] == "launchdarkly"
+        assert run.returncode == 2 == data["exitCode"]
         assert DEFAULT_TOKEN not in run.stdout + run.stderr
         table = subprocess.run([sys.executable, "-m", "ldtui", "--config", str(path), "status"],
                                capture_output=True, text=True, env=env, timeout=60)
         assert table.stdout.splitlines()[0].split()[:2] == ["VERDICT", "PROJECT/ENVIRONMENT"]
-        assert "NOT CONFIGURED" in table.stdout and table.returncode == 1
+        assert "NOT CONFIGURED" in table.stdout and table.returncode == 2
         broken = subprocess.run([sys.executable, "-m", "ldtui", "--config", str(path), "status"],
                                 capture_output=True, text=True, env={k: v for k, v in env.items() if k != "EMU_TOKEN"})
         assert broken.returncode == 78 and "EMU_TOKEN" in broken.stderr and "Traceback" not in broken.stderr

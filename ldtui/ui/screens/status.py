@@ -26,7 +26,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Footer, Header, Static
 
-from ldtui.core.health import Health, verdict
+from ldtui.core.health import Health, Reader, reader_verdicts, verdict
 from ldtui.core.text import literal, literal_lines, relative_age, truncate
 from ldtui.ui.cells import Cell, cell, status_style_for
 from ldtui.ui.poller import PollLoop, backoff
@@ -61,12 +61,12 @@ COLUMNS = [
 MAX_BACKOFF_S = 30.0
 API_MAX_BACKOFF_S = 60.0
 WIDTH_CAPS = {
-    "verdict": 14,
+    "verdict": 26,
     "where": 30,
     "kind": 8,
     "name": 36,
     "api": 52,
-    "store": 30,
+    "store": 44,
     "checked": 22,
     "reason": 90,
 }
@@ -124,7 +124,9 @@ def api_text(s: TargetStatus, now_ms: int, *, old: bool = False) -> str:
     return f"{OLD}: {text}" if old else text
 
 
-def store_text(s: TargetStatus, now_ms: int) -> str:
+def store_text(s: TargetStatus, now_ms: int, reader: Reader | None = None) -> str:
+    """What the store said at the check, with its age now and, while fresh, the countdown to
+    the moment ``reader`` (the SDKs unless --reader says otherwise) calls it stale."""
     st = s.store
     if not st.configured:
         return "not configured"
@@ -134,7 +136,17 @@ def store_text(s: TargetStatus, now_ms: int) -> str:
         return "unreadable"
     synced = relative_age(st.status.synchronized_on, now_ms) if st.status.synchronized_on else "never"
     latency = f"{st.latency_ms:.1f} ms" if st.latency_ms is not None else "-"
-    return f"synced {synced}; {latency}"
+    text = f"synced {synced}; {latency}"
+    if reader is not None and st.status.synchronized_on is not None:
+        view = reader_verdicts(st.status.synchronized_on, now_ms, [reader])[0]
+        if not view.stale and view.stale_in_ms is not None:
+            text += f"; {reader.label} stale in {_short(view.stale_in_ms)}"
+    return text
+
+
+def _short(ms: float) -> str:
+    seconds = max(0, int(-(-ms // 1000)))
+    return f"{seconds} s" if seconds < 120 else f"{seconds // 60} min"
 
 
 def checked_text(s: TargetStatus, now_ms: int, retry_in: float | None) -> str:
@@ -151,14 +163,15 @@ def status_cells(
     *,
     retry_in: float | None = None,
     api_old: bool = False,
+    reader: Reader | None = None,
 ) -> tuple[Cell, ...]:
     """A row, as of ``now_ms``: the verdict is the one judged at the check, the ages are now's."""
     t = s.target
     where = f"{t.project}/{t.environment}" if t.project else "-"
-    _, reason = verdict(s.api, s.store, now_ms)
+    reason = verdict(s.api, s.store, now_ms).reason
     return (
         cell(
-            s.health.value,
+            s.label,
             sort_key=SEVERITY.index(s.health),
             style=status_style_for(HEALTH_VARIABLE[s.health], s.health is not Health.HEALTHY, variables),
         ),
@@ -166,7 +179,7 @@ def status_cells(
         cell(t.kind),
         cell(t.name),
         cell(api_text(s, now_ms, old=api_old and s.api is not None)),
-        cell(store_text(s, now_ms)),
+        cell(store_text(s, now_ms, reader)),
         cell(checked_text(s, now_ms, retry_in), sort_key=-s.checked_ms),
         cell(truncate(reason, 90)),
     )
@@ -297,7 +310,9 @@ class StatusScreen(LdScreen):
             return  # its target left while it was being checked
         track = self.tracks.setdefault(status.target.id, TargetTrack())
         before = track.last.health if track.last else None
-        if status.health is Health.UNAVAILABLE:
+        if status.health is Health.UNAVAILABLE and not status.api_only:
+            # A store that cannot be read is tried less often; one that is not probed at all
+            # (LaunchDarkly's word alone) has nothing to back off.
             track.failures += 1
             track.next_due = now + backoff(self.interval, track.failures, MAX_BACKOFF_S)
         else:
@@ -348,8 +363,14 @@ class StatusScreen(LdScreen):
         variables = self.app.get_css_variables()
         api_old = self.api.failures > 0
         known = {t.id for t in self.targets}
+        reader = self.service.reader if self.service is not None else None
         rows = [
-            (key, status_cells(s, now_ms, variables, retry_in=self._retry_in(key, mono), api_old=api_old))
+            (
+                key,
+                status_cells(
+                    s, now_ms, variables, retry_in=self._retry_in(key, mono), api_old=api_old, reader=reader
+                ),
+            )
             for key, s in self.statuses.items()
             if key in known
         ]
@@ -439,6 +460,7 @@ class StatusScreen(LdScreen):
                     lambda: self.statuses.get(target_id, status),
                     lambda: self.tracks.get(target_id),
                     self.ldtui.clock,
+                    self.service.readers if self.service is not None else None,
                 )
             )
 
@@ -476,8 +498,10 @@ class TargetDetailScreen(LdModal):
         status: Callable[[], TargetStatus],
         track: Callable[[], TargetTrack | None],
         clock: Callable[[], float],
+        readers: list[Reader] | None = None,
     ) -> None:
         super().__init__()
+        self._readers = readers or []
         self._status = status
         self._track = track
         self.clock = clock
@@ -507,8 +531,7 @@ class TargetDetailScreen(LdModal):
         def row(label: str, value: str) -> None:
             t.add_row(label, Text(literal(value)))
 
-        _, reason = verdict(s.api, s.store, now)
-        row("Verdict", f"{s.health.value}: {reason}")
+        row("Verdict", f"{s.label}: {verdict(s.api, s.store, now).reason}")
         row("Target", f"{s.target.name} ({s.target.kind})")
         row("Prefix", s.target.prefix or "(none)")
         row("Config", f"stores.{s.target.store_key}" if s.target.store_key else "(not configured)")
@@ -526,6 +549,15 @@ class TargetDetailScreen(LdModal):
         for e in errors[:10]:
             row(f"  {relative_age(e.timestamp, now)}", f"HTTP {e.statusCode}: {e.message or ''}")
         row("Store", store_text(s, now))
+        sync_on = s.synchronized_on
+        if s.store.status is not None and s.store.status.available and self._readers:
+            for view in reader_verdicts(sync_on, now, self._readers):
+                label = f"  {view.reader.label} ({_short(view.reader.stale_after_ms)})"
+                row(label, view.text().split(": ", 1)[1])
+            if s.api is not None:
+                stale = s.api.potentially_stale
+                said = "potentially stale" if stale else "not stale" if stale is False else "—"
+                row("  LaunchDarkly (_status)", said)
         if s.metadata is not None:
             row("  synchronizedOn (raw)", s.metadata.raw if s.metadata.raw is not None else "(missing)")
             row("  cursor", s.metadata.cursor if s.metadata.cursor is not None else "(missing)")
