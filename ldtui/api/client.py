@@ -42,6 +42,7 @@ from ldtui.api.errors import (
 from ldtui.api.urls import BASE_URL_PRESETS, resolve_base_url  # noqa: F401 (re-exported)
 from ldtui.core.models import (
     BigSegmentStoreIntegration,
+    BigSegmentTarget,
     BigSegmentStoreIntegrationCollection,
     Environment,
     Environments,
@@ -53,6 +54,7 @@ from ldtui.core.models import (
     Project,
     Projects,
     UserSegment,
+    ipList,
 )
 
 log = logging.getLogger("ldtui.api")
@@ -255,6 +257,25 @@ class LaunchDarklyClient:
             segment=segment,
         )
         return self._parse(UserSegment, await self._send(ctx), ctx)
+
+    async def get_segment_membership(
+        self, project: str, environment: str, segment: str, context_key: str
+    ) -> BigSegmentTarget:
+        """LaunchDarkly's own word on whether a context is in a big segment (the store's view
+        can lag, or be written under another prefix)."""
+        ctx = RequestContext(
+            "GET",
+            f"/api/v2/segments/{_q(project)}/{_q(environment)}/{_q(segment)}/contexts/{_q(context_key)}",
+            project=project,
+            environment=environment,
+            segment=segment,
+        )
+        return self._parse(BigSegmentTarget, await self._send(ctx), ctx)
+
+    async def public_ip_list(self) -> ipList:
+        """The addresses LaunchDarkly's service uses (``outboundAddresses``: what to allow)."""
+        ctx = RequestContext("GET", "/api/v2/public-ip-list")
+        return self._parse(ipList, await self._send(ctx), ctx)
 
     async def projects_page(
         self,

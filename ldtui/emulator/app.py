@@ -315,6 +315,26 @@ class Emulator:
             raise problem(404, "not_found", "Invalid resource identifier")
         return JSONResponse(self.state.segment_json(project, env, seg))
 
+    async def get_segment_membership(self, request: Request) -> Response:
+        """LaunchDarkly's word on one context in one big segment: included wins over excluded,
+        as in the store. Only big segments (standard ones get 400, as documented)."""
+        p = request.path_params
+        project = self.state.projects.get(p["projectKey"])
+        env = project.environments.get(p["environmentKey"]) if project else None
+        seg = env.segments.get(p["segmentKey"]) if env else None
+        if project is None or env is None or seg is None:
+            raise problem(404, "not_found", "Invalid resource identifier")
+        key = p["contextKey"]
+        included = key in seg.included
+        excluded = key in seg.excluded and not included
+        return JSONResponse({"userKey": key, "included": included, "excluded": excluded})
+
+    async def public_ip_list(self, request: Request) -> Response:
+        """The CIDR ranges LaunchDarkly uses (the spec's own examples)."""
+        return JSONResponse(
+            {"addresses": ["104.156.80.0/20", "151.101.0.0/16"], "outboundAddresses": ["52.21.152.96/32"]}
+        )
+
     def _paging(self, request: Request) -> tuple[int, int]:
         try:
             limit = int(request.query_params.get("limit", "20"))
@@ -442,6 +462,14 @@ class Emulator:
                 "/api/v2/segments/{projectKey}/{environmentKey}/{segmentKey}",
                 self.route("segment", self.get_segment),
                 methods=["GET"],
+            ),
+            Route(
+                "/api/v2/segments/{projectKey}/{environmentKey}/{segmentKey}/contexts/{contextKey}",
+                self.route("segment-membership", self.get_segment_membership),
+                methods=["GET"],
+            ),
+            Route(
+                "/api/v2/public-ip-list", self.route("public-ip-list", self.public_ip_list), methods=["GET"]
             ),
             Route("/api/v2/projects", self.route("projects", self.list_projects), methods=["GET"]),
             Route(

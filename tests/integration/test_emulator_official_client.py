@@ -97,6 +97,24 @@ def test_segment_projects_environments_validate(ga: Any) -> None:
     assert all(e.id and e.api_key.startswith("sdk-") for e in envs.items)
 
 
+def test_segment_membership_and_public_ip_list_validate(ga: Any, emulator_state: Any) -> None:
+    """The two routes added for the inspector's cross-check and the doctor's firewall check,
+    read with the official client (its models validate every field)."""
+    segments = launchdarkly_api.SegmentsApi(ga)
+    truth = emulator_state.projects["default"].environments["production"].segments["legacy-cohort"]
+    inside, outside = sorted(truth.included)[0], sorted(truth.excluded - truth.included)[0]
+    member = segments.get_segment_membership_for_context("default", "production", "legacy-cohort", inside)
+    assert (member.user_key, member.included, member.excluded) == (inside, True, False)
+    member = segments.get_segment_membership_for_context("default", "production", "legacy-cohort", outside)
+    assert (member.included, member.excluded) == (False, True)
+    member = segments.get_segment_membership_for_context("default", "production", "legacy-cohort", "nobody")
+    assert member.user_key == "nobody" and member.included is False and member.excluded is False
+    ips = launchdarkly_api.OtherApi(ga).get_ips()
+    assert ips.outbound_addresses and all("/" in a for a in ips.addresses + ips.outbound_addresses)
+    with pytest.raises(launchdarkly_api.exceptions.NotFoundException):
+        segments.get_segment_membership_for_context("default", "production", "no-such-segment", "x")
+
+
 # --- every documented error -------------------------------------------------------------------
 
 
