@@ -42,8 +42,8 @@ from ldtui.api.errors import (
 from ldtui.api.urls import BASE_URL_PRESETS, resolve_base_url  # noqa: F401 (re-exported)
 from ldtui.core.models import (
     BigSegmentStoreIntegration,
-    BigSegmentTarget,
     BigSegmentStoreIntegrationCollection,
+    BigSegmentTarget,
     Environment,
     Environments,
     ErrorRep,
