@@ -21,11 +21,22 @@ from typing import Any
 import jsonpatch
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse as _StarletteJSON
+from starlette.responses import Response
 from starlette.routing import Route
 
 from ldtui.core.manifests import MANIFESTS, validate_manifest_config
 from ldtui.emulator.state import BASE, EmulatorState, Integration, link
+
+
+class JSONResponse(_StarletteJSON):
+    """JSON with every non-ASCII character escaped: valid whatever the text, so a lone
+    surrogate (valid JSON, not encodable as UTF-8) travels as ``\\udc9b`` instead of failing
+    the response and every later one."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
 
 BETA_MESSAGE = "This API is in beta. To use it, your request must include the header `LD-API-Version: beta`."
 NOT_FOUND_BETA = "Environment or project not found"
