@@ -109,6 +109,15 @@ class LdtuiApp(App[None]):
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(STATUS_DEFAULTS)
 
+    def css_variables_cached(self) -> dict[str, str]:
+        """The theme's CSS variables (status colours for cells), computed once per theme:
+        generating them is a whole colour system, too dear for every row of every tick."""
+        cached = getattr(self, "_css_variables_cache", None)
+        if cached is None or cached[0] != self.theme:
+            cached = (self.theme, self.get_css_variables())
+            self._css_variables_cache = cached
+        return cached[1]
+
     def _setup_themes(self) -> list[str]:
         """Register the shipped and user themes and pick the configured one, before the first
         frame (a theme change afterwards restyles every widget). Returns notices to show."""
@@ -238,11 +247,12 @@ class LdtuiApp(App[None]):
             )
 
     def _on_retry(self, notice: RetryNotice) -> None:
+        """A rate-limit wait is worth a word (the next answer is seconds away, on purpose);
+        retries of server errors are not (during an outage they would stack up as toasts: the
+        status lines say what failed and when it is tried again)."""
         if notice.status == 429:
             message = f"Rate limited by LaunchDarkly; retrying in {notice.wait:.0f} s"
-        else:
-            message = f"{notice.reason}; retrying in {notice.wait:.1f} s"
-        self.notify(message, title="Retrying", severity="warning", timeout=max(3, notice.wait), markup=False)
+            self.notify(message, title="Retrying", severity="warning", timeout=max(3, notice.wait))
 
     @property
     def version(self) -> str:

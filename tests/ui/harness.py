@@ -46,7 +46,7 @@ def find(state: EmulatorState, name: str) -> Any:
 
 
 # The screens' poll loops run for as long as their screen: never "complete".
-LOOP_GROUPS = {"list-poll", "status-poll"}
+LOOP_GROUPS = {"list-poll", "status-poll", "inspector-freshness"}
 
 
 async def settle(pilot: Any, timeout: float = 15.0) -> None:

@@ -102,24 +102,32 @@ async def test_single_context_explained_per_segment_and_generation() -> None:
         assert copied["key"] == key and copied["segments"]["beta-testers"] == "included"
 
 
-async def test_the_freshness_line_ticks() -> None:
+async def test_the_freshness_line_ticks_and_reads_the_store_again() -> None:
     """The store's age on the inspector's top line follows the clock (synchronizedOn 5 s ago,
-    then 65 s, then 11 min), without a new lookup."""
+    then 65 s, then 11 min) and its word with it (HEALTHY, then STALE past 120 s: never HEALTHY
+    beside "11m ago"); and the store is read again by itself, so a fresh sync shows up."""
     import time
 
     from ldtui.core.text import relative_age
 
     world = make_world()
-    memory_stores(world, NOW_MS - 5_000)
+    stores = memory_stores(world, NOW_MS - 5_000)
+    world.app.backend.config.settings.status.poll_interval = 0.5
+
+    async def until(expected: str) -> None:
+        deadline = time.monotonic() + 4
+        while expected not in text_of(screen.query_one("#inspector-store")):
+            assert time.monotonic() < deadline, (expected, text_of(screen.query_one("#inspector-store")))
+            await pilot.pause(0.05)
+
     async with world.app.run_test(size=(120, 36)) as pilot:
         screen = await open_inspector(pilot)
-        for step in (0, 60, 600):
+        for step, word in ((0, "HEALTHY"), (60, "HEALTHY"), (600, "STALE")):
             world.clock.advance(step)
-            expected = relative_age(NOW_MS - 5_000, int(world.clock() * 1000))
-            deadline = time.monotonic() + 3
-            while expected not in text_of(screen.query_one("#inspector-store")):
-                assert time.monotonic() < deadline, (expected, text_of(screen.query_one("#inspector-store")))
-                await pilot.pause(0.05)
+            await until(f"{word}  {relative_age(NOW_MS - 5_000, int(world.clock() * 1000))}")
+        # The writer catches up: the next reading (every poll interval) says so.
+        stores["default/production"].synchronized_on = int(world.clock() * 1000) - 2_000
+        await until("HEALTHY  2s ago")
 
 
 async def test_orphaned_refs_and_kind_are_explained() -> None:

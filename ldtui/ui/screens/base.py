@@ -18,8 +18,26 @@ class ReportsFailures:
             report(event)
 
 
+def set_line(widget: Any, content: Any, *, layout: bool = False) -> None:
+    """Update a Static that is rewritten every second (a status line) only when its text
+    changes; without a layout pass unless asked (a fixed-height line needs none)."""
+    key = content.plain if hasattr(content, "plain") else str(content)
+    if getattr(widget, "_ldtui_line", None) == key:
+        return
+    widget._ldtui_line = key
+    widget.update(content, layout=layout)
+
+
 class LdScreen(ReportsFailures, Screen[Any]):
-    pass
+    @property
+    def on_view(self) -> bool:
+        """Visible: the current screen, or under dialogs only (a modal shows what is behind it,
+        so its ages must keep ticking). Polls still pause behind dialogs; ages do not."""
+        stack = self.app.screen_stack
+        if self not in stack:
+            return False
+        above = stack[stack.index(self) + 1 :]
+        return all(isinstance(screen, ModalScreen) for screen in above)
 
 
 class LdModal(ReportsFailures, ModalScreen[Any]):

@@ -28,7 +28,7 @@ from textual.widgets.option_list import Option
 
 from ldtui.core.text import literal, relative_age, truncate
 from ldtui.ui.cells import status_style_for
-from ldtui.ui.screens.base import LdModal, LdScreen
+from ldtui.ui.screens.base import LdModal, LdScreen, set_line
 from ldtui.ui.widgets.inputs import LdInput
 from ldtui.ui.widgets.table import LdTable
 
@@ -58,14 +58,25 @@ def verdict_text(verdict: str, variables: dict[str, str]) -> Text:
     return Text(verdict.upper(), style=status_style_for(variable, verdict != "no-data", variables))
 
 
-def freshness_text(st: StoreStatus | None, error: str | None, now_ms: int, variables: dict[str, str]) -> Text:
-    """HEALTHY / STALE / UNAVAILABLE as the SDKs would judge the store, and why."""
+def freshness_text(
+    st: StoreStatus | None,
+    error: str | None,
+    now_ms: int,
+    variables: dict[str, str],
+    stale_after_ms: float | None = None,
+) -> Text:
+    """HEALTHY / STALE / UNAVAILABLE as the SDKs would judge the store now, from its last
+    reading: the age and the word agree at every moment (HEALTHY never sits beside "3m ago")."""
     if error is not None:
         return Text.assemble(
             Text("UNAVAILABLE", style=status_style_for("status-down", True, variables)), "  ", literal(error)
         )
     if st is None:
         return Text("checking…")
+    if st.available and stale_after_ms is not None:
+        from ldtui.core.bigsegments import store_status
+
+        st = store_status(synchronized_on=st.synchronized_on, now_ms=now_ms, stale_after_ms=stale_after_ms)
     variable = "status-down" if not st.available else "status-stale" if st.stale else "status-ok"
     synced = relative_age(st.synchronized_on, now_ms) if st.synchronized_on else "never synchronized"
     detail = synced if st.available else literal(st.reason)
@@ -101,19 +112,44 @@ class InspectorBase(LdScreen):
         return int(self.ldtui.clock() * 1000)
 
     def on_mount(self) -> None:
-        # The freshness line's age ticks, like every age on every screen.
+        # The freshness line's age ticks, like every age on every screen; the store itself is
+        # read again every poll interval (the SDKs' own rhythm), while the screen is in view.
+        from ldtui.ui.poller import PollLoop
+
         self.set_interval(1, self._tick_store)
+        self.freshness = PollLoop(
+            self._reread,
+            interval=self._reread_interval,
+            active=lambda: self.is_attached and self.on_view,
+            wall_clock=self.ldtui.clock,
+        )
+        self.run_worker(
+            self.freshness.run(),
+            group="inspector-freshness",
+            exit_on_error=False,
+            description="Store freshness",
+        )
+
+    def _reread_interval(self) -> float:
+        cfg = self.ldtui.backend.config if self.ldtui.connected else None
+        return cfg.settings.status.poll_interval if cfg is not None else 5.0
+
+    async def _reread(self) -> None:
+        # After the first reading (the screen makes that one itself, when a store is chosen).
+        if self.inspector is not None and (self.state is not None or self.state_error is not None):
+            await self.refresh_state()
 
     def _tick_store(self) -> None:
-        if self.is_attached and self.app.screen is self and self.query("#inspector-store"):
+        if self.is_attached and self.on_view and self.query("#inspector-store"):
             self.show_store()
 
     def show_store(self) -> None:
-        variables = self.app.get_css_variables()
+        variables = self.ldtui.css_variables_cached()
         line = target_line(self.target)
         line.append("  ")
-        line.append_text(freshness_text(self.state, self.state_error, self.now_ms(), variables))
-        self.query_one("#inspector-store", Static).update(line)
+        stale_after = self.inspector.stale_after_ms if self.inspector is not None else None
+        line.append_text(freshness_text(self.state, self.state_error, self.now_ms(), variables, stale_after))
+        set_line(self.query_one("#inspector-store", Static), line, layout=True)  # it may wrap
 
     async def refresh_state(self) -> None:
         from ldtui.stores.base import StoreUnavailable
@@ -331,7 +367,7 @@ class InspectorScreen(InspectorBase):
         self.query_one("#inspector-verdicts", LdTable).focus()
 
     def show_result(self, r: ContextResult) -> None:
-        variables = self.app.get_css_variables()
+        variables = self.ldtui.css_variables_cached()
         self.query_one("#inspector-hash", Static).update(
             Text.assemble(("hash ", "bold"), r.hash or "-", "   key ", truncate(literal(r.key), 60))
         )
@@ -644,7 +680,7 @@ class BulkScreen(InspectorBase):
     def show_results(self) -> None:
         from ldtui.core.inspect import Tally
 
-        variables = self.app.get_css_variables()
+        variables = self.ldtui.css_variables_cached()
         tally = Tally()
         tally.add(self.results)
         segments = sorted(tally.per_segment)
@@ -838,7 +874,7 @@ class SegmentScreen(InspectorBase):
             self.counting = False
         bar.update(total=1, progress=1)
         text.update(f"{stats.contexts:,} contexts with data, scanned in {self.ldtui.clock() - started:.1f} s")
-        variables = self.app.get_css_variables()
+        variables = self.ldtui.css_variables_cached()
         table = self.query_one("#segment-counts", LdTable)
         rows = []
         for g in counts:

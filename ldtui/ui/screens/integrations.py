@@ -21,7 +21,7 @@ from ldtui.core.integration_status import ApiStatus, StatusSummary, summarize
 from ldtui.core.text import literal, next_change_ms, truncate
 from ldtui.ui.cells import COLUMN_CAPS, COLUMNS, Cell, age_cells, haystack, row_cells
 from ldtui.ui.poller import PollLoop
-from ldtui.ui.screens.base import LdScreen
+from ldtui.ui.screens.base import LdScreen, set_line
 from ldtui.ui.widgets.inputs import LdInput
 from ldtui.ui.widgets.table import LdTable
 
@@ -279,7 +279,7 @@ class IntegrationsScreen(LdScreen):
         """The table holds exactly the integrations we know, each row derived from its object
         (new object, new cells); widths follow all the data, not the filter."""
         now = self._now_ms()
-        variables = self.app.get_css_variables()
+        variables = self.ldtui.css_variables_cached()
         table = self.table
         rows = []
         for integ in self.integrations.values():
@@ -307,7 +307,7 @@ class IntegrationsScreen(LdScreen):
         """Time passed: rewrite the age cells whose text changed, and the status line."""
         if not self.is_attached:
             return
-        if self.loaded and self.app.screen is self:
+        if self.loaded and self.on_view:
             now = self._now_ms()
             updates: list[tuple[str, str, Any]] = []
             for key, view in self._views.items():
@@ -402,7 +402,7 @@ class IntegrationsScreen(LdScreen):
                 else "refreshing…"
             )
         for line in self.query("#statusline").results(Static):
-            line.update(" · ".join(p for p in parts if p))
+            set_line(line, " · ".join(p for p in parts if p))
 
     def _update_scope_options(self) -> None:
         select: Select[str] = self.query_one("#scope", Select)
@@ -523,9 +523,13 @@ class IntegrationsScreen(LdScreen):
         self.app.push_screen(DetailScreen(integ, self.ldtui.clock), after)
 
     def action_health(self) -> None:
+        """The panel is one for the session: it keeps its event log, readings and back-off
+        while it is not shown (its polls wait meanwhile)."""
         from ldtui.ui.screens.status import StatusScreen
 
-        self.app.push_screen(StatusScreen())
+        if not self.app.is_screen_installed("status"):
+            self.app.install_screen(StatusScreen(), "status")
+        self.app.push_screen("status")
 
     def action_inspect(self) -> None:
         from ldtui.ui.screens.inspector import InspectorScreen

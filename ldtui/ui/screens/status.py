@@ -30,7 +30,7 @@ from ldtui.core.health import Health, Reader, reader_verdicts, verdict
 from ldtui.core.text import literal, literal_lines, relative_age, truncate
 from ldtui.ui.cells import Cell, cell, status_style_for
 from ldtui.ui.poller import PollLoop, backoff
-from ldtui.ui.screens.base import LdModal, LdScreen
+from ldtui.ui.screens.base import LdModal, LdScreen, set_line
 from ldtui.ui.widgets.table import LdTable
 
 if TYPE_CHECKING:
@@ -150,10 +150,57 @@ def _short(ms: float) -> str:
 
 
 def checked_text(s: TargetStatus, now_ms: int, retry_in: float | None) -> str:
+    """When the store was last read, and while it is backed off, when it is tried next ("-"
+    when nothing is read: no store connection)."""
+    if not s.store.configured:
+        return "-"
     text = relative_age(s.checked_ms, now_ms)
     if retry_in is not None:
-        text += f", retry in {retry_in:.0f} s"
+        text += f", retry in {retry_in:.0f} s" if retry_in >= 0.5 else ", checking now"
     return text
+
+
+def _fast(text: str, sort_key: object = None) -> Cell:
+    """A cell of text composed from safe parts (numbers, ages, our words): no escaping pass,
+    which ticking every row every second would pay for."""
+    c = Cell(text, no_wrap=True, overflow="ellipsis")
+    c.sort_key = text.lower() if sort_key is None else sort_key
+    return c
+
+
+def static_cells(s: TargetStatus, variables: dict[str, str]) -> tuple[Cell, Cell, Cell, Cell]:
+    """The cells that change only with a new reading: verdict, where, store kind, name."""
+    t = s.target
+    where = f"{t.project}/{t.environment}" if t.project else "-"
+    return (
+        cell(
+            s.label,
+            sort_key=SEVERITY.index(s.health),
+            style=status_style_for(HEALTH_VARIABLE[s.health], s.health is not Health.HEALTHY, variables),
+        ),
+        cell(where),
+        cell(t.kind),
+        cell(t.name),
+    )
+
+
+def live_cells(
+    s: TargetStatus,
+    now_ms: int,
+    *,
+    retry_in: float | None = None,
+    api_old: bool = False,
+    reader: Reader | None = None,
+) -> tuple[Cell, Cell, Cell, Cell]:
+    """The cells that change as time passes: what each side says (with its age), when it was
+    read, and the reason (whose text has ages and outside messages: escaped)."""
+    reason = verdict(s.api, s.store, now_ms).reason
+    return (
+        _fast(api_text(s, now_ms, old=api_old and s.api is not None)),
+        _fast(store_text(s, now_ms, reader)),
+        _fast(checked_text(s, now_ms, retry_in), sort_key=-s.checked_ms),
+        cell(truncate(reason, 90)),
+    )
 
 
 def status_cells(
@@ -166,22 +213,9 @@ def status_cells(
     reader: Reader | None = None,
 ) -> tuple[Cell, ...]:
     """A row, as of ``now_ms``: the verdict is the one judged at the check, the ages are now's."""
-    t = s.target
-    where = f"{t.project}/{t.environment}" if t.project else "-"
-    reason = verdict(s.api, s.store, now_ms).reason
     return (
-        cell(
-            s.label,
-            sort_key=SEVERITY.index(s.health),
-            style=status_style_for(HEALTH_VARIABLE[s.health], s.health is not Health.HEALTHY, variables),
-        ),
-        cell(where),
-        cell(t.kind),
-        cell(t.name),
-        cell(api_text(s, now_ms, old=api_old and s.api is not None)),
-        cell(store_text(s, now_ms, reader)),
-        cell(checked_text(s, now_ms, retry_in), sort_key=-s.checked_ms),
-        cell(truncate(reason, 90)),
+        *static_cells(s, variables),
+        *live_cells(s, now_ms, retry_in=retry_in, api_old=api_old, reader=reader),
     )
 
 
@@ -204,6 +238,10 @@ class StatusScreen(LdScreen):
         self.loop: PollLoop | None = None
         self._force = False
         self._pending = 0  # stores of the round in flight still to answer
+        # Per target: its last reading and the cells that change only with a new one.
+        self._static: dict[str, tuple[TargetStatus, tuple[Cell, ...]]] = {}
+        self._statusline_due = False
+        self._targets_changed = True
 
     @property
     def ldtui(self) -> LdtuiApp:
@@ -227,7 +265,7 @@ class StatusScreen(LdScreen):
         self.loop = PollLoop(
             self._round,
             interval=lambda: self.interval,
-            active=lambda: self.app.screen is self and self.is_attached,
+            active=self._polling_wanted,
             describe=_describe,
             on_change=self._update_statusline,
             wall_clock=self.ldtui.clock,
@@ -240,6 +278,14 @@ class StatusScreen(LdScreen):
         self.run_worker(
             self.loop.run(), group="status-poll", exit_on_error=False, description="Checking stores"
         )
+
+    def _polling_wanted(self) -> bool:
+        """Shown, or under its own target detail (which shows the live reading). Behind other
+        dialogs and screens the polls wait."""
+        if not self.is_attached:
+            return False
+        top = self.app.screen
+        return top is self or (isinstance(top, TargetDetailScreen) and self.on_view)
 
     def on_screen_resume(self) -> None:
         if self.loop is not None:
@@ -267,7 +313,7 @@ class StatusScreen(LdScreen):
             async for status in self.service.check_each(due):
                 self._pending -= 1
                 self._record(status, time.monotonic())
-                self._render_rows()
+                self._render_row(status.target.id)  # this answer at once; the rest as they come
         finally:
             self._pending = 0
         self.updated_at = self.ldtui.clock()
@@ -297,6 +343,8 @@ class StatusScreen(LdScreen):
             self._render_rows()
             return
         self.api = ApiTrack(last_ok=self.ldtui.clock(), next_due=now + self.interval)
+        if [t.id for t in targets] != [t.id for t in self.targets]:
+            self._targets_changed = True
         self.targets = targets
         # A target that is gone (integration deleted, store unconfigured) leaves the panel.
         ids = {t.id for t in targets}
@@ -304,6 +352,8 @@ class StatusScreen(LdScreen):
             del self.statuses[gone]
         for gone in [k for k in self.tracks if k not in ids]:
             del self.tracks[gone]
+        for gone in [k for k in self._static if k not in ids]:
+            del self._static[gone]
 
     def _record(self, status: TargetStatus, now: float) -> None:
         if status.target.id not in {t.id for t in self.targets}:
@@ -335,7 +385,7 @@ class StatusScreen(LdScreen):
         t = status.target
         # notify() spells out control characters: a name cannot drive the terminal.
         self.notify(
-            f"{t.name} ({t.where}) is {status.health.value}: {status.reason}",
+            f"{t.name} ({t.where}): {status.label} — {status.reason}",
             title="Store alert",
             severity="error",
             timeout=15,
@@ -352,6 +402,41 @@ class StatusScreen(LdScreen):
             return None
         return max(0.0, track.next_due - now)
 
+    def _cells(
+        self, key: str, s: TargetStatus, now_ms: int, mono: float, variables: dict[str, str]
+    ) -> tuple[Cell, ...]:
+        reader = self.service.reader if self.service is not None else None
+        cached = self._static.get(key)
+        if cached is None or cached[0] is not s:
+            cached = (s, static_cells(s, variables))
+            self._static[key] = cached
+        live = live_cells(
+            s, now_ms, retry_in=self._retry_in(key, mono), api_old=self.api.failures > 0, reader=reader
+        )
+        return (*cached[1], *live)
+
+    def _render_row(self, key: str) -> None:
+        """One target's new answer: only its row (a round of 200 answers must not redraw 200
+        rows 200 times; the once-a-second tick redraws them all)."""
+        status = self.statuses.get(key)
+        if not self.is_attached or status is None:
+            return
+        now_ms = int(self.ldtui.clock() * 1000)
+        cells = self._cells(key, status, now_ms, time.monotonic(), self.ldtui.css_variables_cached())
+        self.table.set_row(key, cells, dim=self.api.failures > 0 and status.api is not None)
+        self._statusline_soon()
+
+    def _statusline_soon(self) -> None:
+        """Once after a burst of answers, not once per answer."""
+        if not self._statusline_due:
+            self._statusline_due = True
+
+            def update() -> None:
+                self._statusline_due = False
+                self._update_statusline()
+
+            self.call_after_refresh(update)
+
     def _render_rows(self) -> None:
         """Exactly the targets known, each row computed from its last status and the clock;
         the table redraws only the cells whose text changed."""
@@ -360,31 +445,47 @@ class StatusScreen(LdScreen):
         table = self.table
         now_ms = int(self.ldtui.clock() * 1000)
         mono = time.monotonic()
-        variables = self.app.get_css_variables()
+        variables = self.ldtui.css_variables_cached()
         api_old = self.api.failures > 0
         known = {t.id for t in self.targets}
-        reader = self.service.reader if self.service is not None else None
         rows = [
-            (
-                key,
-                status_cells(
-                    s, now_ms, variables, retry_in=self._retry_in(key, mono), api_old=api_old, reader=reader
-                ),
-            )
+            (key, self._cells(key, s, now_ms, mono, variables))
             for key, s in self.statuses.items()
             if key in known
         ]
         with table.batch():
             table.replace_rows(rows)
             table.set_dim([k for k, s in self.statuses.items() if s.api is not None], api_old)
-            table.fit_widths(WIDTH_CAPS)
+            # Columns grow as text needs; they shrink only when the targets change.
+            table.fit_widths(WIDTH_CAPS, shrink=self._targets_changed)
+            self._targets_changed = False
         self._update_statusline()
 
     def tick(self) -> None:
-        if self.is_attached and self.app.screen is self:
-            self._render_rows()
-        else:
-            self._update_statusline()
+        """Time passed: the rows on screen get their ages of now (every row is redrawn with
+        each round's answers; rows scrolled into view are brought up to date at once)."""
+        if self.is_attached and self.on_view:
+            self._render_visible()
+        self._update_statusline()
+
+    def _render_visible(self) -> None:
+        table = self.table
+        now_ms = int(self.ldtui.clock() * 1000)
+        mono = time.monotonic()
+        variables = self.ldtui.css_variables_cached()
+        api_old = self.api.failures > 0
+        with table.batch():
+            for key in table.visible_keys():
+                status = self.statuses.get(key)
+                if status is not None:
+                    cells = self._cells(key, status, now_ms, mono, variables)
+                    table.set_row(key, cells, dim=api_old and status.api is not None)
+            table.fit_widths(WIDTH_CAPS, shrink=False)
+
+    @on(LdTable.ViewChanged, "#targets")
+    def _scrolled(self) -> None:
+        if self.is_attached and self.on_view:
+            self._render_visible()
 
     def _counts(self) -> dict[Health, int]:
         """Counted from the rows on screen, each time."""
@@ -429,7 +530,7 @@ class StatusScreen(LdScreen):
         if backed_off:
             parts.append(f"{backed_off} failing target{'s' if backed_off > 1 else ''} backed off")
         for line in self.query("#statusline").results(Static):
-            line.update(" · ".join(parts))
+            set_line(line, " · ".join(parts))
 
     # --- actions -----------------------------------------------------------------------------
 

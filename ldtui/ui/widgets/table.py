@@ -12,6 +12,7 @@ lines on screen.
 
 Cells are Rich ``Text`` (single line; longer text ends in an ellipsis) or plain strings; a cell
 may carry a ``sort_key`` attribute (``ldtui.ui.cells.Cell``), used when sorting by its column.
+A cell given to the table is never changed in place afterwards: a new value is a new object.
 """
 
 from __future__ import annotations
@@ -156,6 +157,18 @@ class LdTable(ScrollView, can_focus=True):
         def control(self) -> LdTable:
             return self.table
 
+    class ViewChanged(Message):
+        """Other rows came into view (scrolled, resized): a screen that refreshes only what is
+        shown refreshes them now."""
+
+        def __init__(self, table: LdTable) -> None:
+            super().__init__()
+            self.table = table
+
+        @property
+        def control(self) -> LdTable:
+            return self.table
+
     class HeaderSelected(Message):
         """A click on a column's header."""
 
@@ -199,6 +212,9 @@ class LdTable(ScrollView, can_focus=True):
         self._layout_version = 0
         self._style_version = 0
         self._lines: LRUCache[tuple[Any, ...], Strip] = LRUCache(1024)
+        # Rendered cells by (cell object, width, styles); the object is kept with its entry, so
+        # an id is never mistaken for a newer object's.
+        self._cells_cache: LRUCache[tuple[Any, ...], tuple[CellValue, list[Segment]]] = LRUCache(8192)
         self._batch_depth = 0
         self._pending: set[str] = set()  # rows changed inside a batch: re-sort, re-filter
         self._pending_filter: set[str] = set()  # rows whose sort key cannot have changed
@@ -234,9 +250,13 @@ class LdTable(ScrollView, can_focus=True):
         if changed:
             self._layout_changed()
 
-    def fit_widths(self, caps: Mapping[str, int] | None = None, *, rows: Iterable[str] | None = None) -> None:
+    def fit_widths(
+        self, caps: Mapping[str, int] | None = None, *, rows: Iterable[str] | None = None, shrink: bool = True
+    ) -> None:
         """Each column as wide as its widest label or cell among ``rows`` (default: every row,
-        shown or not, so columns stay put while a filter narrows), capped by ``caps``."""
+        shown or not, so columns stay put while a filter narrows), capped by ``caps``. With
+        ``shrink=False`` a column only grows: text that ticks ("9s ago", "10s ago") does not
+        make the columns jump, nor cost a layout pass each second."""
         caps = caps or {}
         keys = self._rows.keys() if rows is None else rows
         widths = {c.key: cell_len(c.label) for c in self._columns}
@@ -248,7 +268,11 @@ class LdTable(ScrollView, can_focus=True):
                 width = value.cell_len if isinstance(value, Text) else cell_len(value)
                 if width > widths[column.key]:
                     widths[column.key] = width
-        self.set_widths({k: min(w, caps.get(k, w)) for k, w in widths.items()})
+        fitted = {k: min(w, caps.get(k, w)) for k, w in widths.items()}
+        if not shrink:
+            current = {c.key: c.width for c in self._columns}
+            fitted = {k: max(w, current.get(k, 0)) for k, w in fitted.items()}
+        self.set_widths(fitted)
 
     # --- rows ---------------------------------------------------------------------------------
 
@@ -508,6 +532,7 @@ class LdTable(ScrollView, can_focus=True):
         super().notify_style_update()
         self._style_version += 1
         self._lines.clear()
+        self._cells_cache.clear()
 
     def _on_focus(self, event: events.Focus) -> None:
         self.refresh()
@@ -644,7 +669,17 @@ class LdTable(ScrollView, can_focus=True):
         self, value: CellValue, width: int, base: Style, post: Style | None = None
     ) -> list[Segment]:
         """One cell, padded to its column: ``base`` under the cell's own style, ``post`` (the
-        cursor, dimming) over it, so the cursor row reads in the cursor's colours."""
+        cursor, dimming) over it, so the cursor row reads in the cursor's colours. Cached per
+        cell object: a row whose ages tick re-renders its changed cells, not all of them."""
+        cache_key = (id(value), width, base, post)
+        hit = self._cells_cache.get(cache_key)
+        if hit is not None and hit[0] is value:
+            return hit[1]
+        segments = self._render_cell(value, width, base, post)
+        self._cells_cache.set(cache_key, (value, segments))
+        return segments
+
+    def _render_cell(self, value: CellValue, width: int, base: Style, post: Style | None) -> list[Segment]:
         pad = " " * self.cell_padding
         text = value if isinstance(value, Text) else Text(value)
         if text.cell_len > width or "\n" in text.plain:
@@ -733,5 +768,18 @@ class LdTable(ScrollView, can_focus=True):
             self._update_virtual_size()
             self.refresh()
 
+    def visible_keys(self, margin: int = 2) -> list[str]:
+        """The rows in the viewport now (and ``margin`` rows either side)."""
+        top = int(self.scroll_y)
+        height = max(1, self.scrollable_content_region.height - 1)  # less the header
+        start = max(0, top - margin)
+        return self._order[start : top + height + margin]
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if round(old_value) != round(new_value):
+            self.post_message(self.ViewChanged(self))
+
     def on_resize(self, event: events.Resize) -> None:
         self.refresh()
+        self.post_message(self.ViewChanged(self))
