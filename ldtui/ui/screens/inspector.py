@@ -36,7 +36,7 @@ from ldtui.ui.widgets.table import FastDataTable
 
 if TYPE_CHECKING:
     from ldtui.core.bigsegments import StoreStatus
-    from ldtui.core.inspect import ContextResult
+    from ldtui.core.explain import ContextResult
     from ldtui.services.inspect import Inspector
     from ldtui.services.status import Target
     from ldtui.ui.app import LdtuiApp
@@ -281,7 +281,7 @@ class InspectorScreen(InspectorBase):
     def _parsed(self, selector: str, parse: Any, title: str) -> Any:
         """The field's value through ``parse``; on bad input, say why, put the cursor back in
         the field (its text kept) and return ``None``."""
-        from ldtui.core.inspect import KeyInputError
+        from ldtui.core.key_input import KeyInputError
 
         field = self.query_one(selector, LdInput)
         try:
@@ -292,7 +292,7 @@ class InspectorScreen(InspectorBase):
             return None
 
     def _typed_segments(self) -> dict[str, int | None] | None:
-        from ldtui.core.inspect import parse_segment_specs
+        from ldtui.core.key_input import parse_segment_specs
 
         return self._parsed("#inspect-segments", parse_segment_specs, "Segments")  # type: ignore[no-any-return]
 
@@ -301,7 +301,7 @@ class InspectorScreen(InspectorBase):
         await self._lookup()
 
     async def _lookup(self) -> None:
-        from ldtui.core.inspect import check_key
+        from ldtui.core.key_input import check_key
         from ldtui.stores.base import StoreUnavailable
 
         key = self._parsed("#inspect-key", check_key, "Context key")
@@ -548,7 +548,7 @@ class BulkScreen(InspectorBase):
 
     @work(exclusive=True, group="bulk-load", exit_on_error=False, thread=True, description="Reading keys")
     def load_file(self, path: str, column: str | None) -> None:
-        from ldtui.core.inspect import KeyInputError
+        from ldtui.core.key_input import KeyInputError
         from ldtui.services.inspect import read_keys_file
 
         try:
@@ -572,7 +572,7 @@ class BulkScreen(InspectorBase):
         )
 
     def _keys(self) -> list[str] | None:
-        from ldtui.core.inspect import KeyInputError, keys_from_text
+        from ldtui.core.key_input import KeyInputError, keys_from_text
 
         if self.file_keys is not None and self.query_one("#bulk-path", LdInput).value.strip():
             return self.file_keys
@@ -634,7 +634,7 @@ class BulkScreen(InspectorBase):
         self.query_one("#bulk-progress-text", Static).update("cancelled; the previous results are kept")
 
     def show_results(self) -> None:
-        from ldtui.core.inspect import Tally
+        from ldtui.core.reports import Tally
 
         variables = self.app.get_css_variables()
         tally = Tally()
@@ -702,7 +702,7 @@ class BulkScreen(InspectorBase):
 
     @work(exclusive=True, group="bulk-export", exit_on_error=False, thread=True, description="Exporting")
     def export(self, path: str) -> None:
-        from ldtui.core.inspect import store_json
+        from ldtui.core.reports import store_json
         from ldtui.services.inspect import export_results
 
         assert self.inspector is not None
