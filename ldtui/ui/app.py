@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib
 import os
-import signal
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual.app import App, SystemCommand
-from textual.notifications import SeverityLevel
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -70,10 +68,12 @@ class LdtuiApp(App[None]):
         self.blink = blink
         # A backend, or a function that makes one (config, token, client): run in a thread
         # after the first frame, so start-up shows the screen at once.
-        self._backend: Backend | None = (
-            None if callable(backend) and not hasattr(backend, "client") else backend
-        )  # type: ignore[assignment]
-        self._backend_factory = backend if self._backend is None else None
+        self._backend: Backend | None = None
+        self._backend_factory: Callable[[], Backend] | None = None
+        if callable(backend):  # a Backend instance is not callable
+            self._backend_factory = backend
+        else:
+            self._backend = backend
         self._clock = clock
         self.refresh_interval = auto_refresh
         self._keymap = keymap or {}
@@ -131,10 +131,8 @@ class LdtuiApp(App[None]):
         return IntegrationsScreen()
 
     def on_mount(self) -> None:
-        # The terminal went away (SSH dropped, tmux killed): leave cleanly, stopping what we
-        # started (the demo's stores), instead of dying mid-write.
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.exit)
+        # (A lost terminal, SIGHUP or SIGTERM is handled by the command line's Lifeline from
+        # before the first frame: it asks this app to exit, and ends the process if it cannot.)
         for notice in self._notices:
             self.notify(notice, title="Theme", severity="warning", markup=False)
         if self._keymap:

@@ -114,21 +114,21 @@ def test_animations_are_off_unless_asked_for(monkeypatch: pytest.MonkeyPatch, tm
     assert make_world(animations=True).app.animation_level != "none"
     path = tmp_path / "c.toml"
     path.write_text("[ui]\nanimations = true\n")
-    assert peek_ui(path, environ={}).animations is True
-    assert peek_ui(path, environ={"LDTUI_ANIMATIONS": "0"}).animations is False
-    assert peek_ui(tmp_path / "none.toml", environ={}).animations is False
+    assert peek_ui(path, environ={}).ui.animations is True
+    assert peek_ui(path, environ={"LDTUI_ANIMATIONS": "0"}).ui.animations is False
+    assert peek_ui(tmp_path / "none.toml", environ={}).ui.animations is False
 
 
 def test_mouse_can_be_left_to_the_terminal(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
-    from ldtui.__main__ import main
+    from ldtui.cli import main
     from ldtui.config_file import peek_ui
     from ldtui.ui.app import LdtuiApp
 
     path = tmp_path / "c.toml"
     path.write_text("[ui]\nmouse = false\n")
-    assert peek_ui(path, environ={}).mouse is False
-    assert peek_ui(tmp_path / "none.toml", environ={}).mouse is True
-    assert peek_ui(tmp_path / "none.toml", environ={"LDTUI_MOUSE": "off"}).mouse is False
+    assert peek_ui(path, environ={}).ui.mouse is False
+    assert peek_ui(tmp_path / "none.toml", environ={}).ui.mouse is True
+    assert peek_ui(tmp_path / "none.toml", environ={"LDTUI_MOUSE": "off"}).ui.mouse is False
     runs: list[dict[str, Any]] = []
     monkeypatch.setattr(LdtuiApp, "run", lambda self, **kw: runs.append(kw))
     monkeypatch.setenv("LDTUI_CONFIG_FILE", str(tmp_path / "none.toml"))
