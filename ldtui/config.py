@@ -352,11 +352,12 @@ def _flatten(data: Any) -> dict[tuple[str, ...], Any]:
 def _set(data: dict[str, Any], path: tuple[str, ...], value: Any) -> bool:
     """Set ``path`` in nested tables; False (nothing set) where the file holds a non-table on
     the way (``status = 5``), which validation then reports against the file."""
+    table: Any = data
     for part in path[:-1]:
-        data = data.setdefault(part, {})
-        if not isinstance(data, dict):
+        table = table.setdefault(part, {})
+        if not isinstance(table, dict):
             return False
-    data[path[-1]] = value
+    table[path[-1]] = value
     return True
 
 
@@ -427,19 +428,19 @@ def load_config(environ: Mapping[str, str] | None = None, *, file: Path | str | 
             sources[".".join(loc)] = f"env {var}"
     profiles = data.setdefault("profiles", {}) if profile_overrides else None
     if isinstance(profiles, dict):
-        name = data.get("profile")
-        if not name:
-            name = next(iter(profiles)) if len(profiles) == 1 else ENV_PROFILE
-            data["profile"] = name
+        selected: Any = data.get("profile")
+        if not selected:
+            selected = next(iter(profiles)) if len(profiles) == 1 else ENV_PROFILE
+            data["profile"] = selected
             sources["profile"] = "implied by " + ", ".join(v for v, _ in profile_overrides.values())
-        target = profiles.setdefault(name, {}) if isinstance(name, str) else None
+        target = profiles.setdefault(selected, {}) if isinstance(selected, str) else None
         if isinstance(target, dict):
             if {"token", "token_file", "token_env"} & profile_overrides.keys():
                 for ref in ("token", "token_env", "token_file"):
                     target.pop(ref, None)
             for attr, (var, value) in profile_overrides.items():
                 target[attr] = value
-                sources[f"profiles.{name}.{attr}"] = f"env {var}"
+                sources[f"profiles.{selected}.{attr}"] = f"env {var}"
 
     try:
         settings = Settings.model_validate(data)
@@ -511,7 +512,8 @@ def validate_setting(section: str, name: str, value: object) -> Any:
         adapter: TypeAdapter[Any] = TypeAdapter(typing.get_type_hints(model, include_extras=True)[name])
     else:
         info = model.model_fields[name]
-        adapter = TypeAdapter(Annotated[info.annotation, info])  # type: ignore[name-defined]
+        annotated: Any = Annotated
+        adapter = TypeAdapter(annotated[info.annotation, info])
     try:
         return adapter.validate_python(value)
     except ValidationError as exc:

@@ -219,7 +219,8 @@ def _flag(value: object) -> bool | None:
 def _coerce(hint: Any, value: object) -> object:
     """``value`` as the field's type and within its bounds (the ``annotated_types`` marks the
     full validation obeys too), or ``None``, meaning "keep the default"."""
-    kind, bounds = hint, ()
+    kind: Any = hint
+    bounds: tuple[Any, ...] = ()
     if typing.get_origin(hint) is Annotated:
         kind, *rest = typing.get_args(hint)
         bounds = tuple(rest)

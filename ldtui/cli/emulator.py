@@ -22,7 +22,9 @@ def register(sub: Subcommands) -> None:
         "local store is unavailable.",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=tcp_port(allow_any=True), default=8765, help="port (default 8765; 0 = any free)")
+    p.add_argument(
+        "--port", type=tcp_port(allow_any=True), default=8765, help="port (default 8765; 0 = any free)"
+    )
     p.add_argument(
         "--token", help="the read/write access token to accept (default: the emulator's well-known one)"
     )

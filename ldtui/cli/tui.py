@@ -80,7 +80,6 @@ def make_app(args: argparse.Namespace, start: UiStart) -> LdtuiApp:
         animations=start.ui.animations,
         user_theme_dirs=[config_dir() / "themes"],
     )
-    return app
 
 
 def _ask_to_exit(app: LdtuiApp) -> None:

@@ -26,8 +26,14 @@ def count(*, minimum: int = 0, maximum: int = 10_000_000) -> Callable[[str], int
 
     def parse(text: str) -> int:
         digits = text.lstrip("+")
-        if not (digits.isascii() and digits.isdigit()) or len(digits) > 12 or not minimum <= int(digits) <= maximum:
-            raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a whole number from {minimum} to {maximum:,}")
+        if (
+            not (digits.isascii() and digits.isdigit())
+            or len(digits) > 12
+            or not minimum <= int(digits) <= maximum
+        ):
+            raise argparse.ArgumentTypeError(
+                f"{text[:20]!r} is not a whole number from {minimum} to {maximum:,}"
+            )
         return int(digits)
 
     parse.__name__ = "count"
@@ -43,7 +49,9 @@ def seconds(*, maximum: float = 86_400.0) -> Callable[[str], float]:
         except ValueError:
             value = math.nan
         if not (math.isfinite(value) and 0 < value <= maximum):
-            raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a positive number of seconds (at most {maximum:g})")
+            raise argparse.ArgumentTypeError(
+                f"{text[:20]!r} is not a positive number of seconds (at most {maximum:g})"
+            )
         return value
 
     parse.__name__ = "seconds"

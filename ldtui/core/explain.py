@@ -163,7 +163,7 @@ class ContextResult:
         return f'{{"key": {_encode_string(self.key)}, "hash": {h}, {self.explanation.json_fragment}}}'
 
 
-_encode_string = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_encode_string = json.encoder.encode_basestring
 
 
 def _answer(v: SegmentVerdict) -> SegmentAnswer:

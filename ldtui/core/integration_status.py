@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ldtui.core.text import literal, relative_age
 
@@ -37,7 +37,7 @@ def summarize(integration: BigSegmentStoreIntegration, now_ms: int) -> StatusSum
     if errors:
         latest = max(errors, key=lambda e: e.timestamp or 0)
         last_message = literal(latest.message or f"HTTP {latest.statusCode}")
-    common = dict(
+    common: dict[str, Any] = dict(
         last_sync=s.lastSync,
         last_error=s.lastError,
         last_error_message=last_message,

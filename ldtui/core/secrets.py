@@ -96,7 +96,11 @@ def redact_url(url: str) -> str:
     userinfo = text[start:at]
     user, colon, _ = userinfo.partition(":")
     if colon:
-        shown = f"{user}:{REDACTION_FILL}" if user and _parses_cleanly(text.replace(userinfo, user, 1), user) else REDACTION_FILL
+        shown = (
+            f"{user}:{REDACTION_FILL}"
+            if user and _parses_cleanly(text.replace(userinfo, user, 1), user)
+            else REDACTION_FILL
+        )
     elif _parses_cleanly(text, userinfo):
         shown = userinfo  # a user name alone is no secret
     else:

@@ -22,7 +22,6 @@ import psutil
 import pytest
 
 from ldtui.cli import ExitCode
-
 from tests.ui.harness import make_world, settle
 
 pytestmark = pytest.mark.network

@@ -473,7 +473,7 @@ class StorePickerScreen(LdModal):
     def on_mount(self) -> None:
         options = self.query_one(OptionList)
         if self.current in self.targets:
-            options.highlighted = self.targets.index(self.current)  # type: ignore[arg-type]
+            options.highlighted = self.targets.index(self.current)
         options.focus()
 
     @on(OptionList.OptionSelected)
