@@ -531,13 +531,14 @@ def read_keys_file(path: str, column: str | None = None, *, stdin: IO[bytes] | N
         fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     except OSError as exc:
         raise KeyInputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = "a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "a device"
+        raise KeyInputError(
+            f"{path} is {kind}, not a regular file; to stream keys, use --keys-file - and pipe them in"
+        )
     with os.fdopen(fd, "rb") as f:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            kind = "a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "a device"
-            raise KeyInputError(
-                f"{path} is {kind}, not a regular file; to stream keys, use --keys-file - and pipe them in"
-            )
         try:
             data = read_keys_source(f, str(path))
         except OSError as exc:
