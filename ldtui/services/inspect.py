@@ -525,7 +525,11 @@ def read_keys_file(path: str, column: str | None = None, *, stdin: IO[bytes] | N
     if path == "-":
         if stdin is None:
             raise KeyInputError("- (standard input) is only for the command line")
-        return keys_from_file(read_keys_source(stdin, "stdin"), "stdin", column=column or None)
+        try:
+            data = read_keys_source(stdin, "stdin")
+        except (OSError, ValueError) as exc:  # closed, or not readable (a terminal gone)
+            raise KeyInputError(f"cannot read stdin: {getattr(exc, 'strerror', None) or exc}") from None
+        return keys_from_file(data, "stdin", column=column or None)
     p = Path(path).expanduser()
     try:
         fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))

@@ -63,7 +63,9 @@ def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
 
 
 @pytest.mark.parametrize("command", ["config", "status"])
-def test_dev_zero_as_the_configuration_is_refused_at_once(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_dev_zero_as_the_configuration_is_refused_at_once(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, err = run(["--config", "/dev/zero", command], capsys)
     assert code == ExitCode.CONFIG and "/dev/zero is a device, not a regular file" in err
 
@@ -71,10 +73,18 @@ def test_dev_zero_as_the_configuration_is_refused_at_once(command: str, capsys: 
 def test_a_fifo_as_the_configuration_does_not_block(fifo: Path) -> None:
     # In a child with a deadline: a FIFO opened the ordinary way would wait for a writer forever.
     for argv in (["config"], ["status"], ["--no-mouse"]):
-        run = subprocess.run([sys.executable, "-m", "ldtui", "--config", str(fifo), *argv],
-                             capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        run = subprocess.run(
+            [sys.executable, "-m", "ldtui", "--config", str(fifo), *argv],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
         assert run.returncode == ExitCode.CONFIG, run.stderr
-        assert f"{fifo} is a FIFO (named pipe), not a regular file" in run.stderr and "Traceback" not in run.stderr
+        assert (
+            f"{fifo} is a FIFO (named pipe), not a regular file" in run.stderr
+            and "Traceback" not in run.stderr
+        )
 
 
 def test_a_directory_as_the_configuration(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -140,10 +150,17 @@ SHAPES = [
 ]
 
 
-@pytest.mark.parametrize("text,field,env", SHAPES, ids=[t.strip().replace("\n", " ")[:40] for t, _, _ in SHAPES])
+@pytest.mark.parametrize(
+    "text,field,env", SHAPES, ids=[t.strip().replace("\n", " ")[:40] for t, _, _ in SHAPES]
+)
 def test_a_document_of_the_wrong_shape_names_the_file_and_field(
-    text: str, field: str, env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str], no_network: list[str],
+    text: str,
+    field: str,
+    env: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    no_network: list[str],
 ) -> None:
     for var, value in env.items():
         monkeypatch.setenv(var, value)
@@ -169,9 +186,16 @@ def test_deeply_nested_toml_is_a_configuration_error_also_before_the_first_frame
     assert ran == []  # the TUI never started
 
 
-@pytest.mark.parametrize("var,value", [("LDTUI_STALE_AFTER", "inf"), ("LDTUI_STALE_AFTER", "0"),
-                                       ("LDTUI_STALE_AFTER", "-5"), ("LDTUI_POLL_INTERVAL", "nan"),
-                                       ("LDTUI_TIMEOUT", "inf")])
+@pytest.mark.parametrize(
+    "var,value",
+    [
+        ("LDTUI_STALE_AFTER", "inf"),
+        ("LDTUI_STALE_AFTER", "0"),
+        ("LDTUI_STALE_AFTER", "-5"),
+        ("LDTUI_POLL_INTERVAL", "nan"),
+        ("LDTUI_TIMEOUT", "inf"),
+    ],
+)
 def test_environment_values_obey_the_same_model_as_the_flags(
     var: str, value: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -194,20 +218,39 @@ AGREEMENT = [
     ('[profiles.p]\ntoken_env = "T"\n', {}, "$T, which is not set"),
     ("", {}, "no profile is configured"),
     ('[profiles.a]\ntoken_env = "T"\n[profiles.b]\ntoken_env = "T"\n', {"T": TOKEN}, "several profiles"),
-    ('profile = "a"\n[profiles.a]\ntoken_env = "T"\n[profiles.b]\ntoken_env = "NOT_SET"\n', {"T": TOKEN}, None),
-    ('profile = "b"\n[profiles.a]\ntoken_env = "T"\n[profiles.b]\ntoken_env = "NOT_SET"\n', {"T": TOKEN}, "NOT_SET"),
-    ('[profiles.p]\ntoken_env = "T"\n[stores."a/b"]\ntype = "redis"\nurl = "redis://h/0"\npassword_env = "PW"\n',
-     {"T": TOKEN}, "PW"),
-    ('[profiles.p]\ntoken_env = "T"\n[stores."a/b"]\ntype = "redis"\nurl = "redis://h/0"\npassword_env = "PW"\n',
-     {"T": TOKEN, "PW": "pw"}, None),
+    (
+        'profile = "a"\n[profiles.a]\ntoken_env = "T"\n[profiles.b]\ntoken_env = "NOT_SET"\n',
+        {"T": TOKEN},
+        None,
+    ),
+    (
+        'profile = "b"\n[profiles.a]\ntoken_env = "T"\n[profiles.b]\ntoken_env = "NOT_SET"\n',
+        {"T": TOKEN},
+        "NOT_SET",
+    ),
+    (
+        '[profiles.p]\ntoken_env = "T"\n[stores."a/b"]\ntype = "redis"\nurl = "redis://h/0"\npassword_env = "PW"\n',
+        {"T": TOKEN},
+        "PW",
+    ),
+    (
+        '[profiles.p]\ntoken_env = "T"\n[stores."a/b"]\ntype = "redis"\nurl = "redis://h/0"\npassword_env = "PW"\n',
+        {"T": TOKEN, "PW": "pw"},
+        None,
+    ),
     ('[profiles.p]\ntoken_file = "/nonexistent/token"\n', {}, "does not exist"),
 ]
 
 
 @pytest.mark.parametrize("text,env,wrong", AGREEMENT)
 def test_config_and_status_agree(
-    text: str, env: dict[str, str], wrong: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str], no_network: list[str],
+    text: str,
+    env: dict[str, str],
+    wrong: str | None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    no_network: list[str],
 ) -> None:
     for var, value in env.items():
         monkeypatch.setenv(var, value)
@@ -223,7 +266,9 @@ def test_config_and_status_agree(
         assert no_network == []
 
 
-def test_an_explicit_profile_is_checked_by_both(tmp_path: Path, capsys: pytest.CaptureFixture[str], no_network: list[str]) -> None:
+def test_an_explicit_profile_is_checked_by_both(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_network: list[str]
+) -> None:
     path = write(tmp_path, 'profile = "a"\n[profiles.a]\ntoken = "x"\n[profiles.b]\ntoken_env = "NOT_SET"\n')
     os.chmod(path, 0o600)
     for command in ("config", "status"):

@@ -25,8 +25,14 @@ def scratch_tree(tmp_path: Path) -> Path:
 def lint_imports(tree: Path, *contracts: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(tree)}  # the scratch copy, not the installed ldtui
     only = [arg for c in contracts for arg in ("--contract", c)]
-    return subprocess.run([str(LINT_IMPORTS), "--no-cache", *only], cwd=tree, env=env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache", *only],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.mark.skipif(not LINT_IMPORTS.exists(), reason="import-linter is not installed (make install)")

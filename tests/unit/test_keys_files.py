@@ -28,7 +28,9 @@ def fifo(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("kind", ["device", "directory"])
-def test_not_a_regular_file_is_a_usage_error(kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_not_a_regular_file_is_a_usage_error(
+    kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = "/dev/zero" if kind == "device" else str(tmp_path)
     assert main([*STORE, "--keys-file", path]) == ExitCode.USAGE
     err = capsys.readouterr().err
@@ -36,8 +38,13 @@ def test_not_a_regular_file_is_a_usage_error(kind: str, tmp_path: Path, capsys: 
 
 
 def test_a_fifo_is_refused_without_waiting_for_a_writer(fifo: Path) -> None:
-    run = subprocess.run([sys.executable, "-m", "ldtui", *STORE, "--keys-file", str(fifo)],
-                         capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    run = subprocess.run(
+        [sys.executable, "-m", "ldtui", *STORE, "--keys-file", str(fifo)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
     assert run.returncode == ExitCode.USAGE and "is a FIFO" in run.stderr and "Traceback" not in run.stderr
     with pytest.raises(KeyInputError, match="is a FIFO"):  # the bulk screen's load
         service.read_keys_file(str(fifo))
@@ -45,8 +52,13 @@ def test_a_fifo_is_refused_without_waiting_for_a_writer(fifo: Path) -> None:
 
 def test_endless_stdin_ends_with_a_message() -> None:
     with open("/dev/zero", "rb") as zeros:
-        run = subprocess.run([sys.executable, "-m", "ldtui", *STORE, "--keys-file", "-"],
-                             stdin=zeros, capture_output=True, text=True, timeout=60)
+        run = subprocess.run(
+            [sys.executable, "-m", "ldtui", *STORE, "--keys-file", "-"],
+            stdin=zeros,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert run.returncode == ExitCode.USAGE, run.stderr
     assert "stdin, line 1 is longer than 4 MiB without a line break" in run.stderr
 
