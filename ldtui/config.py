@@ -19,7 +19,7 @@ import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import (
     BaseModel,
@@ -138,6 +138,11 @@ class Settings(_Section):
 # --- the loaded configuration ------------------------------------------------------------------
 
 
+class NamedProfile(NamedTuple):
+    name: str
+    profile: Profile
+
+
 @dataclass
 class Config:
     settings: Settings
@@ -162,7 +167,7 @@ class Config:
             return DEFAULT_PROFILE
         return None
 
-    def profile(self, name: str | None = None) -> tuple[str, Profile]:
+    def profile(self, name: str | None = None) -> NamedProfile:
         """The named (or selected) profile; ``ConfigError`` saying how to add one if none."""
         name = name or self.profile_name
         if name is None:
@@ -179,7 +184,7 @@ class Config:
                 key="profile",
             )
         try:
-            return name, self.settings.profiles[name]
+            return NamedProfile(name, self.settings.profiles[name])
         except KeyError:
             raise ConfigError(
                 f"profile {name!r} is not defined; known: {', '.join(self.settings.profiles) or 'none'}",
@@ -381,7 +386,7 @@ def load_config(environ: Mapping[str, str] | None = None, *, file: Path | str | 
     # A regular file (capped) or /dev/null ("no configuration"); not a FIFO, device or folder.
     found = read_config_document(path, explicit, named_by)
     exists = found is not None
-    data, text = found if found is not None else ({}, "")
+    data, text = (found.data, found.text) if found is not None else ({}, "")
     lines = locate_lines(text)
 
     sources: dict[str, str] = {}

@@ -19,7 +19,7 @@ import tomllib
 import typing
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, NamedTuple
 
 import annotated_types as at
 
@@ -60,11 +60,16 @@ def config_dir() -> Path:
     return default_config_file().parent
 
 
-def config_path(environ: Mapping[str, str], file: Path | str | None = None) -> tuple[Path, bool]:
+class ConfigLocation(NamedTuple):
+    path: Path
+    explicit: bool  # named by --config or LDTUI_CONFIG_FILE (then it must exist)
+
+
+def config_path(environ: Mapping[str, str], file: Path | str | None = None) -> ConfigLocation:
     """The file to read and whether it was named explicitly (flag or ``LDTUI_CONFIG_FILE``)."""
     explicit = file is not None or f"{ENV_PREFIX}CONFIG_FILE" in environ
     path = Path(file or environ.get(f"{ENV_PREFIX}CONFIG_FILE") or default_config_file())
-    return path.expanduser(), explicit
+    return ConfigLocation(path.expanduser(), explicit)
 
 
 def env_var(field: str) -> str:
@@ -163,7 +168,12 @@ def parse_toml(text: str, path: Path) -> dict[str, Any]:
         raise ConfigError("not valid TOML: nested too deeply", file=path) from None
 
 
-def read_config_document(path: Path, explicit: bool, named_by: str = "") -> tuple[dict[str, Any], str] | None:
+class ConfigDocument(NamedTuple):
+    data: dict[str, Any]  # the parsed TOML
+    text: str  # the file's text, for line numbers
+
+
+def read_config_document(path: Path, explicit: bool, named_by: str = "") -> ConfigDocument | None:
     """The parsed file and its text; ``None`` when there is no file (and none was named)."""
     text = read_text_file(path, CONFIG_FILE_LIMIT, what="configuration file")
     if text is None:
@@ -172,7 +182,7 @@ def read_config_document(path: Path, explicit: bool, named_by: str = "") -> tupl
                 f"configuration file not found (named by {named_by or 'the command line'})", file=path
             )
         return None
-    return parse_toml(text, path), text
+    return ConfigDocument(parse_toml(text, path), text)
 
 
 # --- the UI settings ---------------------------------------------------------------------------
@@ -254,7 +264,7 @@ def peek_ui(file: Path | str | None = None, environ: Mapping[str, str] | None = 
     path, _ = config_path(env, file)
     # A named file that does not exist is reported by the full load, after the first frame.
     found = read_config_document(path, explicit=False)
-    data = found[0] if found else {}
+    data = found.data if found else {}
     section = data.get("ui")
     table: dict[str, Any] = section if isinstance(section, dict) else {}
     values: dict[str, Any] = {}
