@@ -58,3 +58,20 @@ class MotoServer(LocalDynamoDB):
         """A table with the schema the SDKs and the relay expect."""
         create_big_segment_table(self.client(), name)
         return name
+
+
+def wait_for_first_sync(redis_url: str, state: Any, project: str = "default", environment: str = "production",
+                        timeout: float = 60.0) -> None:
+    """Until the emulator's syncer has written the environment's ``synchronizedOn`` to Redis
+    (instead of sleeping "long enough", which a busy machine outruns)."""
+    import time
+
+    import redis
+
+    key = f"{state.projects[project].environments[environment].id}:big_segments_synchronized_on"
+    deadline = time.monotonic() + timeout
+    with redis.Redis.from_url(redis_url) as client:
+        while not client.get(key):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the syncer wrote no {key} within {timeout:g} s")
+            time.sleep(0.05)

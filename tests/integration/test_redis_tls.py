@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -46,7 +47,13 @@ def tls_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, P
          "--tls-ca-cert-file", str(d / "ca.crt"), "--tls-auth-clients", "no", "--save", ""],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
-    time.sleep(0.5)
+    deadline = time.monotonic() + 15
+    while proc.poll() is None and time.monotonic() < deadline:  # until it listens, or exits
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
     if proc.poll() is not None:
         out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
         pytest.skip(f"this redis-server has no TLS support ({out.strip().splitlines()[-1] if out.strip() else 'exited'})")

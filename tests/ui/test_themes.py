@@ -8,7 +8,7 @@ import pytest
 
 from ldtui.ui.themes import load_themes, shipped_theme_dirs
 from tests.snapshots.test_screens import SCENARIOS
-from tests.ui.harness import make_world
+from tests.ui.harness import make_world, wait_until
 
 SHIPPED = [t.name for t in load_themes(shipped_theme_dirs()).themes]
 
@@ -70,19 +70,35 @@ async def test_user_theme_from_the_config_dir_and_fallback(tmp_path: Any) -> Non
 
 async def test_the_palette_switches_themes() -> None:
     world = make_world()
+    from textual.command import CommandList, CommandPalette
+
+    def highlighted(text: str) -> bool:
+        """The palette's highlighted command holds ``text`` (its search has answered)."""
+        screen = world.app.screen
+        if not isinstance(screen, CommandPalette):
+            return False
+        commands = screen.query_one(CommandList)
+        if commands.highlighted is None:
+            return False
+        return text in str(commands.get_option_at_index(commands.highlighted).prompt)
+
     async with world.app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         await pilot.press("ctrl+p")
-        await pilot.pause()
+        await wait_until(pilot, lambda: isinstance(world.app.screen, CommandPalette), what="the palette opens")
         await pilot.press(*"theme")
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: highlighted("Theme"), what="the Theme command is offered")
+        commands = world.app.screen
         await pilot.press("enter")
-        await pilot.pause(0.3)
+        await wait_until(
+            pilot,
+            lambda: isinstance(world.app.screen, CommandPalette) and world.app.screen is not commands,
+            what="the theme picker opens",
+        )
         await pilot.press(*"ldtui-light")
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: highlighted("ldtui-light"), what="the light theme is offered")
         await pilot.press("enter")
-        await pilot.pause(0.3)
-        assert world.app.theme == "ldtui-light"
+        await wait_until(pilot, lambda: world.app.theme == "ldtui-light", what="the theme changes")
         assert world.app.get_css_variables()["status-down"].upper().startswith("#CF222E")
 
 
