@@ -34,16 +34,14 @@ from pydantic import (
 from ldtui.config_file import (
     ENV_PREFIX,
     SECRET_FILE_LIMIT,
-    ConfigError,
-    UiSettings,
     config_path,
     env_var,
     read_config_document,
     read_text_file,
 )
+from ldtui.config_file import ConfigError as ConfigError  # re-exported: the error of this module
+from ldtui.config_file import UiSettings as UiSettings  # re-exported: a section of Settings
 from ldtui.core.secrets import redact_url, url_has_credentials
-
-__all__ = ["ConfigError", "UiSettings", "redact_url"]
 
 DEFAULT_PROFILE = "default"
 ENV_PROFILE = "env"
@@ -456,7 +454,7 @@ def load_config(environ: Mapping[str, str] | None = None, *, file: Path | str | 
             loc = loc[:2] + loc[3:]  # drop the discriminated-union tag pydantic adds
         key = ".".join(loc)
         source = sources.get(key, "")
-        message = _message(err)
+        message = error_message(err)
         if source.startswith("env "):
             raise ConfigError(message, key=source + f" ({key})") from None
         raise ConfigError(
@@ -477,7 +475,8 @@ def load_config(environ: Mapping[str, str] | None = None, *, file: Path | str | 
     )
 
 
-def _message(err: Any) -> str:
+def error_message(err: Any) -> str:
+    """One pydantic error as a short sentence (never quoting the value: it may be a secret)."""
     kind = err["type"]
     if kind in ("extra_forbidden", "unexpected_keyword_argument"):
         return "unknown setting; check the spelling (see README, Configuration)"
@@ -522,7 +521,7 @@ def validate_setting(section: str, name: str, value: object) -> Any:
     try:
         return adapter.validate_python(value)
     except ValidationError as exc:
-        raise SettingError(_message(exc.errors()[0])) from None
+        raise SettingError(error_message(exc.errors()[0])) from None
 
 
 # --- describing the effective configuration ------------------------------------------------------

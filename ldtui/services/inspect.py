@@ -395,12 +395,12 @@ def direct_inspector(
             )
         reader = open_reader(model, resolve_prefix(store.kind, configured=store.prefix), password)
     except ValidationError as exc:
-        from ldtui.config import _message
+        from ldtui.config import error_message
 
         err = exc.errors()[0]
         field_name = str(err["loc"][0]) if err["loc"] else "redis_url"
         option = {"url": "redis_url"}.get(field_name, field_name)
-        raise StoreOptionError(option, _message(err)) from None
+        raise StoreOptionError(option, error_message(err)) from None
     except StoreError as exc:  # a malformed URL: the message names the part, never the password
         raise StoreOptionError("redis_url", str(exc)) from None
     inspector = Inspector(reader, typed=typed)
