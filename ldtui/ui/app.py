@@ -62,9 +62,10 @@ class LdtuiApp(App[None]):
     ) -> None:
         super().__init__()
         # Animations off unless asked for (ui.animations, or TEXTUAL_ANIMATIONS set by hand):
-        # over SSH every animated frame is bytes on a slow link.
-        if not animations and "TEXTUAL_ANIMATIONS" not in os.environ:
-            self.animation_level = "none"
+        # over SSH every animated frame is bytes on a slow link. Set both ways: Textual's own
+        # default was read from the environment when it was first imported.
+        if "TEXTUAL_ANIMATIONS" not in os.environ:
+            self.animation_level = "full" if animations else "none"
         self.blink = blink
         # A backend, or a function that makes one (config, token, client): run in a thread
         # after the first frame, so start-up shows the screen at once.
