@@ -60,16 +60,28 @@ class Demo:
         self.marker = uuid.uuid4().hex
         self.master, slave = pty.openpty()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("LDTUI_", "XDG_CONFIG"))}
-        env.update({"TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30", "HOME": str(tmp_path),
-                    "LDTUI_TEST_MARKER": self.marker})
+        env.update(
+            {
+                "TERM": "xterm-256color",
+                "COLUMNS": "100",
+                "LINES": "30",
+                "HOME": str(tmp_path),
+                "LDTUI_TEST_MARKER": self.marker,
+            }
+        )
 
         def take_the_terminal() -> None:  # as a login shell's job: closing the pty sends SIGHUP
             fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ldtui", "--demo"], stdin=slave, stdout=slave, stderr=slave, env=env,
-            start_new_session=True, preexec_fn=take_the_terminal if controlling_tty else None,
+            [sys.executable, "-m", "ldtui", "--demo"],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            start_new_session=True,
+            preexec_fn=take_the_terminal if controlling_tty else None,
         )
         os.close(slave)
         self.output = bytearray()
