@@ -65,7 +65,9 @@ def run(args: argparse.Namespace) -> ExitCode:
     # SIGTERM, SIGHUP or a closed terminal, at any moment (while stores start too): unwind
     # through the finally blocks below, which stop the stores; uvicorn handles SIGTERM itself
     # once it serves.
-    with Lifeline() as life:
+    # A server may take its time to stop its stores (moto's HTTP server polls twice a second):
+    # ten seconds before the watchdog ends it regardless. Under nohup it outlives its terminal.
+    with Lifeline(grace=10.0, needs_terminal=False) as life:
         life.last_resort.append(stop_all)
         try:
             try:

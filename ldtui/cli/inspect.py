@@ -125,7 +125,8 @@ def _keys(args: argparse.Namespace) -> list[str]:
         raise UsageError("--key-column needs --keys-file")
     try:
         if args.keys_file:
-            return read_keys_file(args.keys_file, args.key_column, stdin=sys.stdin.buffer)
+            stdin = getattr(sys.stdin, "buffer", None)  # None when there is no stdin at all
+            return read_keys_file(args.keys_file, args.key_column, stdin=stdin)
         if not args.keys:
             raise UsageError("no context keys: give KEY arguments or --keys-file F")
         return [check_key(k, f"KEY {i}") for i, k in enumerate(args.keys, start=1)]

@@ -16,6 +16,10 @@ to see it (one spun at 80% CPU reading an endless end-of-file).
 - Whatever then hangs (a thread starting a store, a terminal write that blocks), a watchdog
   runs the ``last_resort`` hooks (kill the children) and ends the process ``grace`` seconds
   after the loss: within 2 s, always.
+
+Started under ``nohup`` (SIGHUP ignored), SIGHUP stays ignored, as the convention wants; a
+program that ``needs_terminal`` (the TUI) still ends when its terminal closes, as if sent
+SIGTERM, and one that does not (the emulator) keeps serving.
 """
 
 from __future__ import annotations
@@ -37,9 +41,9 @@ class TerminalLost(SystemExit):
 
 
 class Lifeline:
-    def __init__(self, *, grace: float = 1.2, watch_terminal: bool = True) -> None:
+    def __init__(self, *, grace: float = 1.2, needs_terminal: bool = True) -> None:
         self.grace = grace
-        self.watch_terminal = watch_terminal
+        self.needs_terminal = needs_terminal
         # Called (in the main thread, from the signal handler) to start an orderly exit;
         # None: raise TerminalLost there instead.
         self.graceful: Callable[[], None] | None = None
@@ -55,12 +59,16 @@ class Lifeline:
     def __enter__(self) -> Lifeline:
         if threading.current_thread() is not threading.main_thread():
             return self  # signals can only be handled by the main thread (in-process tests)
+        hangups_ignored = signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
         for signum in HANDLED:
+            if signum == signal.SIGHUP and hangups_ignored:
+                continue  # nohup: the person asked for hangups to be ignored
             self._previous[signum] = signal.signal(signum, self._on_signal)
-        fds = [fd for fd in (0, 1) if _is_tty(fd)] if self.watch_terminal else []
-        if fds:
+        fds = [fd for fd in (0, 1) if _is_tty(fd)]
+        if fds and (self.needs_terminal or not hangups_ignored):
+            closed = signal.SIGTERM if hangups_ignored else signal.SIGHUP
             self._monitor = threading.Thread(
-                target=self._watch, args=(fds,), name="ldtui-terminal-watch", daemon=True
+                target=self._watch, args=(fds, closed), name="ldtui-terminal-watch", daemon=True
             )
             self._monitor.start()
         return self
@@ -87,7 +95,7 @@ class Lifeline:
             return
         raise TerminalLost(self.lost_code)
 
-    def _watch(self, fds: list[int]) -> None:
+    def _watch(self, fds: list[int], closed: signal.Signals) -> None:
         poller = select.poll()
         for fd in fds:
             poller.register(fd, 0)  # no events asked: POLLHUP/POLLERR/POLLNVAL still report
@@ -98,7 +106,7 @@ class Lifeline:
                 return
             if events and self.lost_code is None:
                 # Deliver it as the kernel would, so one path handles every loss.
-                os.kill(os.getpid(), signal.SIGHUP)
+                os.kill(os.getpid(), closed)
                 return
 
     def _watchdog(self) -> None:

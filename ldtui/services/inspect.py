@@ -524,7 +524,7 @@ def read_keys_file(path: str, column: str | None = None, *, stdin: IO[bytes] | N
 
     if path == "-":
         if stdin is None:
-            raise KeyInputError("- (standard input) is only for the command line")
+            raise KeyInputError("- means standard input, and there is none to read here")
         try:
             data = read_keys_source(stdin, "stdin")
         except (OSError, ValueError) as exc:  # closed, or not readable (a terminal gone)

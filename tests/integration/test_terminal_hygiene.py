@@ -15,7 +15,6 @@ import sys
 import termios
 import threading
 import time
-import uuid
 from typing import Any
 
 import psutil
@@ -53,11 +52,10 @@ class Demo:
     """``ldtui --demo`` on a pty of its own; ``survivors`` are the processes it started that
     are still running (ldtui itself apart)."""
 
-    def __init__(self, tmp_path: Any, *, controlling_tty: bool = False) -> None:
+    def __init__(self, tmp_path: Any, *, controlling_tty: bool = False, nohup: bool = False) -> None:
         become_subreaper()
         me = psutil.Process()
         self.before = {p.pid for p in me.children(recursive=True)}
-        self.marker = uuid.uuid4().hex
         self.master, slave = pty.openpty()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("LDTUI_", "XDG_CONFIG"))}
         env.update(
@@ -66,12 +64,14 @@ class Demo:
                 "COLUMNS": "100",
                 "LINES": "30",
                 "HOME": str(tmp_path),
-                "LDTUI_TEST_MARKER": self.marker,
             }
         )
 
-        def take_the_terminal() -> None:  # as a login shell's job: closing the pty sends SIGHUP
-            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        def as_a_terminal_starts_it() -> None:
+            # Hangups as a terminal's job gets them, whatever the test runner's (nohup?) are.
+            signal.signal(signal.SIGHUP, signal.SIG_IGN if nohup else signal.SIG_DFL)
+            if controlling_tty:  # as a login shell's job: closing the pty sends SIGHUP
+                fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
@@ -81,7 +81,7 @@ class Demo:
             stderr=slave,
             env=env,
             start_new_session=True,
-            preexec_fn=take_the_terminal if controlling_tty else None,
+            preexec_fn=as_a_terminal_starts_it,
         )
         os.close(slave)
         self.output = bytearray()
@@ -162,12 +162,14 @@ LOST = [
     ("close", 1.2),
     ("close", FIRST_FRAME),
     ("close-controlling", 1.0),
+    # Under nohup SIGHUP stays ignored, but a TUI whose terminal closed still leaves.
+    ("close-nohup", FIRST_FRAME),
 ]
 
 
 @pytest.mark.parametrize("how,moment", LOST, ids=[f"{h}-{'frame' if m < 0 else m}" for h, m in LOST])
 def test_a_lost_terminal_ends_ldtui_and_what_it_started(tmp_path: Any, how: str, moment: float) -> None:
-    demo = Demo(tmp_path, controlling_tty=how == "close-controlling")
+    demo = Demo(tmp_path, controlling_tty=how == "close-controlling", nohup=how == "close-nohup")
     try:
         if moment == FIRST_FRAME:
             demo.wait_for(b"Prod Redis store", 90)
@@ -187,7 +189,7 @@ def test_a_lost_terminal_ends_ldtui_and_what_it_started(tmp_path: Any, how: str,
             assert b"Traceback" not in demo.output, bytes(demo.output[-3000:])
         if moment == FIRST_FRAME and how == "sighup":
             assert demo.proc.returncode == ExitCode.HANGUP
-        if moment == FIRST_FRAME and how == "sigterm":
+        if moment == FIRST_FRAME and how in ("sigterm", "close-nohup"):
             assert demo.proc.returncode == ExitCode.TERMINATED
     finally:
         demo.cleanup()

@@ -66,7 +66,7 @@ def test_endless_stdin_ends_with_a_message() -> None:
 def test_stdin_streams_keys(capsys: pytest.CaptureFixture[str]) -> None:
     keys = service.read_keys_file("-", stdin=io.BytesIO(b" a\nb\n\nc\n"))
     assert keys == [" a", "b", "c"]
-    with pytest.raises(KeyInputError, match="only for the command line"):
+    with pytest.raises(KeyInputError, match="there is none to read here"):
         service.read_keys_file("-")
 
 
