@@ -29,11 +29,18 @@ import os
 import select
 import signal
 import sys
+import termios
 import threading
 from collections.abc import Callable
 from types import FrameType, TracebackType
+from typing import Any
 
 HANDLED = (signal.SIGHUP, signal.SIGTERM)
+# Leave the alternate screen, show the cursor; mouse, focus, paste and kitty key reporting off.
+RESET_SEQUENCES = (
+    b"\x1b[?1049l\x1b[?25h\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?1015l"
+    b"\x1b[?1004l\x1b[?2004l\x1b[<u"
+)
 
 
 class TerminalLost(SystemExit):
@@ -53,6 +60,7 @@ class Lifeline:
         self._previous: dict[int, object] = {}
         self._stop = threading.Event()
         self._monitor: threading.Thread | None = None
+        self._tty_modes: list[Any] | None = None
 
     # --- setup -----------------------------------------------------------------------------
 
@@ -65,6 +73,9 @@ class Lifeline:
                 continue  # nohup: the person asked for hangups to be ignored
             self._previous[signum] = signal.signal(signum, self._on_signal)
         fds = [fd for fd in (0, 1) if _is_tty(fd)]
+        if 0 in fds:
+            with contextlib.suppress(termios.error, OSError):
+                self._tty_modes = termios.tcgetattr(0)  # to give the terminal back on a hard exit
         if fds and (self.needs_terminal or not hangups_ignored):
             closed = signal.SIGTERM if hangups_ignored else signal.SIGHUP
             self._monitor = threading.Thread(
@@ -114,9 +125,21 @@ class Lifeline:
         for hook in self.last_resort:
             with contextlib.suppress(Exception):
                 hook()
+        self._give_the_terminal_back()
         with contextlib.suppress(Exception):
             sys.stderr.flush()
         os._exit(self.lost_code or 1)
+
+    def _give_the_terminal_back(self) -> None:
+        """Before a hard exit (the app could not restore it): the terminal's modes as they were,
+        the main screen, the cursor, no mouse or key reporting. Harmless if it is gone."""
+        if self._tty_modes is None:
+            return
+        with contextlib.suppress(termios.error, OSError):
+            termios.tcsetattr(0, termios.TCSANOW, self._tty_modes)
+        with contextlib.suppress(OSError):
+            os.set_blocking(1, False)  # a terminal that stopped reading must not hold the exit
+            os.write(1, RESET_SEQUENCES)
 
 
 def _is_tty(fd: int) -> bool:

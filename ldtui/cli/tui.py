@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> ExitCode:
 
         start = peek_ui(args.config)  # a ConfigError here is exit 78, from main
         app = make_app(args, start)
-        life.graceful = lambda: _ask_to_exit(app)
+        life.graceful = lambda: _ask_to_exit(app, within=life.grace)
         app.run(mouse=start.ui.mouse and not args.no_mouse)
         return ExitCode(life.lost_code) if life.lost_code else ExitCode.OK
 
@@ -82,12 +82,16 @@ def make_app(args: argparse.Namespace, start: UiStart) -> LdtuiApp:
     )
 
 
-def _ask_to_exit(app: LdtuiApp) -> None:
+def _ask_to_exit(app: LdtuiApp, *, within: float) -> None:
     """From the signal handler: ask the app to exit through its own shutdown (which stops
-    the demo's stores). From another thread, as Textual's API wants; if the app is not
-    running yet, the lifeline's watchdog ends the process."""
+    the demo's stores), from another thread as Textual's API wants. Not before its first
+    frame: an exit in the middle of mounting the first screen makes Textual itself fail (a
+    widget's mount callback finds its children gone). If the first frame does not come in
+    time, the lifeline's watchdog ends the process."""
 
     def ask() -> None:
+        if not app.first_frame.wait(within):
+            return
         with contextlib.suppress(Exception):
             app.call_from_thread(app.exit)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -86,6 +87,9 @@ class LdtuiApp(App[None]):
         # Tests and snapshots give stores with a fixed answer; otherwise real readers.
         self.reader_factory: Any = None
         self.last_refresh: float | None = None
+        # Set once the first frame is on screen (Textual's Ready): from then on the app can
+        # be asked to exit from another thread without racing its own start-up.
+        self.first_frame = threading.Event()
         self._notices = self._setup_themes()
 
     @property
@@ -130,6 +134,9 @@ class LdtuiApp(App[None]):
         from ldtui.ui.screens.integrations import IntegrationsScreen
 
         return IntegrationsScreen()
+
+    def on_ready(self) -> None:
+        self.first_frame.set()
 
     def on_mount(self) -> None:
         # (A lost terminal, SIGHUP or SIGTERM is handled by the command line's Lifeline from
