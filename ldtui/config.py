@@ -12,18 +12,36 @@ the field, and saying how to fix it; it never becomes a traceback.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import stat
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 
-from ldtui.config_file import ENV_PREFIX, config_path
+from ldtui.config_file import (
+    ENV_PREFIX,
+    SECRET_FILE_LIMIT,
+    config_path,
+    env_var,
+    read_config_document,
+    read_text_file,
+)
+from ldtui.config_file import ConfigError as ConfigError  # re-exported: the error of this module
+from ldtui.config_file import UiSettings as UiSettings  # re-exported: a section of Settings
+from ldtui.core.secrets import redact_url, url_has_credentials
 
 # The store models are the readers' own; ``from ldtui.config import RedisStore`` still works.
 from ldtui.core.store_settings import AnyStore as AnyStore
@@ -34,24 +52,6 @@ from ldtui.core.store_settings import redact_redis_url
 
 DEFAULT_PROFILE = "default"
 ENV_PROFILE = "env"
-
-
-class ConfigError(Exception):
-    """A configuration problem a person can fix; the text says where and how."""
-
-    def __init__(self, message: str, *, file: Path | None = None, line: int | None = None, key: str = ""):
-        self.file = file
-        self.line = line
-        self.key = key
-        self.message = message
-        where = ""
-        if file is not None:
-            where = f"{file}" + (f":{line}" if line else "")
-        elif key.startswith("env "):
-            where = key
-        prefix = f"{where}: " if where else ""
-        field_part = f"{key}: " if key and not key.startswith("env ") else ""
-        super().__init__(f"{prefix}{field_part}{message}")
 
 
 # --- models ------------------------------------------------------------------------------------
@@ -69,7 +69,7 @@ class Profile(_Section):
     token_file: str | None = None
     # Inline token: discouraged; accepted only from a config file of mode 0600.
     token: SecretStr | None = None
-    timeout: float = Field(default=10.0, gt=0, le=300)
+    timeout: float = Field(default=10.0, gt=0, le=300, allow_inf_nan=False)
 
     @field_validator("base_url")
     @classmethod
@@ -87,23 +87,14 @@ class Profile(_Section):
 
 
 class StatusSettings(_Section):
-    stale_after: float = Field(default=120.0, gt=0)
-    poll_interval: float = Field(default=5.0, gt=0)
+    # Seconds, positive and finite: inf would mean "never stale", NaN compares false to all.
+    stale_after: float = Field(default=120.0, gt=0, allow_inf_nan=False)
+    poll_interval: float = Field(default=5.0, gt=0, allow_inf_nan=False)
     bell: bool = False
     # The Relay Proxy's BIG_SEGMENTS_STALE_THRESHOLD (its /status says potentially stale after).
     relay_stale_after: float = Field(default=300.0, gt=0, allow_inf_nan=False)
     # Applications whose SDKs set a staleAfter of their own: name = seconds.
     readers: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(default_factory=dict)
-
-
-class UiSettings(_Section):
-    theme: str = "ldtui-dark"
-    auto_refresh: float = Field(default=0.0, ge=0)
-    # Off by default: animations cost bandwidth and look broken over slow SSH links.
-    animations: bool = False
-    # Off: the terminal keeps its own mouse selection (copy by dragging, over SSH and in tmux);
-    # every action has a key.
-    mouse: bool = True
 
 
 class Settings(_Section):
@@ -117,6 +108,11 @@ class Settings(_Section):
 
 
 # --- the loaded configuration ------------------------------------------------------------------
+
+
+class NamedProfile(NamedTuple):
+    name: str
+    profile: Profile
 
 
 @dataclass
@@ -143,7 +139,7 @@ class Config:
             return DEFAULT_PROFILE
         return None
 
-    def profile(self, name: str | None = None) -> tuple[str, Profile]:
+    def profile(self, name: str | None = None) -> NamedProfile:
         """The named (or selected) profile; ``ConfigError`` saying how to add one if none."""
         name = name or self.profile_name
         if name is None:
@@ -160,7 +156,7 @@ class Config:
                 key="profile",
             )
         try:
-            return name, self.settings.profiles[name]
+            return NamedProfile(name, self.settings.profiles[name])
         except KeyError:
             raise ConfigError(
                 f"profile {name!r} is not defined; known: {', '.join(self.settings.profiles) or 'none'}",
@@ -219,14 +215,30 @@ class Config:
             )
         return None
 
+    def problems(self, profile: str | None = None) -> list[ConfigError]:
+        """What ``ldtui status`` needs and cannot have, each naming its field: the profile
+        (``profile`` or the selected one) and its token, and every store's password reference.
+        ``ldtui config`` and ``ldtui status`` check exactly this, so one passes where the
+        other does."""
+        found: list[ConfigError] = []
+        try:
+            self.token(profile)
+        except ConfigError as exc:
+            found.append(exc)
+        for name in self.settings.stores:
+            try:
+                self.store_password(name)
+            except ConfigError as exc:
+                found.append(exc)
+        return found
+
 
 def _read_secret_file(path: Path, key: str) -> str:
-    try:
-        return path.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        raise ConfigError(f"file {path} does not exist", key=key) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}", key=key) from None
+    """A token or password file: a regular file of at most 64 KiB, UTF-8, stripped."""
+    text = read_text_file(path, SECRET_FILE_LIMIT, key=key, what="secret file")
+    if text is None:
+        raise ConfigError(f"file {path} does not exist", key=key)
+    return text.strip()
 
 
 # --- locating lines in the TOML text -----------------------------------------------------------
@@ -273,42 +285,57 @@ def _line_for(lines: dict[tuple[str, ...], int], loc: tuple[str, ...]) -> int | 
     return None
 
 
-# --- loading -----------------------------------------------------------------------------------
+# --- the environment ---------------------------------------------------------------------------
 
-_ENV_VARS: dict[str, tuple[str, ...]] = {
-    "PROFILE": ("profile",),
-    "STALE_AFTER": ("status", "stale_after"),
-    "POLL_INTERVAL": ("status", "poll_interval"),
-    "BELL": ("status", "bell"),
-    "THEME": ("ui", "theme"),
-    "AUTO_REFRESH": ("ui", "auto_refresh"),
-    "ANIMATIONS": ("ui", "animations"),
-    "MOUSE": ("ui", "mouse"),
-}
-# Applied to the selected profile (or create the implicit "env" profile).
-_PROFILE_ENV_VARS: dict[str, str] = {
-    "BASE_URL": "base_url",
-    "TOKEN": "token",
-    "TOKEN_FILE": "token_file",
-    "TOKEN_ENV": "token_env",
-    "TIMEOUT": "timeout",
-}
+# A ``profiles.*.field`` location means "this field of the selected profile" (or of the
+# implicit "env" profile when the file has none).
+SELECTED = "*"
 
 
-def _flatten(data: Any, prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], Any]:
-    out: dict[tuple[str, ...], Any] = {}
-    if isinstance(data, dict):
-        for k, v in data.items():
-            out.update(_flatten(v, (*prefix, str(k))))
-    else:
-        out[prefix] = data
+def _field_names(model: Any) -> list[str]:
+    if dataclasses.is_dataclass(model):
+        return [f.name for f in dataclasses.fields(model)]
+    return list(model.model_fields)
+
+
+def env_variables() -> dict[str, tuple[str, ...]]:
+    """Every ``LDTUI_*`` variable and the setting it overrides, derived from the settings
+    models: a field added to ``[status]``, ``[ui]`` or a profile has its variable at once."""
+    out: dict[str, tuple[str, ...]] = {env_var("profile"): ("profile",)}
+    for section, model in (("status", StatusSettings), ("ui", UiSettings)):
+        for name in _field_names(model):
+            out[env_var(name)] = (section, name)
+    for name in _field_names(Profile):
+        out[env_var(name)] = ("profiles", SELECTED, name)
     return out
 
 
-def _set(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+# --- loading -----------------------------------------------------------------------------------
+
+
+def _flatten(data: Any) -> dict[tuple[str, ...], Any]:
+    """Every leaf of nested tables by its key path (iterative: a document may nest deeply)."""
+    out: dict[tuple[str, ...], Any] = {}
+    stack: list[tuple[tuple[str, ...], Any]] = [((), data)]
+    while stack:
+        prefix, value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(((*prefix, str(k)), v) for k, v in value.items())
+        else:
+            out[prefix] = value
+    return out
+
+
+def _set(data: dict[str, Any], path: tuple[str, ...], value: Any) -> bool:
+    """Set ``path`` in nested tables; False (nothing set) where the file holds a non-table on
+    the way (``status = 5``), which validation then reports against the file."""
+    table: Any = data
     for part in path[:-1]:
-        data = data.setdefault(part, {})
-    data[path[-1]] = value
+        table = table.setdefault(part, {})
+        if not isinstance(table, dict):
+            return False
+    table[path[-1]] = value
+    return True
 
 
 def _file_is_private(path: Path) -> bool:
@@ -318,35 +345,21 @@ def _file_is_private(path: Path) -> bool:
         return False
 
 
+def _tables(data: dict[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def load_config(environ: Mapping[str, str] | None = None, *, file: Path | str | None = None) -> Config:
     """Load the file (if any) and the environment into a validated ``Config``."""
     environ = dict(os.environ if environ is None else environ)
     path, explicit = config_path(environ, file)
-
-    data: dict[str, Any] = {}
-    lines: dict[tuple[str, ...], int] = {}
-    # Any readable file counts, /dev/null ("no configuration") included; not a directory.
-    exists = path.exists() and not path.is_dir()
-    if exists:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            raise ConfigError(f"not UTF-8 text ({exc.reason})", file=path) from None
-        except OSError as exc:
-            raise ConfigError(f"cannot read: {exc.strerror}", file=path) from None
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            m = re.search(r"line (\d+)", str(exc))
-            raise ConfigError(
-                f"not valid TOML: {exc}", file=path, line=int(m.group(1)) if m else None
-            ) from None
-        lines = locate_lines(text)
-    elif explicit:
-        raise ConfigError(
-            f"configuration file not found (named by {'--config' if file else ENV_PREFIX + 'CONFIG_FILE'})",
-            file=path,
-        )
+    named_by = "--config" if file is not None else f"{ENV_PREFIX}CONFIG_FILE"
+    # A regular file (capped) or /dev/null ("no configuration"); not a FIFO, device or folder.
+    found = read_config_document(path, explicit, named_by)
+    exists = found is not None
+    data, text = (found.data, found.text) if found is not None else ({}, "")
+    lines = locate_lines(text)
 
     sources: dict[str, str] = {}
     for loc in _flatten(data):
@@ -354,7 +367,7 @@ def load_config(environ: Mapping[str, str] | None = None, *, file: Path | str | 
         sources[".".join(loc)] = f"{path.name}:{line}" if line else path.name
 
     # Inline secrets only from a private file.
-    for name, prof in (data.get("profiles") or {}).items():
+    for name, prof in _tables(data, "profiles").items():
         if isinstance(prof, dict) and "token" in prof and not _file_is_private(path):
             raise ConfigError(
                 "an inline token needs a private file: run `chmod 600 "
@@ -363,7 +376,7 @@ def load_config(environ: Mapping[str, str] | None = None, *, file: Path | str | 
                 line=_line_for(lines, ("profiles", name, "token")),
                 key=f"profiles.{name}.token",
             )
-    for name, store in (data.get("stores") or {}).items():
+    for name, store in _tables(data, "stores").items():
         if isinstance(store, dict) and "type" not in store:
             raise ConfigError(
                 'a store needs type = "redis" or type = "dynamodb"',
@@ -372,7 +385,7 @@ def load_config(environ: Mapping[str, str] | None = None, *, file: Path | str | 
                 key=f"stores.{name}.type",
             )
         url = store.get("url") if isinstance(store, dict) else None
-        if isinstance(url, str) and _url_has_password(url) and not _file_is_private(path):
+        if isinstance(url, str) and url_has_credentials(url) and not _file_is_private(path):
             raise ConfigError(
                 "a password inside the Redis URL needs a private file: run `chmod 600 "
                 f"{path}`, or better, use password_env or password_file",
@@ -382,51 +395,47 @@ def load_config(environ: Mapping[str, str] | None = None, *, file: Path | str | 
             )
 
     # Environment overrides.
-    for suffix, loc in _ENV_VARS.items():
-        var = ENV_PREFIX + suffix
-        if var in environ:
-            _set(data, loc, environ[var])
+    profile_overrides: dict[str, tuple[str, str]] = {}
+    for var, loc in env_variables().items():
+        if var not in environ:
+            continue
+        if loc[0] == "profiles":
+            profile_overrides[loc[-1]] = (var, environ[var])
+        elif _set(data, loc, environ[var]):
             sources[".".join(loc)] = f"env {var}"
-    profile_overrides = {
-        attr: (ENV_PREFIX + suffix, environ[ENV_PREFIX + suffix])
-        for suffix, attr in _PROFILE_ENV_VARS.items()
-        if ENV_PREFIX + suffix in environ
-    }
-    if profile_overrides:
-        profiles = data.setdefault("profiles", {})
-        name = data.get("profile")
-        if not name:
-            name = next(iter(profiles)) if len(profiles) == 1 else ENV_PROFILE
-            data["profile"] = name
+    profiles = data.setdefault("profiles", {}) if profile_overrides else None
+    if isinstance(profiles, dict):
+        selected: Any = data.get("profile")
+        if not selected:
+            selected = next(iter(profiles)) if len(profiles) == 1 else ENV_PROFILE
+            data["profile"] = selected
             sources["profile"] = "implied by " + ", ".join(v for v, _ in profile_overrides.values())
-        target = profiles.setdefault(name, {})
+        target = profiles.setdefault(selected, {}) if isinstance(selected, str) else None
         if isinstance(target, dict):
-            if (
-                "token" in profile_overrides
-                or "token_file" in profile_overrides
-                or ("token_env" in profile_overrides)
-            ):
+            if {"token", "token_file", "token_env"} & profile_overrides.keys():
                 for ref in ("token", "token_env", "token_file"):
                     target.pop(ref, None)
             for attr, (var, value) in profile_overrides.items():
                 target[attr] = value
-                sources[f"profiles.{name}.{attr}"] = f"env {var}"
+                sources[f"profiles.{selected}.{attr}"] = f"env {var}"
 
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(str(p) for p in err["loc"])
-        if len(loc) >= 4 and loc[0] == "stores":
+        if len(loc) >= 4 and loc[0] == "stores" and loc[2] in ("redis", "dynamodb"):
             loc = loc[:2] + loc[3:]  # drop the discriminated-union tag pydantic adds
         key = ".".join(loc)
         source = sources.get(key, "")
-        message = _message(err)
+        message = error_message(err)
         if source.startswith("env "):
             raise ConfigError(message, key=source + f" ({key})") from None
         raise ConfigError(
             message, file=path if exists else None, line=_line_for(lines, loc), key=key
         ) from None
+    except RecursionError:
+        raise ConfigError("nested too deeply", file=path) from None
     file_source = (
         "--config" if file is not None else f"env {ENV_PREFIX}CONFIG_FILE" if explicit else "default"
     )
@@ -440,40 +449,53 @@ def load_config(environ: Mapping[str, str] | None = None, *, file: Path | str | 
     )
 
 
-def _message(err: Any) -> str:
+def error_message(err: Any) -> str:
+    """One pydantic error as a short sentence (never quoting the value: it may be a secret)."""
     kind = err["type"]
-    if kind == "extra_forbidden":
+    if kind in ("extra_forbidden", "unexpected_keyword_argument"):
         return "unknown setting; check the spelling (see README, Configuration)"
     if kind == "missing":
         return "is required"
+    if kind == "finite_number":
+        return "must be a finite number (not inf or nan)"
     msg = str(err["msg"])
     return msg.removeprefix("Value error, ")
 
 
-def _url_has_password(url: str) -> bool:
-    from urllib.parse import urlsplit
+# --- one setting, for the command line ---------------------------------------------------------
 
+
+class SettingError(ValueError):
+    """A value that the setting's own model refuses; the text says why."""
+
+
+def _section_models() -> dict[str, Any]:
+    return {
+        "status": StatusSettings,
+        "ui": UiSettings,
+        "profile": Profile,
+        "redis": RedisStore,
+        "dynamodb": DynamoDBStore,
+    }
+
+
+def validate_setting(section: str, name: str, value: object) -> Any:
+    """``value`` validated as the field ``name`` of the settings model of ``section``
+    (``status``, ``ui``, ``profile``, ``redis``, ``dynamodb``): a flag obeys exactly what the
+    file and the environment obey."""
+    model = _section_models()[section]
+    if dataclasses.is_dataclass(model):
+        import typing
+
+        adapter: TypeAdapter[Any] = TypeAdapter(typing.get_type_hints(model, include_extras=True)[name])
+    else:
+        info = model.model_fields[name]
+        annotated: Any = Annotated
+        adapter = TypeAdapter(annotated[info.annotation, info])
     try:
-        return bool(urlsplit(url).password)
-    except ValueError:
-        return False
-
-
-def redact_url(url: str) -> str:
-    """A URL with its password (if any) masked, for display."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if not parts.password:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=f"{user}:********@{host}"))
+        return adapter.validate_python(value)
+    except ValidationError as exc:
+        raise SettingError(error_message(exc.errors()[0])) from None
 
 
 # --- describing the effective configuration ------------------------------------------------------
@@ -484,92 +506,101 @@ class Row:
     key: str
     value: str
     source: str
+    # What stops ``ldtui status`` (exit 78); a note is shown but stops nothing.
     problem: str | None = None
+    note: str | None = None
 
 
-def _secret_row(cfg: Config, key: str, resolve: Any, ref_source: str) -> Row:
+def show_value(value: object) -> str:
+    """A setting's value as ``ldtui config`` shows it: seconds with their unit, 0 as off,
+    booleans as TOML writes them, secrets masked."""
+    if isinstance(value, SecretStr):
+        from ldtui.core.secrets import mask_secret
+
+        return mask_secret(value.get_secret_value())
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return "off" if value == 0 else f"{value:g} s"
+    return str(value)
+
+
+def _secret_row(key: str, resolve: Any, ref_source: str, *, required: bool) -> Row:
     from ldtui.core.secrets import mask_secret
 
     try:
         secret = resolve()
     except ConfigError as exc:
-        return Row(key, "MISSING", ref_source, exc.message)
+        if required:
+            return Row(key, "MISSING", ref_source, problem=exc.message)
+        return Row(key, "MISSING", ref_source, note=exc.message)
     if secret is None:
         return Row(key, "(none)", ref_source)
     return Row(key, mask_secret(secret.get_secret_value()), ref_source)
 
 
-def describe(cfg: Config) -> list[Row]:
-    """Every effective setting, secrets masked, each with its source."""
+def _reference(cfg: Config, key: str, holder: object, refs: tuple[tuple[str, str], ...]) -> str:
+    """Where a secret comes from, as the first reference set of ``refs`` says."""
+    for attr, shown in refs:
+        value = getattr(holder, attr, None)
+        if value:
+            what = "inline" if attr == "token" else f"{shown}{value}"
+            return f"{what} ({cfg.source(f'{key}.{attr}')})"
+    return "not configured"
+
+
+_TOKEN_REFS = (("token", "inline"), ("token_env", "$"), ("token_file", "file "))
+_PASSWORD_REFS = (("password_env", "$"), ("password_file", "file "))
+
+
+def describe(cfg: Config, profile: str | None = None) -> list[Row]:
+    """Every effective setting, secrets masked, each with its source; rows of what
+    ``ldtui status`` would refuse carry a ``problem`` (see ``Config.problems``)."""
     s = cfg.settings
+    selected = profile or cfg.profile_name
     rows = [
         Row(
             "config_file",
             str(cfg.file) if cfg.file_exists else f"{cfg.file} (not found: defaults in use)",
             cfg.file_source,
         ),
-        Row("profile", cfg.profile_name or "(none)", cfg.source("profile")),
     ]
+    try:
+        cfg.profile(profile)
+        rows.append(Row("profile", selected or "(none)", cfg.source("profile")))
+    except ConfigError as exc:
+        rows.append(Row("profile", selected or "(none)", cfg.source("profile"), problem=exc.message))
     for name, prof in s.profiles.items():
         k = f"profiles.{name}"
-        rows.append(Row(f"{k}.base_url", prof.resolved_base_url, cfg.source(f"{k}.base_url")))
-        if prof.token is not None:
-            ref_source = f"inline ({cfg.source(k + '.token')})"
-        elif prof.token_env:
-            ref_source = f"${prof.token_env} ({cfg.source(k + '.token_env')})"
-        elif prof.token_file:
-            ref_source = f"file {prof.token_file} ({cfg.source(k + '.token_file')})"
-        else:
-            ref_source = "not configured"
-        rows.append(_secret_row(cfg, f"{k}.token", lambda n=name: cfg.token(n), ref_source))
-        rows.append(Row(f"{k}.timeout", f"{prof.timeout:g} s", cfg.source(f"{k}.timeout")))
+        for attr in _field_names(Profile):
+            if attr == "base_url":
+                url = redact_url(prof.resolved_base_url)
+                rows.append(Row(f"{k}.base_url", url, cfg.source(f"{k}.base_url")))
+            elif attr == "token":
+                ref = _reference(cfg, k, prof, _TOKEN_REFS)
+                rows.append(
+                    _secret_row(f"{k}.token", lambda n=name: cfg.token(n), ref, required=name == selected)
+                )
+            elif attr not in dict(_TOKEN_REFS) and (value := getattr(prof, attr)) is not None:
+                rows.append(Row(f"{k}.{attr}", show_value(value), cfg.source(f"{k}.{attr}")))
     for name, store in s.stores.items():
         k = f"stores.{name}"
-        rows.append(Row(f"{k}.type", store.type, cfg.source(f"{k}.type")))
-        if isinstance(store, RedisStore):
-            rows.append(Row(f"{k}.url", redact_redis_url(store.url), cfg.source(f"{k}.url")))
-            if store.password_env:
-                ref = f"${store.password_env} ({cfg.source(k + '.password_env')})"
-            elif store.password_file:
-                ref = f"file {store.password_file} ({cfg.source(k + '.password_file')})"
-            else:
-                ref = "not configured"
-            rows.append(_secret_row(cfg, f"{k}.password", lambda n=name: cfg.store_password(n), ref))
-            for attr in ("ca_file", "prefix"):
-                value = getattr(store, attr)
-                if value is not None:
-                    rows.append(Row(f"{k}.{attr}", value, cfg.source(f"{k}.{attr}")))
-        else:
-            for attr in (
-                "table",
-                "region",
-                "aws_profile",
-                "endpoint_url",
-                "role_arn",
-                "external_id",
-                "prefix",
-            ):
-                value = getattr(store, attr)
-                if value is not None:
-                    rows.append(Row(f"{k}.{attr}", value, cfg.source(f"{k}.{attr}")))
-        rows.append(Row(f"{k}.timeout", f"{store.timeout:g} s", cfg.source(f"{k}.timeout")))
-    rows += [
-        Row("status.stale_after", f"{s.status.stale_after:g} s", cfg.source("status.stale_after")),
-        Row(
-            "status.poll_interval",
-            f"{s.status.poll_interval:g} s",
-            cfg.source("status.poll_interval"),
-        ),
-        Row("status.bell", str(s.status.bell).lower(), cfg.source("status.bell")),
-        Row("ui.theme", s.ui.theme, cfg.source("ui.theme")),
-        Row(
-            "ui.auto_refresh",
-            f"{s.ui.auto_refresh:g} s" if s.ui.auto_refresh else "off",
-            cfg.source("ui.auto_refresh"),
-        ),
-        Row("ui.animations", "on" if s.ui.animations else "off", cfg.source("ui.animations")),
-        Row("ui.mouse", "on" if s.ui.mouse else "off", cfg.source("ui.mouse")),
-    ]
+        for attr in _field_names(type(store)):
+            value = getattr(store, attr)
+            if attr == "url":
+                rows.append(Row(f"{k}.url", redact_redis_url(value), cfg.source(f"{k}.url")))
+            elif attr == "password_env":
+                ref = _reference(cfg, k, store, _PASSWORD_REFS)
+                rows.append(
+                    _secret_row(f"{k}.password", lambda n=name: cfg.store_password(n), ref, required=True)
+                )
+            elif attr not in dict(_PASSWORD_REFS) and value is not None:
+                rows.append(Row(f"{k}.{attr}", show_value(value), cfg.source(f"{k}.{attr}")))
+    for section, model in (("status", StatusSettings), ("ui", UiSettings)):
+        values = getattr(s, section)
+        for attr in _field_names(model):
+            key = f"{section}.{attr}"
+            rows.append(Row(key, show_value(getattr(values, attr)), cfg.source(key)))
     for binding, keys in s.keys.items():
         rows.append(Row(f"keys.{binding}", keys, cfg.source(f"keys.{binding}")))
     return rows

@@ -281,3 +281,20 @@ def _can_bind(port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def wait_for_first_sync(redis_url: str, state: Any, project: str = "default", environment: str = "production",
+                        timeout: float = 60.0) -> None:
+    """Until the emulator's syncer has written the environment's ``synchronizedOn`` to Redis
+    (instead of sleeping "long enough", which a busy machine outruns)."""
+    import time
+
+    import redis
+
+    key = f"{state.projects[project].environments[environment].id}:big_segments_synchronized_on"
+    deadline = time.monotonic() + timeout
+    with redis.Redis.from_url(redis_url) as client:
+        while not client.get(key):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the syncer wrote no {key} within {timeout:g} s")
+            time.sleep(0.05)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ldtui.core.text import literal, relative_age
 
@@ -50,7 +50,7 @@ def summarize(integration: BigSegmentStoreIntegration, now_ms: int) -> StatusSum
         latest = max(errors, key=lambda e: e.timestamp or 0)
         last_message = literal(latest.message or f"HTTP {latest.statusCode}")
     since = failing_since(s.lastSync, s.lastError, [e.timestamp for e in errors if e.timestamp is not None])
-    common = dict(
+    common: dict[str, Any] = dict(
         last_sync=s.lastSync,
         last_error=s.lastError,
         last_error_message=last_message,

@@ -41,3 +41,68 @@ def mask_secret(value: str | None) -> str:
     if len(value) >= 16:
         return f"****{value[-4:]}"
     return "********"
+
+
+# --- URLs ----------------------------------------------------------------------------------------
+
+# Query parameters that carry a secret in a connection URL (``?password=…``).
+_SECRET_PARAM = re.compile(r"(?i)([?&;](?:password|passwd|pass|pwd|secret|token|auth)[^=&;#]*=)([^&;#]*)")
+
+
+def _userinfo(url: str) -> tuple[int, int] | None:
+    """Where the credentials of ``url`` are: from after ``scheme://`` (or the start) to the
+    *last* ``@``. Deliberately not urllib's parse: a password holding ``/``, ``#`` or ``?``
+    makes urllib cut the authority short and show the rest of the password as a path."""
+    at = url.rfind("@")
+    if at < 0:
+        return None
+    scheme_end = url.find("://")
+    start = scheme_end + 3 if 0 <= scheme_end < at else 0
+    return start, at
+
+
+def _parses_cleanly(url: str, userinfo: str) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        return False
+    return parts.username == userinfo and parts.password is None
+
+
+def url_has_credentials(url: str) -> bool:
+    """True when ``url`` holds a password (in its userinfo or a query parameter)."""
+    span = _userinfo(url)
+    if span is not None and ":" in url[span[0] : span[1]]:
+        return True
+    return bool(_SECRET_PARAM.search(url))
+
+
+def redact_url(url: str) -> str:
+    """``url`` fit to show: the password masked (``redis://user:********@host:6379/0``), and
+    any ``password=`` query parameter too.
+
+    The one URL redaction of ldtui. It never returns its input unredacted on a URL it cannot
+    parse: a userinfo it cannot read with certainty (``redis://:pa/ss@host``, a bad port) is
+    masked whole, user name included.
+    """
+    text = _SECRET_PARAM.sub(lambda m: m.group(1) + REDACTION_FILL, url)
+    span = _userinfo(text)
+    if span is None:
+        return text
+    start, at = span
+    userinfo = text[start:at]
+    user, colon, _ = userinfo.partition(":")
+    if colon:
+        shown = (
+            f"{user}:{REDACTION_FILL}"
+            if user and _parses_cleanly(text.replace(userinfo, user, 1), user)
+            else REDACTION_FILL
+        )
+    elif _parses_cleanly(text, userinfo):
+        shown = userinfo  # a user name alone is no secret
+    else:
+        shown = REDACTION_FILL
+    return f"{text[:start]}{shown}{text[at:]}"

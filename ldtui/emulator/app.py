@@ -62,6 +62,34 @@ def bad_request(message: str) -> ApiProblem:
     return ApiProblem(400, "invalid_request", message)
 
 
+def unencodable(value: Any, path: str) -> str | None:
+    """The path of the first string in ``value`` that UTF-8 cannot encode (a lone surrogate,
+    which is valid JSON: ``"\\udc9b"``), or ``None``. Such a name stored would make every later
+    response that includes it fail to encode."""
+    stack: list[tuple[str, Any]] = [(path, value)]
+    while stack:
+        where, v = stack.pop()
+        if isinstance(v, str):
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError:
+                return where
+        elif isinstance(v, dict):
+            for k, item in v.items():
+                if unencodable(k, where) is not None:
+                    return where
+                stack.append((f"{where}.{k}" if where else str(k), item))
+        elif isinstance(v, list):
+            stack.extend((f"{where}[{i}]", item) for i, item in enumerate(v))
+    return None
+
+
+def refuse_unencodable(doc: dict[str, Any], fields: tuple[str, ...]) -> None:
+    for name in fields:
+        if name in doc and (where := unencodable(doc[name], name)) is not None:
+            raise bad_request(f"{where} holds text that is not valid Unicode (a lone surrogate)")
+
+
 def _error_response(p: ApiProblem) -> JSONResponse:
     body = {"code": p.code, "message": p.message, "id": str(uuid.uuid4())}
     return JSONResponse(body, status_code=p.status, headers=p.headers)
@@ -212,6 +240,7 @@ class Emulator:
             errors["tags"] = "tags must be an array of strings"
         if errors:
             raise bad_request("; ".join(errors.values()))
+        refuse_unencodable(body, ("name", "tags", "config"))
         for other in self.state.integrations.values():
             if (other.project, other.environment, other.kind) == (project, environment, kind):
                 raise problem(
@@ -267,6 +296,7 @@ class Emulator:
             errors["tags"] = "tags must be an array of strings"
         if errors:
             raise bad_request("; ".join(errors.values()))
+        refuse_unencodable(result, ("name", "tags", "config"))
         changed = (
             result["config"] != integ.config
             or result["name"] != integ.name

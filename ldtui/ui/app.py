@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib
 import os
-import signal
+import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -64,16 +63,19 @@ class LdtuiApp(App[None]):
     ) -> None:
         super().__init__()
         # Animations off unless asked for (ui.animations, or TEXTUAL_ANIMATIONS set by hand):
-        # over SSH every animated frame is bytes on a slow link.
-        if not animations and "TEXTUAL_ANIMATIONS" not in os.environ:
-            self.animation_level = "none"
+        # over SSH every animated frame is bytes on a slow link. Set both ways: Textual's own
+        # default was read from the environment when it was first imported.
+        if "TEXTUAL_ANIMATIONS" not in os.environ:
+            self.animation_level = "full" if animations else "none"
         self.blink = blink
         # A backend, or a function that makes one (config, token, client): run in a thread
         # after the first frame, so start-up shows the screen at once.
-        self._backend: Backend | None = (
-            None if callable(backend) and not hasattr(backend, "client") else backend
-        )  # type: ignore[assignment]
-        self._backend_factory = backend if self._backend is None else None
+        self._backend: Backend | None = None
+        self._backend_factory: Callable[[], Backend] | None = None
+        if callable(backend):  # a Backend instance is not callable
+            self._backend_factory = backend
+        else:
+            self._backend = backend
         self._clock = clock
         self.refresh_interval = auto_refresh
         self._keymap = keymap or {}
@@ -85,6 +87,9 @@ class LdtuiApp(App[None]):
         # Tests and snapshots give stores with a fixed answer; otherwise real readers.
         self.reader_factory: Any = None
         self.last_refresh: float | None = None
+        # Set once the first frame is on screen (Textual's Ready): from then on the app can
+        # be asked to exit from another thread without racing its own start-up.
+        self.first_frame = threading.Event()
         self._notices = self._setup_themes()
 
     @property
@@ -139,11 +144,12 @@ class LdtuiApp(App[None]):
 
         return IntegrationsScreen()
 
+    def on_ready(self) -> None:
+        self.first_frame.set()
+
     def on_mount(self) -> None:
-        # The terminal went away (SSH dropped, tmux killed): leave cleanly, stopping what we
-        # started (the demo's stores), instead of dying mid-write.
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.exit)
+        # (A lost terminal, SIGHUP or SIGTERM is handled by the command line's Lifeline from
+        # before the first frame: it asks this app to exit, and ends the process if it cannot.)
         for notice in self._notices:
             self.notify(notice, title="Theme", severity="warning", markup=False)
         if self._keymap:

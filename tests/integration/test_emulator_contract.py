@@ -208,3 +208,26 @@ async def test_ldtui_client_gives_up_on_persistent_5xx(served_emulator: Any) -> 
         with pytest.raises(ApiError) as info:
             await client.list_integrations()
     assert info.value.status == 500 and info.value.attempts == 2
+
+
+async def test_text_it_cannot_serialize_is_refused_so_later_lists_still_work(raw: httpx.AsyncClient) -> None:
+    # A lone surrogate is valid JSON ("\udc9b") but not Unicode text: stored, it would make
+    # every later response that includes it fail to encode (500 on every list).
+    for body, field in [
+        (b'{"config": {"host": "h"}, "name": "bad \\udc9b name"}', "name"),
+        (b'{"config": {"host": "h"}, "tags": ["ok", "\\ud800"]}', "tags[1]"),
+        (b'{"config": {"host": "\\udfff"}}', "config.host"),
+    ]:
+        r = await raw.post(f"{BASE}/payments/sandbox/redis", headers={**BETA, "Content-Type": "application/json"},
+                           content=body)
+        assert r.status_code == 400, r.text
+        assert r.json()["code"] == "invalid_request" and field in r.json()["message"]
+        validate(r.json(), "InvalidRequestErrorRep")
+    created = await raw.post(f"{BASE}/payments/sandbox/redis", headers=BETA, json={"config": {"host": "h"}})
+    url = f"{BASE}/payments/sandbox/redis/{created.json()['_id']}"
+    r = await raw.patch(url, headers={**BETA, "Content-Type": "application/json"},
+                        content=b'[{"op": "replace", "path": "/name", "value": "\\udc9b"}]')
+    assert r.status_code == 400 and "name" in r.json()["message"]
+    listing = await raw.get(BASE, headers=BETA)
+    assert listing.status_code == 200
+    validate(listing.json(), "BigSegmentStoreIntegrationCollection")

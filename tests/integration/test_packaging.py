@@ -16,7 +16,7 @@ import pytest
 from ldtui.emulator.runtime import EmulatorRuntime, SyncSettings, ThreadedEmulator
 from ldtui.emulator.seed import DEFAULT_TOKEN, SeedOptions, build_state
 from ldtui.emulator.syncer import Endpoints
-from tests.servers import RedisServer
+from tests.servers import RedisServer, wait_for_first_sync
 
 pytestmark = pytest.mark.network
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,9 +85,7 @@ def test_status_json_against_the_emulator(installed: Path, redis_server: RedisSe
             f'[profiles.emu]\nbase_url = "{server.base_url}"\ntoken_env = "EMU_TOKEN"\n'
             f'[stores."default/production"]\ntype = "redis"\nurl = "{redis_server.url}"\n'
         )
-        import time
-
-        time.sleep(1.0)  # the syncer's first passes
+        wait_for_first_sync(redis_server.url, state)
         out = run(installed, "--config", str(config), "status", "--json", env={"EMU_TOKEN": DEFAULT_TOKEN})
         data = json.loads(out.stdout)
         verdicts = {t["name"]: t["verdict"] for t in data["targets"]}

@@ -272,7 +272,7 @@ SDK_WORD = {"included": "member", "excluded": "not-member", "not-configured": "n
 async def inspector_verdicts(reader: BigSegmentStoreReader) -> tuple[dict[tuple[str, str], str], Any]:
     """Through ``Inspector``, with the generations coming from a segments-API stand-in that
     answers from the flag data (so "legacy", without a generation, is exercised too)."""
-    from ldtui.core.inspect import SegmentInfo
+    from ldtui.core.explain import SegmentInfo
     from ldtui.services.inspect import Inspector
 
     async def lookup(key: str) -> SegmentInfo:

@@ -12,7 +12,7 @@ import time
 import httpx
 import pytest
 
-from ldtui.serve import is_loopback
+from ldtui.core.net import is_loopback
 
 pytestmark = pytest.mark.network
 

@@ -20,7 +20,7 @@ from ldtui.emulator.seed import DEFAULT_TOKEN, SeedOptions, build_state
 from ldtui.emulator.syncer import Endpoints
 from ldtui.services.status import StatusService
 from tests.conftest import FakeClock
-from tests.servers import MotoServer, RedisServer
+from tests.servers import MotoServer, RedisServer, wait_for_first_sync
 
 pytestmark = pytest.mark.network
 _seeds = iter(range(2000, 3000))
@@ -29,7 +29,7 @@ _seeds = iter(range(2000, 3000))
 def config_file(tmp_path: Path, redis_url: str, moto: MotoServer, extra: str = "") -> Path:
     path = tmp_path / "config.toml"
     path.write_text(
-        f'[stores."default/production"]\ntype = "redis"\nurl = "{redis_url}"\ntimeout = 0.5\n'
+        f'[stores."default/production"]\ntype = "redis"\nurl = "{redis_url}"\ntimeout = 5\n'
         f'[stores."default/staging"]\ntype = "dynamodb"\ntable = "ld-big-segments-staging"\n'
         f'region = "us-east-1"\nendpoint_url = "{moto.endpoint}"\n'
         f'[stores."mobile-app/production/redis"]\ntype = "redis"\nurl = "{redis_url}"\n' + extra
@@ -185,9 +185,8 @@ def test_ldtui_status_command(redis_url: str, moto_server: MotoServer, tmp_path:
     try:
         path = config_file(tmp_path, redis_url, moto_server, extra=f'[profiles.emu]\nbase_url = "{server.base_url}"\ntoken_env = "EMU_TOKEN"\n')
         env = {**os.environ, "EMU_TOKEN": DEFAULT_TOKEN}
-        import time
-
-        time.sleep(1.5)  # the syncer's first passes
+        wait_for_first_sync(redis_url, state)
+        wait_for_first_sync(redis_url, state, "mobile-app", "production")
         run = subprocess.run([sys.executable, "-m", "ldtui", "--config", str(path), "status", "--json"],
                              capture_output=True, text=True, env=env, timeout=60)
         data = json.loads(run.stdout)

@@ -198,3 +198,14 @@ def memory_stores(world: World, when_ms: int, **options: Any) -> dict[str, Memor
         answers[key] = MemoryReader(world.state.projects[project].environments[env], when_ms, **options)
     fixed_stores(world, answers)  # type: ignore[arg-type]
     return answers
+
+
+async def wait_until(pilot: Any, condition: Any, timeout: float = 15.0, what: str = "") -> None:
+    """Let the app run until ``condition()`` holds, or fail after ``timeout`` seconds: for
+    tests that race a worker or a timer, instead of a fixed pause that a busy machine outruns."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {timeout:g} s: {what or condition}"
+        await pilot.pause(0.01)

@@ -14,7 +14,7 @@ from ldtui.core.bigsegments import context_key_hash
 from ldtui.ui.screens.inspector import BulkScreen, InspectorScreen, SegmentScreen
 from ldtui.ui.widgets.inputs import LdInput
 from ldtui.ui.widgets.table import LdTable
-from tests.ui.harness import NOW, find, make_world, memory_stores, settle
+from tests.ui.harness import NOW, find, make_world, memory_stores, settle, wait_until
 
 NOW_MS = int(NOW * 1000)
 SEGMENTS = "beta-testers high-value-customers churn.risk legacy-cohort"
@@ -239,15 +239,17 @@ async def test_bulk_counts_export_and_bad_file(tmp_path: Path) -> None:
 
 async def test_bulk_progress_and_cancel() -> None:
     world = make_world()
-    stores = memory_stores(world, NOW_MS - 5_000, delay=0.05)
+    # 20 chunks of 0.25 s each: long enough that the run is surely cancelled before its end.
+    stores = memory_stores(world, NOW_MS - 5_000, delay=0.25)
     async with world.app.run_test(size=(120, 36)) as pilot:
         bulk = await open_bulk(pilot)
         bulk.query_one("#bulk-keys", TextArea).text = "\n".join(f"k{i}" for i in range(40_000))
         reads = stores["default/production"].reads
         await pilot.press("ctrl+r")
-        await pilot.pause(0.12)
-        assert bulk.running
-        assert "/ 40,000 contexts" in text_of(bulk.query_one("#bulk-progress-text"))
+        await wait_until(
+            pilot, lambda: bulk.running and "/ 40,000 contexts" in text_of(bulk.query_one("#bulk-progress-text")),
+            what="the run shows its progress",
+        )
         await pilot.press("escape")
         await settle(pilot)
         assert not bulk.running and pilot.app.screen is bulk
@@ -294,9 +296,10 @@ async def test_segment_view_cancel_keeps_the_screen() -> None:
         await open_inspector(pilot)
         await look_up(pilot, "alice@example.com", "beta-testers")
         await pilot.press("g")
-        await pilot.pause(0.15)
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, SegmentScreen) and pilot.app.screen.counting,
+                         what="the segment view counts")
         seg = pilot.app.screen
-        assert isinstance(seg, SegmentScreen) and seg.counting
+        assert isinstance(seg, SegmentScreen)
         assert "Esc cancels" in text_of(seg.query_one("#segment-progress-text"))
         await pilot.press("escape")
         await settle(pilot)

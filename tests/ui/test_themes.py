@@ -8,7 +8,7 @@ import pytest
 
 from ldtui.ui.themes import load_themes, shipped_theme_dirs
 from tests.snapshots.test_screens import SCENARIOS
-from tests.ui.harness import make_world
+from tests.ui.harness import make_world, wait_until
 
 SHIPPED = [t.name for t in load_themes(shipped_theme_dirs()).themes]
 
@@ -70,19 +70,35 @@ async def test_user_theme_from_the_config_dir_and_fallback(tmp_path: Any) -> Non
 
 async def test_the_palette_switches_themes() -> None:
     world = make_world()
+    from textual.command import CommandList, CommandPalette
+
+    def highlighted(text: str) -> bool:
+        """The palette's highlighted command holds ``text`` (its search has answered)."""
+        screen = world.app.screen
+        if not isinstance(screen, CommandPalette):
+            return False
+        commands = screen.query_one(CommandList)
+        if commands.highlighted is None:
+            return False
+        return text in str(commands.get_option_at_index(commands.highlighted).prompt)
+
     async with world.app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         await pilot.press("ctrl+p")
-        await pilot.pause()
+        await wait_until(pilot, lambda: isinstance(world.app.screen, CommandPalette), what="the palette opens")
         await pilot.press(*"theme")
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: highlighted("Theme"), what="the Theme command is offered")
+        commands = world.app.screen
         await pilot.press("enter")
-        await pilot.pause(0.3)
+        await wait_until(
+            pilot,
+            lambda: isinstance(world.app.screen, CommandPalette) and world.app.screen is not commands,
+            what="the theme picker opens",
+        )
         await pilot.press(*"ldtui-light")
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: highlighted("ldtui-light"), what="the light theme is offered")
         await pilot.press("enter")
-        await pilot.pause(0.3)
-        assert world.app.theme == "ldtui-light"
+        await wait_until(pilot, lambda: world.app.theme == "ldtui-light", what="the theme changes")
         assert world.app.get_css_variables()["status-down"].upper().startswith("#CF222E")
 
 
@@ -114,21 +130,21 @@ def test_animations_are_off_unless_asked_for(monkeypatch: pytest.MonkeyPatch, tm
     assert make_world(animations=True).app.animation_level != "none"
     path = tmp_path / "c.toml"
     path.write_text("[ui]\nanimations = true\n")
-    assert peek_ui(path, environ={}).animations is True
-    assert peek_ui(path, environ={"LDTUI_ANIMATIONS": "0"}).animations is False
-    assert peek_ui(tmp_path / "none.toml", environ={}).animations is False
+    assert peek_ui(path, environ={}).ui.animations is True
+    assert peek_ui(path, environ={"LDTUI_ANIMATIONS": "0"}).ui.animations is False
+    assert peek_ui(tmp_path / "none.toml", environ={}).ui.animations is False
 
 
 def test_mouse_can_be_left_to_the_terminal(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
-    from ldtui.__main__ import main
+    from ldtui.cli import main
     from ldtui.config_file import peek_ui
     from ldtui.ui.app import LdtuiApp
 
     path = tmp_path / "c.toml"
     path.write_text("[ui]\nmouse = false\n")
-    assert peek_ui(path, environ={}).mouse is False
-    assert peek_ui(tmp_path / "none.toml", environ={}).mouse is True
-    assert peek_ui(tmp_path / "none.toml", environ={"LDTUI_MOUSE": "off"}).mouse is False
+    assert peek_ui(path, environ={}).ui.mouse is False
+    assert peek_ui(tmp_path / "none.toml", environ={}).ui.mouse is True
+    assert peek_ui(tmp_path / "none.toml", environ={"LDTUI_MOUSE": "off"}).ui.mouse is False
     runs: list[dict[str, Any]] = []
     monkeypatch.setattr(LdtuiApp, "run", lambda self, **kw: runs.append(kw))
     monkeypatch.setenv("LDTUI_CONFIG_FILE", str(tmp_path / "none.toml"))

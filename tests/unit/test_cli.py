@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from ldtui import __version__
-from ldtui.__main__ import EXIT_CONFIG, EXIT_USAGE, main
+from ldtui.cli import ExitCode, main
+
+EXIT_CONFIG, EXIT_USAGE = ExitCode.CONFIG, ExitCode.USAGE
 
 TOKEN = "api-12345678-aaaa-bbbb-cccc-0123456789ab"
 
@@ -30,9 +32,7 @@ def test_version() -> None:
 
 
 def test_usage_error_exit_64(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as info:
-        main(["nonsense-command"])
-    assert info.value.code == EXIT_USAGE
+    assert main(["nonsense-command"]) == EXIT_USAGE
     assert "invalid choice" in capsys.readouterr().err
 
 
@@ -90,5 +90,78 @@ def test_dev_null_is_an_empty_configuration(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("LDTUI_CONFIG_FILE", os.devnull)
-    assert main(["config", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["file"] == os.devnull
+    # Empty, but `ldtui status` could not run on it: the same verdict from `ldtui config`.
+    assert main(["config", "--json"]) == EXIT_CONFIG
+    out = capsys.readouterr()
+    assert json.loads(out.out)["file"] == os.devnull
+    assert "no profile is configured" in out.err
+
+
+# --- every command: --help, a bad flag, a bad value -----------------------------------------------
+
+def readme_exit_codes() -> dict[int, str]:
+    from tests.unit.test_readme import readme_exit_codes as table
+
+    return table()
+
+
+SUBCOMMANDS = ["config", "status", "inspect", "hash", "serve", "emulator"]
+BAD_VALUES = [
+    ["status", "--stale-after", "nan"],
+    ["status", "--stale-after", "inf"],
+    ["status", "--stale-after", "0"],
+    ["status", "--stale-after", "-5"],
+    ["status", "--watch", "-1"],
+    ["status", "--watch", "0"],
+    ["inspect", "--store", "redis", "--timeout", "inf", "k"],
+    ["inspect", "--store", "redis", "--stale-after", "nan", "k"],
+    ["inspect", "--store", "mongodb", "k"],
+    ["serve", "--port", "0"],
+    ["serve", "--port", "99999"],
+    ["emulator", "--port", "70000"],
+    ["emulator", "--contexts", "9" * 5000],
+    ["emulator", "--sync-interval", "nan"],
+    ["emulator", "--rate-limit", "0"],
+    ["hash"],
+    ["config", "extra"],
+]
+
+
+@pytest.mark.parametrize("command", ["", *SUBCOMMANDS])
+def test_help_exits_ok(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main([*([command] if command else []), "--help"])
+    assert code == ExitCode.OK and readme_exit_codes()[code] == "OK"
+    assert "usage: ldtui" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["", *SUBCOMMANDS])
+def test_an_unknown_flag_is_a_usage_error(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    positional = ["k"] if command == "hash" else []  # argparse reports a missing KEY first
+    code = main([*([command] if command else []), *positional, "--no-such-flag"])
+    assert code == ExitCode.USAGE and readme_exit_codes()[code] == "USAGE"
+    err = capsys.readouterr().err
+    assert "--no-such-flag" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv", BAD_VALUES, ids=[" ".join(a)[:40] for a in BAD_VALUES])
+def test_a_bad_value_is_a_usage_error_naming_the_flag(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(argv)
+    assert code == ExitCode.USAGE and readme_exit_codes()[code] == "USAGE"
+    err = capsys.readouterr().err
+    flag = next((a for a in argv if a.startswith("--")), None)
+    assert flag is None or flag in err, err
+    assert "Traceback" not in err and len(err) < 2000
+
+
+def test_every_command_returns_an_exit_code_of_the_enum() -> None:
+    """No `return 2` hides anywhere: each command module's functions return ExitCode members."""
+    import ast
+
+    import ldtui.cli
+
+    for path in Path(ldtui.cli.__file__).parent.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Return) and isinstance(node.value, ast.Constant):
+                value = node.value.value
+                assert isinstance(value, bool) or not isinstance(value, int), f"{path.name}:{node.lineno}: return {value}"

@@ -24,7 +24,10 @@ def loaded_after(code: str) -> set[str]:
     "module",
     ["ldtui.core.bigsegments", "ldtui.stores.redis_reader", "ldtui.stores.dynamodb_reader",
      "ldtui.stores.writers", "ldtui.core.models", "ldtui.core.forms", "ldtui.core.patch", "ldtui.core.secrets",
-     "ldtui.core.manifests", "ldtui.api", "ldtui.config", "ldtui.spec"],
+     "ldtui.core.manifests", "ldtui.core.key_input", "ldtui.core.explain", "ldtui.core.reports", "ldtui.api",
+     "ldtui.config", "ldtui.config_file", "ldtui.spec", "ldtui.services.inspect", "ldtui.services.connect",
+     "ldtui.services.status", "ldtui.emulator.demo", "ldtui.cli", "ldtui.cli.parser", "ldtui.cli.status",
+     "ldtui.cli.inspect", "ldtui.cli.tui"],
 )
 def test_no_textual(module: str) -> None:
     modules = loaded_after(f"import {module}")
@@ -44,10 +47,35 @@ def test_core_does_no_network_io() -> None:
         assert heavy not in modules
 
 
+LIGHT = ("textual", "rich", "httpx", "redis", "boto3", "botocore", "pydantic", "platformdirs", "ldtui.emulator.seed")
+
+
 def test_cli_entry_is_light() -> None:
     modules = loaded_after("import ldtui.__main__")
-    for heavy in ("textual", "httpx", "redis", "boto3", "botocore", "pydantic"):
+    for heavy in LIGHT:
         assert heavy not in modules
+
+
+def test_version_and_the_whole_parser_are_light() -> None:
+    # Every subcommand's parser is built for `ldtui --version` too: none may import its work.
+    modules = loaded_after("from ldtui.cli import main\nassert main(['--version']) == 0")
+    for heavy in LIGHT:
+        assert heavy not in modules, heavy
+    assert {f"ldtui.cli.{c}" for c in ("config", "status", "inspect", "hash", "serve", "emulator")} <= modules
+
+
+def test_the_tui_reaches_its_first_frame_without_pydantic_or_the_network_stack() -> None:
+    """What loads before ``App.run`` (the first frame): Textual and the UI settings, not the
+    configuration's models, the REST client, the store drivers or the demo's emulator."""
+    modules = loaded_after(
+        "import os\nos.environ['LDTUI_CONFIG_FILE'] = os.devnull\n"
+        "from ldtui.ui.app import LdtuiApp\nLdtuiApp.run = lambda self, **kw: None\n"
+        "from ldtui.cli import main\nassert main(['--demo']) == 0"
+    )
+    assert "textual" in modules and "ldtui.config_file" in modules
+    for heavy in ("pydantic", "httpx", "redis", "boto3", "botocore", "ldtui.config", "ldtui.services.backend",
+                  "ldtui.emulator.seed", "ldtui.emulator.runtime", "moto"):
+        assert heavy not in modules, heavy
 
 
 def test_readers_never_import_the_writer() -> None:

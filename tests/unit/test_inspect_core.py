@@ -11,23 +11,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ldtui.core.bigsegments import Membership, context_key_hash, store_status
-from ldtui.core.inspect import (
+from ldtui.core.explain import Explainer, SegmentInfo
+from ldtui.core.key_input import (
     MAX_KEY_BYTES,
-    Explainer,
     KeyInputError,
-    SegmentInfo,
-    Tally,
     check_key,
-    generation_counts,
     hash_keys,
     keys_from_file,
     keys_from_text,
     parse_segment_spec,
     parse_segment_specs,
-    results_csv,
-    results_json,
-    store_json,
 )
+from ldtui.core.reports import Tally, generation_counts, results_csv, results_json, store_json
 
 SEGS = {
     "beta": SegmentInfo("beta", 2),
@@ -135,7 +130,7 @@ def test_generation_counts_newest_first_with_current_marked() -> None:
 
 @given(st.text(), st.sampled_from([None, Membership(frozenset({"a.g1"})), Membership(excluded=frozenset({"b.g2"}))]))
 def test_fast_json_is_exactly_json_dumps(key: str, membership: Membership | None) -> None:
-    from ldtui.core.inspect import Explainer
+    from ldtui.core.explain import Explainer
 
     r = Explainer({"a": SegmentInfo("a", 1), "b": SegmentInfo("b", 3)}).explain(key, "h+/=", membership)
     assert json.loads(r.json_text()) == r.to_json()

@@ -34,7 +34,7 @@ from ldtui.ui.widgets.table import LdTable
 
 if TYPE_CHECKING:
     from ldtui.core.bigsegments import StoreStatus
-    from ldtui.core.inspect import ContextResult
+    from ldtui.core.explain import ContextResult
     from ldtui.services.inspect import Inspector
     from ldtui.services.status import Target
     from ldtui.ui.app import LdtuiApp
@@ -319,7 +319,7 @@ class InspectorScreen(InspectorBase):
     def _parsed(self, selector: str, parse: Any, title: str) -> Any:
         """The field's value through ``parse``; on bad input, say why, put the cursor back in
         the field (its text kept) and return ``None``."""
-        from ldtui.core.inspect import KeyInputError
+        from ldtui.core.key_input import KeyInputError
 
         field = self.query_one(selector, LdInput)
         try:
@@ -330,7 +330,7 @@ class InspectorScreen(InspectorBase):
             return None
 
     def _typed_segments(self) -> dict[str, int | None] | None:
-        from ldtui.core.inspect import parse_segment_specs
+        from ldtui.core.key_input import parse_segment_specs
 
         return self._parsed("#inspect-segments", parse_segment_specs, "Segments")  # type: ignore[no-any-return]
 
@@ -339,7 +339,7 @@ class InspectorScreen(InspectorBase):
         await self._lookup()
 
     async def _lookup(self) -> None:
-        from ldtui.core.inspect import check_key
+        from ldtui.core.key_input import check_key
         from ldtui.stores.base import StoreUnavailable
 
         key = self._parsed("#inspect-key", check_key, "Context key")
@@ -517,7 +517,7 @@ class StorePickerScreen(LdModal):
     def on_mount(self) -> None:
         options = self.query_one(OptionList)
         if self.current in self.targets:
-            options.highlighted = self.targets.index(self.current)  # type: ignore[arg-type]
+            options.highlighted = self.targets.index(self.current)
         options.focus()
 
     @on(OptionList.OptionSelected)
@@ -592,7 +592,7 @@ class BulkScreen(InspectorBase):
 
     @work(exclusive=True, group="bulk-load", exit_on_error=False, thread=True, description="Reading keys")
     def load_file(self, path: str, column: str | None) -> None:
-        from ldtui.core.inspect import KeyInputError
+        from ldtui.core.key_input import KeyInputError
         from ldtui.services.inspect import read_keys_file
 
         try:
@@ -616,7 +616,7 @@ class BulkScreen(InspectorBase):
         )
 
     def _keys(self) -> list[str] | None:
-        from ldtui.core.inspect import KeyInputError, keys_from_text
+        from ldtui.core.key_input import KeyInputError, keys_from_text
 
         if self.file_keys is not None and self.query_one("#bulk-path", LdInput).value.strip():
             return self.file_keys
@@ -678,7 +678,7 @@ class BulkScreen(InspectorBase):
         self.query_one("#bulk-progress-text", Static).update("cancelled; the previous results are kept")
 
     def show_results(self) -> None:
-        from ldtui.core.inspect import Tally
+        from ldtui.core.reports import Tally
 
         variables = self.ldtui.css_variables_cached()
         tally = Tally()
@@ -747,7 +747,7 @@ class BulkScreen(InspectorBase):
 
     @work(exclusive=True, group="bulk-export", exit_on_error=False, thread=True, description="Exporting")
     def export(self, path: str) -> None:
-        from ldtui.core.inspect import store_json
+        from ldtui.core.reports import store_json
         from ldtui.services.inspect import export_results
 
         assert self.inspector is not None

@@ -1,0 +1,327 @@
+"""``ldtui inspect``: the inspector's engine, headless. Explains contexts' big segment
+membership read straight from a store, per segment and generation.
+
+Exit codes: 0 ok, 2 store unavailable (or the API could not name it), 64 usage error (bad
+arguments, keys or keys file), 78 configuration error. Only what the chosen store needs is
+imported: a Redis run never loads boto3, httpx or Textual.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ldtui.cli.exit_codes import ExitCode
+from ldtui.cli.flags import setting
+from ldtui.cli.parser import Subcommands
+from ldtui.core.text import literal, relative_age
+
+if TYPE_CHECKING:
+    from ldtui.services.inspect import DirectStore, InspectionReport, IntegrationRef
+
+PROG = "ldtui inspect"
+
+
+def register(sub: Subcommands) -> None:
+    p = sub.add_parser(
+        "inspect",
+        help="explain contexts' big segment membership, read straight from a store",
+        description="Hash each context key as the SDKs do, read its include and exclude sets from "
+        "the store and explain the verdict per big segment and generation. Exit code: 0 ok, 2 store "
+        "unavailable, 64 usage error, 78 configuration error.",
+    )
+    where = p.add_argument_group("which store")
+    where.add_argument("--store", choices=("redis", "dynamodb"), help="read this store directly")
+    where.add_argument(
+        "--integration",
+        metavar="PROJECT/ENV/KIND",
+        help="the store of this integration: connection from [stores] in the configuration, prefix "
+        "and generations through the API",
+    )
+    where.add_argument(
+        "--redis-url", metavar="URL", help="redis://[user:password@]host:port/db (or rediss://)"
+    )
+    where.add_argument(
+        "--redis-password-env", metavar="VAR", help="read the Redis password from this environment variable"
+    )
+    where.add_argument("--table", metavar="T", help="DynamoDB table")
+    where.add_argument("--region", metavar="R", help="AWS region")
+    where.add_argument("--endpoint-url", metavar="U", help="DynamoDB endpoint (a local DynamoDB, moto)")
+    where.add_argument("--aws-profile", metavar="NAME", help="AWS profile")
+    where.add_argument(
+        "--prefix",
+        metavar="P",
+        help="store prefix (Redis default 'launchdarkly', DynamoDB none; an integration's is the "
+        "environment's client-side ID)",
+    )
+    what = p.add_argument_group("what to look up")
+    what.add_argument(
+        "--segment",
+        action="append",
+        default=[],
+        metavar="KEY[=GEN]",
+        help="a big segment and its current generation (repeatable); with --integration the "
+        "generation may be left out and is asked of the API",
+    )
+    what.add_argument("--kind", metavar="KIND", help="the context's kind (default: any)")
+    what.add_argument(
+        "--discover",
+        action="store_true",
+        help="first scan the whole store for every segment it holds entries of, and judge each",
+    )
+    what.add_argument("--keys-file", metavar="F", help="keys, one per line, or a CSV file ('-' for stdin)")
+    what.add_argument("--key-column", metavar="COL", help="the CSV column holding the keys (name or 1-based)")
+    what.add_argument("keys", nargs="*", metavar="KEY", help="context keys")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument(
+        "--stale-after",
+        type=setting("status", "stale_after"),
+        metavar="SECONDS",
+        help="the SDKs' staleAfter (default: status.stale_after, 120)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=setting("redis", "timeout"),
+        default=3.0,
+        metavar="S",
+        help="store timeout in seconds, like a [stores] entry's timeout (default 3)",
+    )
+    p.set_defaults(func=run)
+
+
+class UsageError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class InspectRequest:
+    """What to look up and where, parsed and checked."""
+
+    keys: list[str]
+    segments: dict[str, int | None]
+    direct: DirectStore | None = None
+    integration: IntegrationRef | None = None
+    prefix: str | None = None
+    kind: str | None = None
+    discover: bool = False
+    json: bool = False
+    stale_after_ms: float | None = None
+    config: str | None = None
+    profile: str | None = None
+
+
+def _keys(args: argparse.Namespace) -> list[str]:
+    from ldtui.core.key_input import KeyInputError, check_key
+    from ldtui.services.inspect import read_keys_file
+
+    if args.keys_file and args.keys:
+        raise UsageError("give keys as arguments or in --keys-file, not both")
+    if args.key_column and not args.keys_file:
+        raise UsageError("--key-column needs --keys-file")
+    try:
+        if args.keys_file:
+            stdin = getattr(sys.stdin, "buffer", None)  # None when there is no stdin at all
+            return read_keys_file(args.keys_file, args.key_column, stdin=stdin)
+        if not args.keys:
+            raise UsageError("no context keys: give KEY arguments or --keys-file F")
+        return [check_key(k, f"KEY {i}") for i, k in enumerate(args.keys, start=1)]
+    except KeyInputError as exc:
+        raise UsageError(f"--keys-file: {exc}" if args.keys_file else str(exc)) from None
+
+
+def _segments(args: argparse.Namespace) -> dict[str, int | None]:
+    from ldtui.core.key_input import KeyInputError, parse_segment_spec
+
+    out: dict[str, int | None] = {}
+    for spec in args.segment:
+        try:
+            key, gen = parse_segment_spec(spec)
+        except KeyInputError as exc:
+            raise UsageError(f"--segment: {exc}") from None
+        if gen is None and not args.integration:
+            raise UsageError(
+                f"--segment {literal(spec)}: no generation; without --integration ldtui cannot ask "
+                f"the API, so write {literal(key)}=GENERATION"
+            )
+        out[key] = gen
+    return out
+
+
+def request(args: argparse.Namespace) -> InspectRequest:
+    """The arguments as a request, or ``UsageError`` naming the argument."""
+    from ldtui.services.inspect import DirectStore, IntegrationRef, SourceError
+
+    if bool(args.store) == bool(args.integration):
+        raise UsageError("choose the store: --store redis|dynamodb, or --integration P/E/KIND")
+    keys, segments = _keys(args), _segments(args)
+    ref, direct = None, None
+    if args.integration:
+        try:
+            ref = IntegrationRef.parse(args.integration)
+        except SourceError as exc:
+            raise UsageError(f"--integration {exc}") from None
+    else:
+        direct = DirectStore(
+            kind=args.store,
+            redis_url=args.redis_url,
+            redis_password_env=args.redis_password_env,
+            table=args.table,
+            region=args.region,
+            endpoint_url=args.endpoint_url,
+            aws_profile=args.aws_profile,
+            prefix=args.prefix,
+            timeout=args.timeout,
+        )
+    return InspectRequest(
+        keys=keys,
+        segments=segments,
+        direct=direct,
+        integration=ref,
+        prefix=args.prefix,
+        kind=args.kind,
+        discover=args.discover,
+        json=args.json,
+        stale_after_ms=args.stale_after * 1000 if args.stale_after else None,
+        config=args.config,
+        profile=args.profile,
+    )
+
+
+def run(args: argparse.Namespace) -> ExitCode:
+    from ldtui.cli.output import error
+
+    try:
+        return asyncio.run(_inspect(request(args)))
+    except UsageError as exc:
+        error(PROG, exc)
+        return ExitCode.USAGE
+
+
+async def _inspect(req: InspectRequest) -> ExitCode:
+    from ldtui.api.errors import ApiError
+    from ldtui.cli.output import error
+    from ldtui.config import load_config
+    from ldtui.services.inspect import (
+        SourceError,
+        StoreOptionError,
+        direct_inspector,
+        integration_inspector,
+    )
+    from ldtui.stores.base import StoreError, StoreUnavailable
+
+    try:
+        if req.direct is not None:
+            inspector = direct_inspector(req.direct, typed=req.segments, stale_after_ms=req.stale_after_ms)
+        else:
+            assert req.integration is not None
+            cfg = load_config(file=req.config)  # ConfigError: exit 78, from main
+            inspector = await integration_inspector(
+                cfg,
+                req.profile,
+                req.integration,
+                typed=req.segments,
+                prefix=req.prefix,
+                stale_after_ms=req.stale_after_ms,
+            )
+    except StoreOptionError as exc:
+        raise UsageError(f"--{exc.option.replace('_', '-')}: {exc}") from None
+    except SourceError as exc:
+        raise UsageError(f"--integration {exc}") from None
+    except ApiError as exc:
+        error(PROG, exc)
+        return ExitCode.CRITICAL
+    try:
+        report = await inspector.report(req.keys, kind=req.kind, discover=req.discover)
+    except StoreUnavailable as exc:
+        return _unavailable(req, inspector.kind, inspector.prefix, str(exc))
+    except StoreError as exc:
+        error(PROG, exc)
+        return ExitCode.CRITICAL
+    except ApiError as exc:
+        error(PROG, exc)
+        return ExitCode.CRITICAL
+    finally:
+        await inspector.aclose()
+    if req.json:
+        sys.stdout.write(report.json_text())
+        sys.stdout.write("\n")
+    else:
+        print(text_report(report, int(time.time() * 1000)))
+        for info in report.unresolved:
+            print(f"note: segment {literal(info.key)}: {literal(info.note)}", file=sys.stderr)
+        if not report.state.available:
+            error(PROG, report.state.reason)
+    return ExitCode.OK if report.state.available else ExitCode.CRITICAL
+
+
+def _unavailable(req: InspectRequest, kind: str, prefix: str, message: str) -> ExitCode:
+    from ldtui.cli.output import error
+    from ldtui.services.inspect import unavailable_json
+
+    if req.json:
+        print(json.dumps(unavailable_json(kind, prefix, message)))
+    error(PROG, f"store unavailable: {message}")
+    return ExitCode.CRITICAL
+
+
+def text_report(report: InspectionReport, now_ms: int) -> str:
+    store, results = report.store, report.results
+    word = "UNAVAILABLE" if not store["available"] else ("STALE" if store["stale"] else "HEALTHY")
+    synced_on = store["synchronizedOn"]
+    synced = relative_age(synced_on, now_ms) if isinstance(synced_on, int) else "never"
+    lines = [
+        f"store     {store['kind']}  prefix {literal(repr(store['prefix']))}  {word}  synchronized {synced}"
+    ]
+    if len(results) == 1:
+        r = results[0]
+        lines += [
+            f"key       {literal(r.key)}",
+            f"hash      {r.hash or '-'}",
+        ]
+        if r.error:
+            lines.append(f"error     {literal(r.error)}")
+            return "\n".join(lines)
+        lines += [
+            f"included  {literal(' '.join(r.included)) or '-'}",
+            f"excluded  {literal(' '.join(r.excluded)) or '-'}",
+        ]
+        if r.membership is None:
+            lines.append("          (no data in the store for this context: each segment's rules decide)")
+        if r.answers:
+            width = max(len(literal(a.segment_key)) for a in r.answers)
+            lines.append("")
+            lines.append(f"{'SEGMENT':<{width}}  {'GEN':>4}  {'VERDICT':<14}  REASON")
+            for a in r.answers:
+                gen = "-" if a.generation is None else str(a.generation)
+                lines.append(
+                    f"{literal(a.segment_key):<{width}}  {gen:>4}  {a.verdict:<14}  {literal(a.reason)}"
+                )
+        for o in r.orphaned:
+            lines.append(f"orphaned  {literal(o.ref)} ({o.side}): {literal(o.reason)}")
+        return "\n".join(lines)
+    segs = sorted({a.segment_key for r in results for a in r.answers})
+    head = ["KEY", "HASH", *(literal(s) for s in segs), "ORPHANED"]
+    rows = [
+        [
+            literal(r.key),
+            r.hash or "-",
+            *((r.verdict_of(s) or "-") for s in segs),
+            str(len(r.orphaned)) if not r.error else literal(r.error),
+        ]
+        for r in results
+    ]
+    widths = [min(48, max(len(x[i]) for x in [head, *rows])) for i in range(len(head) - 1)]
+    for row in [head, *rows]:
+        lines.append("  ".join([*(c.ljust(w) for c, w in zip(row, widths, strict=False)), row[-1]]))
+    tally = report.tally
+    lines.append("")
+    lines.append(f"{tally.contexts} contexts, {tally.with_data} with data, {tally.errors} errors")
+    for seg, counts in sorted(tally.per_segment.items()):
+        parts = ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
+        lines.append(f"  {literal(seg)}: {parts}")
+    return "\n".join(lines)

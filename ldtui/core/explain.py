@@ -1,0 +1,242 @@
+"""What a store's include and exclude sets mean for one context: the verdict per big segment
+at its current generation, and the refs no SDK reads (store-schema.md §5). No I/O: the store's
+answers arrive as ``Membership`` values, the API's segments as ``SegmentInfo``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+
+from ldtui.core.bigsegments import (
+    Membership,
+    OrphanedRef,
+    SegmentVerdict,
+    orphaned_refs,
+    parse_segment_ref,
+    segment_ref,
+)
+
+
+@dataclass(frozen=True)
+class SegmentInfo:
+    """What is known of one big segment of the environment."""
+
+    key: str
+    generation: int | None
+    # The kind of context the segment targets; None when unknown (a typed generation).
+    context_kind: str | None = None
+    # "api", "typed" or "unknown" (the API could not say; ``note`` tells why)
+    source: str = "api"
+    exists: bool = True
+    big: bool = True
+    note: str | None = None
+
+    @property
+    def resolved(self) -> bool:
+        return self.source != "unknown"
+
+    @property
+    def current_generation(self) -> int | None:
+        """For the orphan check: only a big segment that exists has a current generation."""
+        return self.generation if self.exists and self.big else None
+
+
+def segment_keys_in(memberships: Iterable[Membership | None]) -> set[str]:
+    """Every segment key referenced by these memberships."""
+    keys: set[str] = set()
+    for m in memberships:
+        if m is None:
+            continue
+        for ref in m.included | m.excluded:
+            parsed = parse_segment_ref(ref)
+            if parsed.segment_key is not None:
+                keys.add(parsed.segment_key)
+    return keys
+
+
+# --- results ------------------------------------------------------------------------------------
+
+OTHER_KIND = "other-kind"
+UNRESOLVED = "unknown"
+
+
+@dataclass(frozen=True)
+class SegmentAnswer:
+    segment_key: str
+    verdict: str  # a Verdict value, OTHER_KIND or UNRESOLVED
+    reason: str
+    ref: str | None = None
+    generation: int | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Explanation:
+    """What the store's sets mean for one membership: shared by every context whose sets are
+    the same (a store holds few distinct combinations, so a bulk run explains each once)."""
+
+    membership: Membership | None
+    answers: tuple[SegmentAnswer, ...] = ()
+    orphaned: tuple[OrphanedRef, ...] = ()
+    unresolved: tuple[str, ...] = ()
+    error: str | None = None
+
+    @cached_property
+    def included(self) -> list[str]:
+        return sorted(self.membership.included) if self.membership else []
+
+    @cached_property
+    def excluded(self) -> list[str]:
+        return sorted(self.membership.excluded) if self.membership else []
+
+    @cached_property
+    def verdicts(self) -> dict[str, str]:
+        return {a.segment_key: a.verdict for a in self.answers}
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "included": self.included,
+            "excluded": self.excluded,
+            "segments": {a.segment_key: a.verdict for a in self.answers if a.verdict != UNRESOLVED},
+            "orphaned": [o.ref for o in self.orphaned],
+        }
+        if self.unresolved:
+            # Refs of segments whose current generation nobody could say: neither judged nor
+            # called orphaned (name them with --segment KEY=GEN).
+            out["unresolved"] = list(self.unresolved)
+        if self.error:
+            out["error"] = self.error
+        return out
+
+    @cached_property
+    def json_fragment(self) -> str:
+        """``to_json()`` as the inside of a JSON object, for fast streaming of many results."""
+        return json.dumps(self.to_json(), ensure_ascii=False)[1:-1]
+
+
+@dataclass(frozen=True)
+class ContextResult:
+    key: str
+    hash: str | None
+    explanation: Explanation
+
+    @property
+    def membership(self) -> Membership | None:
+        return self.explanation.membership
+
+    @property
+    def answers(self) -> tuple[SegmentAnswer, ...]:
+        return self.explanation.answers
+
+    @property
+    def orphaned(self) -> tuple[OrphanedRef, ...]:
+        return self.explanation.orphaned
+
+    @property
+    def error(self) -> str | None:
+        return self.explanation.error
+
+    @property
+    def included(self) -> list[str]:
+        return self.explanation.included
+
+    @property
+    def excluded(self) -> list[str]:
+        return self.explanation.excluded
+
+    @property
+    def unresolved_refs(self) -> list[str]:
+        return list(self.explanation.unresolved)
+
+    def verdict_of(self, segment_key: str) -> str | None:
+        return self.explanation.verdicts.get(segment_key)
+
+    def to_json(self) -> dict[str, object]:
+        return {"key": self.key, "hash": self.hash, **self.explanation.to_json()}
+
+    def json_text(self) -> str:
+        """``json.dumps(self.to_json())``, fast: the hash needs no escaping (base64), the rest
+        is the explanation's shared fragment."""
+        h = "null" if self.hash is None else f'"{self.hash}"'
+        return f'{{"key": {_encode_string(self.key)}, "hash": {h}, {self.explanation.json_fragment}}}'
+
+
+_encode_string = json.encoder.encode_basestring
+
+
+def _answer(v: SegmentVerdict) -> SegmentAnswer:
+    return SegmentAnswer(v.segment_key, v.verdict.value, v.reason, v.ref, v.generation)
+
+
+def explain_membership(
+    membership: Membership | None,
+    segments: Mapping[str, SegmentInfo],
+    *,
+    kind: str | None = None,
+) -> Explanation:
+    """The verdict for every known big segment, and the refs no SDK reads (orphaned).
+
+    ``kind`` is the context's kind; ``None`` means "whatever kind each segment targets"."""
+    from ldtui.core.bigsegments import segment_verdict
+
+    answers = []
+    for seg in sorted(segments.values(), key=lambda s: s.key):
+        if not seg.resolved:
+            answers.append(SegmentAnswer(seg.key, UNRESOLVED, seg.note or "generation unknown"))
+            continue
+        if not seg.exists or not seg.big:
+            continue
+        if kind is not None and seg.context_kind is not None and seg.context_kind != kind:
+            answers.append(
+                SegmentAnswer(
+                    seg.key,
+                    OTHER_KIND,
+                    f"the segment targets {seg.context_kind!r} contexts; a {kind!r} context is not a "
+                    "member and SDKs do not query the store for it",
+                    None if seg.generation is None else segment_ref(seg.key, seg.generation),
+                    seg.generation,
+                )
+            )
+            continue
+        answers.append(_answer(segment_verdict(membership, seg.key, seg.generation)))
+    known = {s.key: s.current_generation for s in segments.values() if s.resolved}
+    orphans = [
+        o
+        for o in orphaned_refs(membership, known)
+        # A ref of a segment whose generation is unknown is neither current nor orphaned.
+        if o.segment_key is None or o.segment_key in known
+    ]
+    unresolved: tuple[str, ...] = ()
+    unknown = {a.segment_key for a in answers if a.verdict == UNRESOLVED}
+    if unknown and membership is not None:
+        refs = membership.included | membership.excluded
+        unresolved = tuple(sorted(r for r in refs if parse_segment_ref(r).segment_key in unknown))
+    return Explanation(membership, tuple(answers), tuple(orphans), unresolved)
+
+
+class Explainer:
+    """Explains many contexts against one set of segments, each distinct membership once."""
+
+    def __init__(self, segments: Mapping[str, SegmentInfo], *, kind: str | None = None) -> None:
+        self.segments = segments
+        self.kind = kind
+        self._cache: dict[Membership | None, Explanation] = {}
+        self._errors: dict[str, Explanation] = {}
+
+    def explain(self, key: str, context_hash: str | None, membership: Membership | None) -> ContextResult:
+        e = self._cache.get(membership)
+        if e is None:
+            if len(self._cache) > 50_000:  # a store of mostly unique combinations: stay bounded
+                self._cache.clear()
+            e = self._cache[membership] = explain_membership(membership, self.segments, kind=self.kind)
+        return ContextResult(key, context_hash, e)
+
+    def failed(self, key: str, context_hash: str | None, error: str) -> ContextResult:
+        e = self._errors.get(error)
+        if e is None:
+            e = Explanation(None, error=error)
+            if len(self._errors) < 10_000:
+                self._errors[error] = e
+        return ContextResult(key, context_hash, e)

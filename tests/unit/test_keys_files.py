@@ -1,0 +1,87 @@
+"""Keys files are hostile input too: a FIFO would block, /dev/zero never ends, a binary file has
+no line breaks. Each is refused clearly (exit 64 from ``ldtui inspect``, a message in the bulk
+screen, both through ``services.inspect.read_keys_file``); stdin stays the way to stream."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ldtui.cli import ExitCode, main
+from ldtui.core.key_input import KeyInputError
+from ldtui.services import inspect as service
+
+# Keys are read before any store is contacted: this one is never reached.
+STORE = ["inspect", "--store", "redis", "--redis-url", "redis://127.0.0.1:1/0", "--segment", "s=1"]
+
+
+@pytest.fixture
+def fifo(tmp_path: Path) -> Path:
+    path = tmp_path / "keys.fifo"
+    os.mkfifo(path)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["device", "directory"])
+def test_not_a_regular_file_is_a_usage_error(
+    kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = "/dev/zero" if kind == "device" else str(tmp_path)
+    assert main([*STORE, "--keys-file", path]) == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert f"{path} is a {kind}, not a regular file" in err and "--keys-file -" in err
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(fifo: Path) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "ldtui", *STORE, "--keys-file", str(fifo)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert run.returncode == ExitCode.USAGE and "is a FIFO" in run.stderr and "Traceback" not in run.stderr
+    with pytest.raises(KeyInputError, match="is a FIFO"):  # the bulk screen's load
+        service.read_keys_file(str(fifo))
+
+
+def test_endless_stdin_ends_with_a_message() -> None:
+    with open("/dev/zero", "rb") as zeros:
+        run = subprocess.run(
+            [sys.executable, "-m", "ldtui", *STORE, "--keys-file", "-"],
+            stdin=zeros,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert run.returncode == ExitCode.USAGE, run.stderr
+    assert "stdin, line 1 is longer than 4 MiB without a line break" in run.stderr
+
+
+def test_stdin_streams_keys(capsys: pytest.CaptureFixture[str]) -> None:
+    keys = service.read_keys_file("-", stdin=io.BytesIO(b" a\nb\n\nc\n"))
+    assert keys == [" a", "b", "c"]
+    with pytest.raises(KeyInputError, match="there is none to read here"):
+        service.read_keys_file("-")
+
+
+def test_a_long_line_across_chunks_names_its_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(service, "KEYS_FILE_LINE_LIMIT", 10)
+    monkeypatch.setattr(service, "_CHUNK_BYTES", 4)
+    assert service.read_keys_source(io.BytesIO(b"abc\n0123456789\nxy\n"), "f").count(b"\n") == 3
+    with pytest.raises(KeyInputError, match="f, line 2 is longer"):
+        service.read_keys_source(io.BytesIO(b"abc\n0123456789X\nxy\n"), "f")
+    with pytest.raises(KeyInputError, match="f, line 3 is longer"):
+        service.read_keys_source(io.BytesIO(b"a\nb\n" + b"z" * 11), "f")
+
+
+def test_the_whole_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(service, "KEYS_FILE_LIMIT", 100)
+    with pytest.raises(KeyInputError, match="larger than"):
+        service.read_keys_source(io.BytesIO(b"y\n" * 51), "stdin")
+    assert len(service.read_keys_source(io.BytesIO(b"y\n" * 50), "stdin")) == 100
