@@ -298,12 +298,22 @@ def _field_names(model: Any) -> list[str]:
     return list(model.model_fields)
 
 
+def _is_table(model: Any, name: str) -> bool:
+    import typing
+
+    fields = getattr(model, "model_fields", None)
+    annotation = fields[name].annotation if fields and name in fields else None
+    return typing.get_origin(annotation) is dict
+
+
 def env_variables() -> dict[str, tuple[str, ...]]:
     """Every ``LDTUI_*`` variable and the setting it overrides, derived from the settings
     models: a field added to ``[status]``, ``[ui]`` or a profile has its variable at once."""
     out: dict[str, tuple[str, ...]] = {env_var("profile"): ("profile",)}
     for section, model in (("status", StatusSettings), ("ui", UiSettings)):
         for name in _field_names(model):
+            if _is_table(model, name):
+                continue  # a table ([status.readers]) has no one-value variable
             out[env_var(name)] = (section, name)
     for name in _field_names(Profile):
         out[env_var(name)] = ("profiles", SELECTED, name)

@@ -9,7 +9,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ldtui.config import Config, ConfigError, Store
 from ldtui.core.bigsegments import resolve_prefix, store_status
@@ -29,6 +29,9 @@ from ldtui.core.models import BigSegmentStoreIntegration
 from ldtui.stores.base import BigSegmentStoreReader, Metadata, StoreError, StoreUnavailable
 from ldtui.stores.open import open_reader
 
+if TYPE_CHECKING:
+    from ldtui.services.state import EnvironmentCache
+
 
 @dataclass(frozen=True)
 class Target:
@@ -41,6 +44,11 @@ class Target:
     integration: BigSegmentStoreIntegration | None = None
     store_key: str | None = None  # the [stores."…"] key, when configured
     store: Store | None = None
+    # Why the prefix is not known (the API is down and never told this environment's
+    # client-side ID): the store is then not probed rather than probed under a guess.
+    prefix_unknown: str | None = None
+    # Known from the last listing only (the API did not answer this time).
+    from_memory: bool = False
 
     @property
     def where(self) -> str:
@@ -172,8 +180,12 @@ class StatusService:
         reader: str | None = None,
         clock: Callable[[], float] = time.time,
         reader_factory: Callable[[Store, str, Any], BigSegmentStoreReader] = open_reader,
+        memory: EnvironmentCache | None = None,
     ) -> None:
         self.client = client
+        # Client-side IDs and the roster of integrations from earlier runs (None: remember
+        # nothing, as tests and one-off calls want).
+        self.memory = memory
         self.reader_factory = reader_factory
         self.config = config
         status = config.settings.status
@@ -189,7 +201,7 @@ class StatusService:
         self.reader = by_name[chosen]
         self.stale_after_ms = self.reader.stale_after_ms
         self.clock = clock
-        self._readers: dict[str, BigSegmentStoreReader] = {}
+        self._readers: dict[tuple[str, str], BigSegmentStoreReader] = {}
         self._env_ids: dict[tuple[str, str], str] = {}
 
     def now_ms(self) -> int:
@@ -203,55 +215,142 @@ class StatusService:
                 return key, store
         return None, None
 
-    async def _client_side_id(self, project: str, environment: str) -> str | None:
-        if (project, environment) not in self._env_ids:
-            for env in await self.client.list_environments(project):
-                self._env_ids[(project, env.key)] = env.id
-        return self._env_ids.get((project, environment))
+    async def _client_side_id(self, project: str, environment: str, *, online: bool = True) -> str | None:
+        """The environment's client-side ID: asked of the API once per session (and
+        remembered for the next run); when the API cannot tell, what was remembered."""
+        if (project, environment) not in self._env_ids and online:
+            from ldtui.api.errors import ApiError
+
+            try:
+                for env in await self.client.list_environments(project):
+                    self._env_ids[(project, env.key)] = env.id
+                    if self.memory is not None:
+                        self.memory.put(project, env.key, env.id)
+            except ApiError:
+                pass
+        found = self._env_ids.get((project, environment))
+        if found is None and self.memory is not None:
+            found = self.memory.get(project, environment)
+        return found
+
+    def _unknown_prefix(self, where: str) -> str:
+        return (
+            f"the store's prefix is the client-side ID of {where}, which LaunchDarkly's API must "
+            f'tell (it did not answer); set prefix = "…" in [stores."{where}"] to probe it without '
+            "the API"
+        )
 
     async def targets(self, integrations: list[BigSegmentStoreIntegration] | None = None) -> list[Target]:
-        """Every integration, then every configured store no integration uses."""
+        """Every integration, then every configured store no integration uses. Raises
+        ``ApiError`` when the listing fails (``targets_offline`` is the fallback)."""
+        fetched = integrations is None
         if integrations is None:
             integrations = (await self.client.list_integrations()).items
+        out = [await self._integration_target(integ) for integ in integrations]
+        if fetched and self.memory is not None:
+            self.memory.put_roster(
+                [
+                    {
+                        "id": i.id,
+                        "project": i.projectKey,
+                        "environment": i.environmentKey,
+                        "kind": i.integrationKey,
+                        "name": i.name,
+                    }
+                    for i in integrations
+                ]
+            )
+            self.memory.save()
+        return out + self._store_targets({t.store_key for t in out if t.store_key})
+
+    async def targets_offline(self, known: list[BigSegmentStoreIntegration] | None = None) -> list[Target]:
+        """The targets while the API is down: the integrations known (the screen's last
+        listing, else the roster remembered from the last run), each with the prefix known
+        for it (configured, or remembered; never guessed), and every configured store."""
         out: list[Target] = []
-        used: set[str] = set()
-        for integ in integrations:
-            key, store = self._store_for(integ.projectKey, integ.environmentKey, integ.integrationKey)
-            if key:
-                used.add(key)
-            client_side_id = await self._client_side_id(integ.projectKey, integ.environmentKey)
-            prefix = resolve_prefix(
-                integ.integrationKey,
-                configured=store.prefix if store else None,
-                client_side_id=client_side_id,
-            )
-            out.append(
-                Target(
-                    id=integ.id,
-                    project=integ.projectKey,
-                    environment=integ.environmentKey,
-                    kind=integ.integrationKey,
-                    name=integ.name,
-                    prefix=prefix,
-                    integration=integ,
-                    store_key=key,
-                    store=store,
+        if known:
+            out = [await self._integration_target(i, online=False, from_memory=True) for i in known]
+        elif self.memory is not None:
+            for r in self.memory.roster:
+                key, store = self._store_for(r["project"], r["environment"], r["kind"])
+                configured = store.prefix if store else None
+                client_side_id = await self._client_side_id(r["project"], r["environment"], online=False)
+                prefix = resolve_prefix(r["kind"], configured=configured, client_side_id=client_side_id)
+                unknown = None
+                if configured is None and client_side_id is None:
+                    unknown = self._unknown_prefix(f"{r['project']}/{r['environment']}")
+                out.append(
+                    Target(
+                        id=r["id"],
+                        project=r["project"],
+                        environment=r["environment"],
+                        kind=r["kind"],
+                        name=r["name"],
+                        prefix=prefix,
+                        store_key=key,
+                        store=store,
+                        prefix_unknown=unknown,
+                        from_memory=True,
+                    )
                 )
-            )
+        return out + self._store_targets({t.store_key for t in out if t.store_key}, api_down=not out)
+
+    async def _integration_target(
+        self, integ: BigSegmentStoreIntegration, *, online: bool = True, from_memory: bool = False
+    ) -> Target:
+        key, store = self._store_for(integ.projectKey, integ.environmentKey, integ.integrationKey)
+        configured = store.prefix if store else None
+        client_side_id = await self._client_side_id(integ.projectKey, integ.environmentKey, online=online)
+        prefix = resolve_prefix(integ.integrationKey, configured=configured, client_side_id=client_side_id)
+        unknown = None
+        if configured is None and client_side_id is None:
+            unknown = self._unknown_prefix(f"{integ.projectKey}/{integ.environmentKey}")
+        return Target(
+            id=integ.id,
+            project=integ.projectKey,
+            environment=integ.environmentKey,
+            kind=integ.integrationKey,
+            name=integ.name,
+            prefix=prefix,
+            integration=integ,
+            store_key=key,
+            store=store,
+            prefix_unknown=unknown,
+            from_memory=from_memory,
+        )
+
+    def _store_targets(self, used: set[str], *, api_down: bool = False) -> list[Target]:
+        """Configured stores no known integration uses: a Relay Proxy's, or (with the API down
+        and nothing remembered) possibly an integration's, whose prefix is then not known."""
+        out: list[Target] = []
         for key, store in self.config.settings.stores.items():
             if key in used:
                 continue
             parts = key.split("/")
+            project = parts[0] if len(parts) >= 2 else None
+            environment = parts[1] if len(parts) >= 2 else None
+            unknown = None
+            name = f"{key} (no integration: Relay Proxy or self-managed)"
+            if api_down and store.prefix is None:
+                # Whose store it is cannot be told without the API: a guessed prefix would
+                # read as "no data, STALE" (seen), so it is not probed.
+                name = f"{key} (LaunchDarkly API unreachable)"
+                unknown = (
+                    f"without the API ldtui cannot tell whether an integration writes this store "
+                    f'(prefix: its environment\'s client-side ID) or a Relay Proxy; set prefix = "…" '
+                    f'in [stores."{key}"] to probe it regardless'
+                )
             out.append(
                 Target(
                     id=f"store:{key}",
-                    project=parts[0] if len(parts) >= 2 else None,
-                    environment=parts[1] if len(parts) >= 2 else None,
+                    project=project,
+                    environment=environment,
                     kind=store.type,
-                    name=f"{key} (no integration: Relay Proxy or self-managed)",
+                    name=name,
                     prefix=resolve_prefix(store.type, configured=store.prefix),
                     store_key=key,
                     store=store,
+                    prefix_unknown=unknown,
                 )
             )
         return out
@@ -265,12 +364,13 @@ class StatusService:
         return f'add [stores."{where}"] with {example} to {self.config.file} to probe this store'
 
     def _reader(self, target: Target) -> BigSegmentStoreReader:
-        reader = self._readers.get(target.id)
+        key = (target.id, target.prefix)
+        reader = self._readers.get(key)
         if reader is None:
             assert target.store is not None and target.store_key is not None
             password = self.config.store_password(target.store_key)
             reader = self.reader_factory(target.store, target.prefix, password)
-            self._readers[target.id] = reader
+            self._readers[key] = reader
         return reader
 
     async def check(self, target: Target) -> TargetStatus:
@@ -279,6 +379,8 @@ class StatusService:
         metadata = None
         if target.store is None:
             store = StoreSide(configured=False, config_hint=self.config_hint(target))
+        elif target.prefix_unknown is not None:
+            store = StoreSide(configured=False, config_hint=target.prefix_unknown)
         else:
             try:
                 reader = self._reader(target)

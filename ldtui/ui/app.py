@@ -87,6 +87,9 @@ class LdtuiApp(App[None]):
         # Tests and snapshots give stores with a fixed answer; otherwise real readers.
         self.reader_factory: Any = None
         self.last_refresh: float | None = None
+        # The integrations of the list's last good refresh: the panel's targets while the API
+        # does not answer.
+        self.last_integrations: list[Any] = []
         # Set once the first frame is on screen (Textual's Ready): from then on the app can
         # be asked to exit from another thread without racing its own start-up.
         self.first_frame = threading.Event()
@@ -183,7 +186,14 @@ class LdtuiApp(App[None]):
 
                 config = Config(settings=Settings(), file=Path("(none)"), file_exists=False)
                 self.backend.config = config
-            options = {"reader_factory": self.reader_factory} if self.reader_factory else {}
+            options: dict[str, Any] = {"reader_factory": self.reader_factory} if self.reader_factory else {}
+            from ldtui.services.backend import ProfileBackend
+
+            if isinstance(self.backend, ProfileBackend):
+                # A real account: remember its environments' client-side IDs between runs.
+                from ldtui.services.state import EnvironmentCache
+
+                options["memory"] = EnvironmentCache.default(self.backend.base_url)
             self._status_service = StatusService(self.backend.client, config, clock=self.clock, **options)
         return self._status_service
 

@@ -58,7 +58,7 @@ def backoff(interval: float, failures: int, cap: float) -> float:
     """The wait after ``failures`` failures in a row: the interval, doubled per failure, capped."""
     if failures <= 0:
         return interval
-    return min(cap, interval * 2 ** (failures - 1))
+    return min(cap, interval * 2.0 ** (failures - 1))
 
 
 class PollLoop:
@@ -116,6 +116,10 @@ class PollLoop:
         """The screen is visible again: a poll that fell due meanwhile runs now."""
         self._hidden_wake.set()
 
+    def is_stopped(self) -> bool:
+        # A call, read after each wait: stop() may have run meanwhile.
+        return self._stopped
+
     def stop(self) -> None:
         self._stopped = True
         self._wake.set()
@@ -153,7 +157,7 @@ class PollLoop:
             self._on_change()
             timeout = None if due is None else due - self._mono()
             asked = await self._wait(self._wake, timeout)
-            if self._stopped:
+            if self.is_stopped():
                 return
             if not asked and due is not None and self._mono() < due:
                 continue
@@ -163,10 +167,10 @@ class PollLoop:
                 # asked for, else keep waiting for the next one.
                 self.state.next_due = None
                 self._on_change()
-                while not self._active() and not self._stopped:
+                while not self._active():
+                    if self.is_stopped():
+                        return
                     await self._wait(self._hidden_wake, 1.0)
-                if self._stopped:
-                    return
                 self._wake.clear()
             if asked and self._last_start is not None:
                 gap = MIN_MANUAL_GAP_S - (self._mono() - self._last_start)

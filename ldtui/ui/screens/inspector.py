@@ -232,14 +232,17 @@ class InspectorScreen(InspectorBase):
         except ApiError as exc:
             # The stores can still be read: offer the configured ones.
             self.notify(
-                f"LaunchDarkly API: {exc}; showing the configured stores only (prefixes from the "
-                "configuration, generations only as typed)",
+                f"LaunchDarkly API: {exc}; showing the stores ldtui knows (generations only as "
+                "typed; a store whose prefix only the API can tell is not offered)",
                 severity="warning",
-                markup=False,
                 timeout=10,
             )
-            self.targets = await service.targets([])
-        self.problems = {t.id: service.config_hint(t) for t in self.targets if t.store is None}
+            self.targets = await service.targets_offline(self.ldtui.last_integrations)
+        self.problems = {
+            t.id: t.prefix_unknown or service.config_hint(t)
+            for t in self.targets
+            if t.store is None or t.prefix_unknown
+        }
         chosen = None
         if self.want is not None:
             project, environment, kind = self.want
@@ -253,7 +256,7 @@ class InspectorScreen(InspectorBase):
                 None,
             )
         if chosen is None:
-            chosen = next((t for t in self.targets if t.store is not None), None)
+            chosen = next((t for t in self.targets if t.store is not None and not t.prefix_unknown), None)
         if chosen is None:
             self.query_one("#inspector-store", Static).update(
                 Text('No store connection is configured: add [stores."project/env"] to the configuration.')
@@ -268,7 +271,7 @@ class InspectorScreen(InspectorBase):
 
         self.target = target
         self.state, self.state_error = None, None
-        if target.store is None:
+        if target.store is None or target.prefix_unknown:
             self.inspector = None
             self.state_error = self.problems.get(target.id, "no store connection is configured")
             self.show_store()
@@ -511,7 +514,9 @@ class StorePickerScreen(LdModal):
                 )
                 if t.store is None:
                     label.append("  (no connection configured)", style="dim")
-                options.append(Option(label, disabled=t.store is None))
+                elif t.prefix_unknown:
+                    label.append("  (prefix unknown without the API)", style="dim")
+                options.append(Option(label, disabled=t.store is None or bool(t.prefix_unknown)))
             yield OptionList(*options, id="store-options")
 
     def on_mount(self) -> None:

@@ -196,6 +196,7 @@ class IntegrationsScreen(LdScreen):
     def apply(self, items: list[BigSegmentStoreIntegration]) -> None:
         """Take a fresh listing: update rows by key, never clear and refill."""
         self.integrations = {i.id: i for i in items}
+        self.ldtui.last_integrations = list(items)
         self.loaded = True
         self.data_time = self.ldtui.clock()
         self.ldtui.last_refresh = self.data_time

@@ -338,8 +338,11 @@ class StatusScreen(LdScreen):
                     timeout=8,
                 )
             if not self.targets:
-                # Nothing known yet: the configured stores can still be probed.
-                self.targets = await self.service.targets([])
+                # Nothing known yet: the list's last integrations (else those remembered from
+                # the last run), and every configured store, each probed only if its prefix is
+                # known: a guessed one reads as "no data, STALE".
+                self.targets = await self.service.targets_offline(self.ldtui.last_integrations)
+                self._targets_changed = True
             self._render_rows()
             return
         self.api = ApiTrack(last_ok=self.ldtui.clock(), next_due=now + self.interval)
