@@ -83,3 +83,20 @@ async def test_a_store_alert_for_a_hostile_name_cannot_write_the_clipboard() -> 
         await pilot.pause()
         assert_clean(screen_text(world.app))  # the toast on screen too
         assert world.app.clipboard == ""  # nothing wrote to it
+
+
+async def test_an_integration_with_escapes_in_its_name_can_be_deleted_by_typing_what_is_shown() -> None:
+    from ldtui.ui.screens.dialogs import DeleteScreen
+
+    world = make_world()
+    integ = find(world.state, "Dev Redis")
+    integ.name = "dev \x1b[31mred"
+    async with world.app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        world.app.screen.query_one(LdTable).move_cursor(key=integ.id)
+        await pilot.press("d")
+        await settle(pilot)
+        assert isinstance(world.app.screen, DeleteScreen)
+        await pilot.press(*"dev \\x1b[31mred", "enter")  # as the dialog shows it
+        await settle(pilot)
+        assert integ.id not in world.state.integrations

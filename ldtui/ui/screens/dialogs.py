@@ -82,13 +82,18 @@ class DeleteScreen(ModalScreen[bool]):
     def on_mount(self) -> None:
         self.query_one(Input).focus()
 
+    def _matches(self, typed: str) -> bool:
+        """The name as it is, or as it is shown (control characters spelled out: a name
+        holding an escape can only be typed the way the screen shows it)."""
+        return typed == self.target or typed == literal(self.target)
+
     @on(Input.Changed)
     def _typed(self, event: Input.Changed) -> None:
-        self.query_one("#delete", Button).disabled = event.value != self.target
+        self.query_one("#delete", Button).disabled = not self._matches(event.value)
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
-        if event.value == self.target:
+        if self._matches(event.value):
             self.dismiss(True)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
