@@ -181,7 +181,10 @@ class StatusService:
         clock: Callable[[], float] = time.time,
         reader_factory: Callable[[Store, str, Any], BigSegmentStoreReader] = open_reader,
         memory: EnvironmentCache | None = None,
+        timer: Callable[[], float] = time.perf_counter,
     ) -> None:
+        # Measures probe latency (tests give a fixed one: snapshots must not vary with load).
+        self.timer = timer
         self.client = client
         # Client-side IDs and the roster of integrations from earlier runs (None: remember
         # nothing, as tests and one-off calls want).
@@ -392,7 +395,7 @@ class StatusService:
             else:
                 # The metadata read is the probe: one round trip per target and poll, with a
                 # deadline of its own (a store that drips bytes cannot hold the others up).
-                start = time.perf_counter()
+                start = self.timer()
                 deadline = self.deadline_s(target)
                 try:
                     try:
@@ -402,7 +405,7 @@ class StatusService:
                         raise StoreUnavailable(
                             f"no answer within {deadline:g} s", store=reader.description
                         ) from None
-                    latency = (time.perf_counter() - start) * 1000
+                    latency = (self.timer() - start) * 1000
                     checked = self.now_ms()
                     status = store_status(
                         synchronized_on=metadata.synchronized_on,
@@ -417,7 +420,7 @@ class StatusService:
                     store = StoreSide(configured=True, reachable=False, error=str(exc))
                 except StoreError as exc:
                     # Reachable, but the metadata cannot be read: what SDKs call unavailable.
-                    latency = (time.perf_counter() - start) * 1000
+                    latency = (self.timer() - start) * 1000
                     status = store_status(synchronized_on=None, now_ms=now, error=str(exc))
                     store = StoreSide(True, True, latency, status, error=str(exc))
         judged = verdict(api, store, self.now_ms())

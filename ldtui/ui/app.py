@@ -86,6 +86,7 @@ class LdtuiApp(App[None]):
         self._status_service: Any = None
         # Tests and snapshots give stores with a fixed answer; otherwise real readers.
         self.reader_factory: Any = None
+        self.probe_timer: Any = None  # tests: a fixed clock for probe latencies
         self.last_refresh: float | None = None
         # The integrations of the list's last good refresh: the panel's targets while the API
         # does not answer.
@@ -187,6 +188,8 @@ class LdtuiApp(App[None]):
                 config = Config(settings=Settings(), file=Path("(none)"), file_exists=False)
                 self.backend.config = config
             options: dict[str, Any] = {"reader_factory": self.reader_factory} if self.reader_factory else {}
+            if self.probe_timer is not None:
+                options["timer"] = self.probe_timer
             from ldtui.services.backend import ProfileBackend
 
             if isinstance(self.backend, ProfileBackend):

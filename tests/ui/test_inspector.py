@@ -352,16 +352,25 @@ async def test_opened_from_the_status_panel_on_the_selected_store() -> None:
 
 
 async def test_api_down_still_offers_the_configured_stores() -> None:
+    """With the API down from the start, a configured store is offered when its prefix is
+    known without the API (configured); one whose prefix only the API can tell is listed but
+    not offered (a guessed prefix reads as "no data")."""
     world = make_world()
     memory_stores(world, NOW_MS - 5_000)
+    stores = world.app.backend.config.settings.stores
+    env = world.state.projects["default"].environments["production"]
+    stores["default/production"] = stores["default/production"].model_copy(update={"prefix": env.id})
     world.state.faults.error_rate = 1.0  # every API call answers 500
     async with world.app.run_test(size=(120, 36)) as pilot:
         await settle(pilot)
         pilot.app.push_screen(InspectorScreen())
         await settle(pilot)
         screen = pilot.app.screen
-        assert any("showing the configured stores only" in n.message for n in pilot.app._notifications)
+        assert isinstance(screen, InspectorScreen)
+        assert any("showing the stores ldtui knows" in n.message for n in pilot.app._notifications)
         assert "default/production" in text_of(screen.query_one("#inspector-store"))
+        unknown = [t for t in screen.targets if t.prefix_unknown]
+        assert unknown and all(t.store_key != "default/production" for t in unknown)
         world.state.faults.error_rate = 0.0
         await look_up(pilot, "alice@example.com", "beta-testers=1")
         assert verdict_rows(screen)["beta-testers"] == ("1", truth(world, "alice@example.com", "beta-testers"))
