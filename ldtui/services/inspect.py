@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import stat
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from ldtui.core.bigsegments import StoreStatus, store_status
-from ldtui.core.explain import ContextResult, Explainer, SegmentInfo, segment_keys_in
-from ldtui.core.key_input import HashedKey, KeyInputError, hash_keys, keys_from_file
+from ldtui.core.explain import ContextResult, Explainer, Explanation, SegmentInfo, segment_keys_in
+from ldtui.core.key_input import KeyInputError, hash_checked, hash_keys, keys_from_file
 from ldtui.core.reports import GenerationCount, Tally, generation_counts, results_json, store_json
 from ldtui.stores.base import (
     BigSegmentStoreReader,
@@ -81,7 +83,8 @@ class Inspector:
         self.stale_after_ms = stale_after_ms
         self.clock = clock
         self.segments: dict[str, SegmentInfo] = {}
-        self.wanted: list[str] = []  # segments asked for by name, checked for every context
+        self.wanted: list[str] = []  # segments judged for every context: named, or found by a scan
+        self.asked: list[str] = []  # of those, the ones named (an unknown one is said so)
         # What this inspector opened and closes with itself (the API client of an integration).
         self.owned: list[Any] = []
         self.set_typed(typed or {})
@@ -99,6 +102,8 @@ class Inspector:
         for key, gen in typed.items():
             if key not in self.wanted:
                 self.wanted.append(key)
+            if key not in self.asked:
+                self.asked.append(key)
             if gen is not None:
                 self.segments[key] = SegmentInfo(key, gen, source="typed")
             elif self.segments.get(key, None) is not None and self.segments[key].source == "typed":
@@ -150,6 +155,75 @@ class Inspector:
                     self.segments[info.key] = info
         return {k: self.segments[k] for k in dict.fromkeys(keys)}
 
+    async def stream(
+        self,
+        keys: Iterable[str],
+        *,
+        kind: str | None = None,
+        progress: ProgressFn | None = None,
+        total: int | None = None,
+        window: int = CHUNK,
+    ) -> AsyncIterator[list[ContextResult]]:
+        """Every key explained, in input order, a window at a time: hash, one store read,
+        the segments the window references resolved, explained, handed out; memory holds one
+        window, whatever the number of keys. Bad keys and contexts whose store entries are not
+        in the schema get an error in their result; an unreachable store raises. Cancel by
+        cancelling the task (between windows the event loop runs)."""
+        explainer = Explainer(self.segments, kind=kind, judged=self.wanted, asked=self.asked)
+        done = 0
+        if progress is not None:
+            progress(Progress(0, total, 0))
+        checked = getattr(keys, "checked", False)
+        if hasattr(keys, "windows"):
+            batches: Iterator[list[str]] = keys.windows(window)
+        else:
+            iterator = iter(keys)
+            batches = iter(lambda: list(itertools.islice(iterator, window)), [])
+        for batch in batches:
+            if checked:  # every key valid (checked in a first pass): the fast path
+                hashes = hash_checked(batch)
+                found = await self.reader.get_memberships(hashes)
+                await self._resolve_referenced(found)
+                # One explanation per distinct answer in the window (the reader shares one object
+                # per distinct pair of sets); per key, lookups done in C (map), no Python step.
+                answers = list(map(found.__getitem__, hashes))
+                ids = list(map(id, answers))
+                by_id = {
+                    id(a): self._explain_answer(explainer, a) for a in {id(a): a for a in answers}.values()
+                }
+                explanations = list(map(by_id.__getitem__, ids))
+                out = ResultWindow(map(ContextResult, batch, hashes, explanations))
+                out.counts = Counter(explanations)
+            else:
+                hashed = hash_keys(batch)
+                lookups = [k.hash for k in hashed if k.error is None and k.hash is not None]
+                found = await self.reader.get_memberships(lookups) if lookups else {}
+                await self._resolve_referenced(found)
+                out = ResultWindow()
+                for key, h, err in hashed:  # HashedKey
+                    if err is not None or h is None:
+                        out.append(explainer.failed(key, None, err or "not looked up"))
+                    else:
+                        out.append(ContextResult(key, h, self._explain_answer(explainer, found.get(h))))
+            done += len(batch)
+            if progress is not None:
+                progress(Progress(done, total, done))
+            yield out
+            await asyncio.sleep(0)
+
+    async def _resolve_referenced(self, found: Mapping[str, Any]) -> None:
+        """Resolve the segments a window's answers reference that are not known yet."""
+        distinct = {id(m): m for m in found.values() if m is not None and not isinstance(m, StoreError)}
+        new = [k for k in segment_keys_in(distinct.values()) if k not in self.segments]
+        if new:
+            await self.resolve(sorted(new))
+
+    @staticmethod
+    def _explain_answer(explainer: Explainer, answer: Any) -> Explanation:
+        if isinstance(answer, StoreDataError):
+            return explainer.failed("", None, answer.message).explanation
+        return explainer.explanation_for(answer)
+
     async def inspect(
         self,
         keys: Sequence[str],
@@ -158,43 +232,12 @@ class Inspector:
         progress: ProgressFn | None = None,
         chunk: int = CHUNK,
     ) -> list[ContextResult]:
-        """Every key explained, in input order. Bad keys and contexts whose store entries are
-        not in the schema get an error in their result; an unreachable store raises.
-
-        Work goes in chunks (hash, read, then explain), yielding to the event loop between
-        them, so a screen stays responsive during a long run. Cancel by cancelling the task."""
-        total = len(keys)
-        hashed: list[HashedKey] = []
-        found: dict[str, Any] = {}
-        if progress is not None:
-            progress(Progress(0, total, 0))
-        for start in range(0, total, chunk):
-            part = hash_keys(keys[start : start + chunk])
-            hashed += part
-            lookups = [k.hash for k in part if k.error is None and k.hash is not None]
-            if lookups:
-                found.update(await self.reader.get_memberships(lookups))
-            else:
-                await asyncio.sleep(0)
-            if progress is not None:
-                done = min(start + chunk, total)
-                progress(Progress(done, total, done))
-        distinct = {id(m): m for m in found.values() if m is not None and not isinstance(m, StoreError)}
-        await self.resolve([*self.wanted, *sorted(segment_keys_in(distinct.values()))])
-        explainer = Explainer(self.segments, kind=kind)
+        """Every key explained, in input order (``stream``, collected: for inputs that fit in
+        memory, a pasted list or one key)."""
+        await self.resolve(self.wanted)
         out: list[ContextResult] = []
-        for start in range(0, total, chunk):
-            for key, h, err in hashed[start : start + chunk]:  # HashedKey
-                if err is not None or h is None:
-                    out.append(explainer.failed(key, None, err or "not looked up"))
-                    continue
-                m = found.get(h)
-                if isinstance(m, StoreDataError):
-                    out.append(explainer.failed(key, h, m.message))
-                else:
-                    out.append(explainer.explain(key, h, m))
-            if total > chunk:
-                await asyncio.sleep(0)
+        async for part in self.stream(keys, kind=kind, progress=progress, total=len(keys), window=chunk):
+            out += part
         return out
 
     async def segment_view(self, segment_key: str, *, progress: ProgressFn | None = None) -> SegmentView:
@@ -240,6 +283,37 @@ class Inspector:
         tally.add(results)
         return InspectionReport(self.kind, self.prefix, state, results, dict(self.segments), tally)
 
+    async def report_stream(
+        self,
+        keys: Iterable[str],
+        *,
+        kind: str | None = None,
+        discover: bool = False,
+        progress: ProgressFn | None = None,
+        total: int | None = None,
+        window: int = CHUNK,
+    ) -> StreamedReport:
+        """The whole lookup, streamed, as ``ldtui inspect --keys-file`` and the bulk screen's
+        exports run it: the store's freshness and, optionally, a scan for every segment it
+        holds, first; then the results a window at a time (``windows``), counted as they
+        pass. Memory holds a window, whatever the number of keys. ``StoreUnavailable`` when
+        the store cannot be reached."""
+        state = await self.store_state()
+        if discover:
+            await self.discover(progress=progress)
+        await self.resolve(self.wanted)
+        tally = Tally()
+        windows = self.stream(keys, kind=kind, progress=progress, total=total, window=window)
+
+        async def counted() -> AsyncIterator[list[ContextResult]]:
+            async for part in windows:
+                tally.add(part)
+                yield part
+
+        return StreamedReport(
+            self.kind, self.prefix, state, self.segments, tally, counted(), list(self.wanted)
+        )
+
     async def aclose(self) -> None:
         try:
             await self.reader.aclose()
@@ -247,6 +321,13 @@ class Inspector:
             owned, self.owned = self.owned, []
             for thing in reversed(owned):
                 await thing.aclose()
+
+
+class ResultWindow(list[ContextResult]):
+    """A window of results, with how many share each explanation (counted at C speed, so the
+    tally of a million contexts costs a few dictionary updates)."""
+
+    counts: Counter[Explanation] | None = None
 
 
 class SegmentView(NamedTuple):
@@ -277,6 +358,34 @@ class InspectionReport:
     def unresolved(self) -> list[SegmentInfo]:
         """Segments whose generation nobody could say, with the reason in ``note``."""
         return [s for s in self.segments.values() if s.note and not s.resolved]
+
+
+@dataclass
+class StreamedReport:
+    """A lookup whose results arrive as ``windows``; ``tally`` and ``segments`` are complete
+    once they have all been read."""
+
+    kind: str
+    prefix: str
+    state: StoreStatus
+    segments: dict[str, SegmentInfo]
+    tally: Tally
+    windows: AsyncIterator[list[ContextResult]]
+    asked: list[str]  # the segments named by the person
+
+    @property
+    def store(self) -> dict[str, object]:
+        return store_json(self.kind, self.prefix, self.state)
+
+    @property
+    def unresolved(self) -> list[SegmentInfo]:
+        return [s for s in self.segments.values() if s.note and not s.resolved]
+
+    @property
+    def unknown(self) -> list[SegmentInfo]:
+        """Segments named that LaunchDarkly does not have as big segments (or could not say)."""
+        found = [self.segments[k] for k in self.asked if k in self.segments]
+        return [s for s in found if not s.resolved or not s.exists or not s.big]
 
 
 def unavailable_json(kind: str, prefix: str, error: str) -> dict[str, object]:
@@ -476,10 +585,152 @@ async def integration_inspector(
 
 # --- files --------------------------------------------------------------------------------------
 
+
+class KeySource:
+    """A keys file (or stdin, spooled to a temporary file) read twice, never held in memory:
+    once to check every line before anything is looked up (a bad byte on line 900,000 must not
+    end a run halfway, with half a JSON document printed), then again, streamed, for the
+    lookups. ``count`` is known after the check, for progress."""
+
+    def __init__(
+        self, path: str, name: str, *, column: str | None, as_csv: bool | None, spooled: bool
+    ) -> None:
+        self.path = path
+        self.name = name
+        self.column = column
+        self.as_csv = as_csv
+        self.spooled = spooled
+        self.count = 0
+
+    # Every key it yields passed check_key (the first pass made sure): hashed without checks.
+    checked = True
+
+    def _raw_lines(self) -> Iterator[bytes]:
+        with open(self.path, "rb") as f:
+            yield from _bounded_lines(f, self.name)
+
+    def _is_csv(self) -> bool:
+        return self.as_csv if self.as_csv is not None else self.name.lower().endswith(".csv")
+
+    def blocks(self) -> Iterator[list[str]]:
+        """The keys, a block (about a megabyte of the file) at a time."""
+        from ldtui.core.key_input import iter_keys, key_blocks
+
+        if self._is_csv():
+            it = iter_keys(self._raw_lines(), self.name, column=self.column, as_csv=True)
+            while block := list(itertools.islice(it, 20_000)):
+                yield block
+            return
+        with open(self.path, "rb") as f:
+            chunks = iter(lambda: f.read(_CHUNK_BYTES), b"")
+            yield from key_blocks(chunks, self.name, line_limit=KEYS_FILE_LINE_LIMIT)
+
+    def windows(self, size: int) -> Iterator[list[str]]:
+        """The keys in lists of ``size`` (the last one shorter)."""
+        pending: list[str] = []
+        for block in self.blocks():
+            pending += block
+            while len(pending) >= size:
+                yield pending[:size]
+                pending = pending[size:]
+        if pending:
+            yield pending
+
+    def __iter__(self) -> Iterator[str]:
+        for block in self.blocks():
+            yield from block
+
+    def check(self) -> KeySource:
+        """The first pass: every line decoded and checked, the keys counted."""
+        n = sum(len(block) for block in self.blocks())
+        if not n:
+            raise KeyInputError(f"{self.name} holds no keys")
+        self.count = n
+        return self
+
+    def close(self) -> None:
+        if self.spooled:
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
+
+    def __enter__(self) -> KeySource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _bounded_lines(f: IO[bytes], name: str) -> Iterator[bytes]:
+    n = 0
+    while line := f.readline(KEYS_FILE_LINE_LIMIT + 1):
+        n += 1
+        if len(line) > KEYS_FILE_LINE_LIMIT and not line.endswith(b"\n"):
+            raise _long_line(name, n)
+        yield line
+
+
+def open_keys(path: str, column: str | None = None, *, stdin: IO[bytes] | None = None) -> KeySource:
+    """A checked, streamable ``KeySource``: a regular file, or ``-`` for stdin (copied to a
+    temporary file as it is read, bounded). ``KeyInputError`` names the problem."""
+    import tempfile
+    from pathlib import Path
+
+    as_csv = None if column is None else True
+    if path == "-":
+        if stdin is None:
+            raise KeyInputError("- means standard input, and there is none to read here")
+        fd, spool = tempfile.mkstemp(prefix="ldtui-keys-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                total = 0
+                while chunk := stdin.read(_CHUNK_BYTES):
+                    total += len(chunk)
+                    if total > KEYS_STREAM_LIMIT:
+                        limit = KEYS_STREAM_LIMIT // (1024**3)
+                        raise KeyInputError(f"stdin is larger than {limit} GiB; split it into smaller runs")
+                    out.write(chunk)
+            source = KeySource(spool, "stdin", column=column or None, as_csv=as_csv, spooled=True)
+            return source.check()
+        except (OSError, ValueError) as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(spool)
+            if isinstance(exc, KeyInputError):
+                raise
+            raise KeyInputError(f"cannot read stdin: {getattr(exc, 'strerror', None) or exc}") from None
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(spool)
+            raise
+    p = Path(path).expanduser()
+    try:
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        raise KeyInputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        st = os.fstat(fd)
+    finally:
+        os.close(fd)
+    if not stat.S_ISREG(st.st_mode):
+        mode = st.st_mode
+        kind = "a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "a device"
+        raise KeyInputError(
+            f"{path} is {kind}, not a regular file; to stream keys, use --keys-file - and pipe them in"
+        )
+    if st.st_size > KEYS_STREAM_LIMIT:
+        raise KeyInputError(
+            f"{path} is larger than {KEYS_STREAM_LIMIT // (1024**3)} GiB; split it into smaller runs"
+        )
+    try:
+        return KeySource(str(p), str(path), column=column or None, as_csv=as_csv, spooled=False).check()
+    except OSError as exc:
+        raise KeyInputError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
 # A keys file is streamed with these bounds: a line longer than any key (or CSV row) could be
 # is the sign of a binary file or /dev/zero, and the whole is capped so memory stays bounded.
 KEYS_FILE_LINE_LIMIT = 4 * 1024 * 1024
-KEYS_FILE_LIMIT = 256 * 1024 * 1024
+KEYS_FILE_LIMIT = 256 * 1024 * 1024  # read into memory (the TUI's paste-sized files)
+KEYS_STREAM_LIMIT = 16 * 1024**3  # streamed: bounded by time, not memory
 _CHUNK_BYTES = 1024 * 1024
 
 
