@@ -277,6 +277,7 @@ async def _lookup(req: InspectRequest, inspector: Any, source: Any) -> ExitCode:
     """Stream the lookup to stdout in the chosen format; counts at the end."""
     from ldtui.cli.output import error, note
     from ldtui.core.reports import CsvReport, JsonLinesReport, JsonReport
+    from ldtui.services.inspect import CROSS_CHECK_CONTEXTS
 
     keys = source if source is not None else req.keys
     total = source.count if source is not None else len(req.keys)
@@ -292,7 +293,13 @@ async def _lookup(req: InspectRequest, inspector: Any, source: Any) -> ExitCode:
         writer = None
     first: list[Any] = []
     table: TextTable | None = None
+    disagreements = 0
+    checked = False
     async for window in report.windows:
+        if not checked and total <= CROSS_CHECK_CONTEXTS:
+            # A handful of contexts, and an API at hand: LaunchDarkly's own word beside the store's.
+            disagreements = await inspector.cross_check(window)
+            checked = True
         if writer is not None:
             writer.results(window)
         elif total == 1:
@@ -321,8 +328,15 @@ async def _lookup(req: InspectRequest, inspector: Any, source: Any) -> ExitCode:
     for info in unknown:
         if info.resolved:
             note(PROG, f"segment {info.key}: {info.note or 'unknown'} (reported as unknown-segment)")
-    if not report.state.available:
-        error(PROG, report.state.reason)
+    if disagreements:
+        error(
+            PROG,
+            f"{disagreements} verdict{'s' if disagreements > 1 else ''} differ from LaunchDarkly's own "
+            "word: the store lags behind, or is not the one LaunchDarkly writes (host, table, prefix)",
+        )
+    if not report.state.available or disagreements:
+        if not report.state.available:
+            error(PROG, report.state.reason)
         return ExitCode.CRITICAL
     return ExitCode.WARNING if unknown else ExitCode.OK
 
@@ -407,13 +421,16 @@ def text_report(report: InspectionReport, now_ms: int) -> str:
             lines.append("          (no data in the store for this context: each segment's rules decide)")
         if r.answers:
             width = max(len(literal(a.segment_key)) for a in r.answers)
+            ld = r.launchdarkly or {}
             lines.append("")
-            lines.append(f"{'SEGMENT':<{width}}  {'GEN':>4}  {'VERDICT':<14}  REASON")
+            lines.append(f"{'SEGMENT':<{width}}  {'GEN':>4}  {'VERDICT':<15}  {'LAUNCHDARKLY':<12}  REASON")
             for a in r.answers:
                 gen = "-" if a.generation is None else str(a.generation)
-                lines.append(
-                    f"{literal(a.segment_key):<{width}}  {gen:>4}  {a.verdict:<14}  {literal(a.reason)}"
-                )
+                said = ld.get(a.segment_key, "-")
+                if a.segment_key in r.disagreements:
+                    said += " DISAGREE"
+                name = literal(a.segment_key)
+                lines.append(f"{name:<{width}}  {gen:>4}  {a.verdict:<15}  {said:<12}  {literal(a.reason)}")
         for o in r.orphaned:
             lines.append(f"orphaned  {literal(o.ref)} ({o.side}): {literal(o.reason)}")
         return "\n".join(lines)

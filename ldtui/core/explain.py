@@ -123,12 +123,21 @@ class ContextResult:
     """One context's answer: its key, its hash and the (shared) explanation of its sets. A plain
     slotted class, not a dataclass: a bulk run makes one per key, millions of them."""
 
-    __slots__ = ("key", "hash", "explanation")
+    __slots__ = ("key", "hash", "explanation", "launchdarkly")
 
     def __init__(self, key: str, hash: str | None, explanation: Explanation) -> None:  # noqa: A002
         self.key = key
         self.hash = hash
         self.explanation = explanation
+        # LaunchDarkly's own word per segment, when it was asked (``cross_check``).
+        self.launchdarkly: dict[str, str] | None = None
+
+    @property
+    def disagreements(self) -> list[str]:
+        """Segments where LaunchDarkly's word and the store's verdict differ."""
+        if not self.launchdarkly:
+            return []
+        return [s for s, word in sorted(self.launchdarkly.items()) if self.verdict_of(s) != word]
 
     def __eq__(self, other: object) -> bool:
         return (
@@ -174,11 +183,17 @@ class ContextResult:
         return self.explanation.verdicts.get(segment_key)
 
     def to_json(self) -> dict[str, object]:
-        return {"key": self.key, "hash": self.hash, **self.explanation.to_json()}
+        out = {"key": self.key, "hash": self.hash, **self.explanation.to_json()}
+        if self.launchdarkly is not None:
+            out["launchDarkly"] = dict(sorted(self.launchdarkly.items()))
+            out["disagree"] = self.disagreements
+        return out
 
     def json_text(self) -> str:
         """``json.dumps(self.to_json())``, fast: the hash needs no escaping (base64), the rest
         is the explanation's shared fragment."""
+        if self.launchdarkly is not None:
+            return json.dumps(self.to_json(), ensure_ascii=False)
         h = "null" if self.hash is None else f'"{self.hash}"'
         return f'{{"key": {_encode_string(self.key)}, "hash": {h}, {self.explanation.json_fragment}}}'
 

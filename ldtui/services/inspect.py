@@ -34,8 +34,19 @@ if TYPE_CHECKING:
 
 # A bulk run reads this many contexts per store call, reporting progress between calls.
 CHUNK = 20_000
+# Segments found only in a store's sets are looked up in the segments API at most this many
+# per session: a store full of junk refs must not burn the account's shared rate limit with
+# thousands of requests (the rest are reported as unknown refs; --segment names any of them).
+MAX_REF_LOOKUPS = 50
 
 SegmentLookup = Callable[[str], Awaitable[SegmentInfo]]
+# LaunchDarkly's word on one context in one big segment: (segment key, context key) -> the
+# verdict the store should give ("included", "excluded" or "no-data").
+MembershipCheck = Callable[[str, str], Awaitable[str]]
+# The cross-check asks LaunchDarkly about at most this many contexts and calls in all: it is
+# for explaining one context (or a handful), never a bulk run against a shared rate limit.
+CROSS_CHECK_CONTEXTS = 10
+CROSS_CHECK_CALLS = 50
 ProgressFn = Callable[[Progress], None]
 
 
@@ -66,6 +77,19 @@ def api_segment_lookup(client: Any, project: str, environment: str) -> SegmentLo
     return lookup
 
 
+def api_membership_check(client: Any, project: str, environment: str) -> MembershipCheck:
+    """LaunchDarkly's view through ``GET /api/v2/segments/{p}/{e}/{segment}/contexts/{key}``:
+    included wins over excluded, as in the store."""
+
+    async def check(segment: str, key: str) -> str:
+        target = await client.get_segment_membership(project, environment, segment, key)
+        if target.included:
+            return "included"
+        return "excluded" if target.excluded else "no-data"
+
+    return check
+
+
 class Inspector:
     """One store, one environment's segments. Segment answers are cached for the session."""
 
@@ -80,11 +104,15 @@ class Inspector:
     ) -> None:
         self.reader = reader
         self.lookup = lookup
+        # LaunchDarkly's own membership answers, when an API is at hand (``cross_check``).
+        self.membership_check: MembershipCheck | None = None
         self.stale_after_ms = stale_after_ms
         self.clock = clock
         self.segments: dict[str, SegmentInfo] = {}
         self.wanted: list[str] = []  # segments judged for every context: named, or found by a scan
         self.asked: list[str] = []  # of those, the ones named (an unknown one is said so)
+        self._ref_lookups = 0  # segments found only in sets, asked of the API so far
+        self._over_budget: set[str] = set()
         # What this inspector opened and closes with itself (the API client of an integration).
         self.owned: list[Any] = []
         self.set_typed(typed or {})
@@ -124,13 +152,33 @@ class Inspector:
         )
 
     async def resolve(self, keys: Sequence[str]) -> dict[str, SegmentInfo]:
-        """Current generations for these segment keys (asked once per session each)."""
-        # An earlier API failure is asked again; everything else is remembered.
+        """Current generations for these segment keys (asked once per session each). Keys
+        not named by the person count against ``MAX_REF_LOOKUPS``; past it they stay unknown."""
+        # An earlier API failure is asked again (unless it was the budget); the rest is kept.
         missing = [
             k
             for k in dict.fromkeys(keys)
-            if k not in self.segments or (self.lookup is not None and not self.segments[k].resolved)
+            if k not in self.segments
+            or (self.lookup is not None and not self.segments[k].resolved and k not in self._over_budget)
         ]
+        if self.lookup is not None:
+            allowed = []
+            for k in missing:
+                if k in self.asked:
+                    allowed.append(k)
+                elif self._ref_lookups < MAX_REF_LOOKUPS:
+                    self._ref_lookups += 1
+                    allowed.append(k)
+                else:
+                    self._over_budget.add(k)
+                    self.segments[k] = SegmentInfo(
+                        k,
+                        None,
+                        source="unknown",
+                        note=f"not looked up: this run asked LaunchDarkly about {MAX_REF_LOOKUPS} segments "
+                        "found only in the store's sets already; name it with --segment KEY[=GEN]",
+                    )
+            missing = allowed
         if missing:
             if self.lookup is None:
                 for k in missing:
@@ -239,6 +287,40 @@ class Inspector:
         async for part in self.stream(keys, kind=kind, progress=progress, total=len(keys), window=chunk):
             out += part
         return out
+
+    async def cross_check(self, results: Sequence[ContextResult]) -> int:
+        """Ask LaunchDarkly, for the first few contexts, whether each is in each big segment it
+        was judged for, and record its word (``ContextResult.launchdarkly``): a verdict that
+        differs means the store lags, or is not the one LaunchDarkly writes (prefix, table).
+        Bounded (``CROSS_CHECK_CONTEXTS``, ``CROSS_CHECK_CALLS``); an API failure leaves the
+        word out. Returns the number of disagreements."""
+        from ldtui.api.errors import ApiError
+
+        check = self.membership_check
+        if check is None:
+            return 0
+        judged = ("included", "excluded", "no-data")
+        asks = [
+            (r, a.segment_key)
+            for r in results[:CROSS_CHECK_CONTEXTS]
+            if r.error is None
+            for a in r.answers
+            if a.verdict in judged
+        ][:CROSS_CHECK_CALLS]
+        gate = asyncio.Semaphore(4)
+
+        async def one(r: ContextResult, segment: str) -> None:
+            async with gate:
+                try:
+                    word = await check(segment, r.key)
+                except ApiError:
+                    return
+            if r.launchdarkly is None:
+                r.launchdarkly = {}
+            r.launchdarkly[segment] = word
+
+        await asyncio.gather(*(one(r, seg) for r, seg in asks))
+        return sum(len(r.disagreements) for r in results)
 
     async def segment_view(self, segment_key: str, *, progress: ProgressFn | None = None) -> SegmentView:
         """Contexts included and excluded per generation of one segment, counted over the
@@ -427,11 +509,14 @@ def inspector_for(
         raise SourceError(f"{target.name}: no store connection is configured")
     password = config.store_password(target.store_key) if target.store_key else None
     reader = (reader_factory or open_reader)(target.store, target.prefix, password)
-    lookup = None
+    lookup = check = None
     if client is not None and target.project and target.environment:
         lookup = api_segment_lookup(client, target.project, target.environment)
+        check = api_membership_check(client, target.project, target.environment)
     stale_after = config.settings.status.stale_after * 1000
-    return Inspector(reader, typed=typed, lookup=lookup, stale_after_ms=stale_after, clock=clock)
+    inspector = Inspector(reader, typed=typed, lookup=lookup, stale_after_ms=stale_after, clock=clock)
+    inspector.membership_check = check
+    return inspector
 
 
 @dataclass(frozen=True)

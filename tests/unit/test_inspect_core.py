@@ -278,3 +278,77 @@ def test_keys_read_in_blocks_name_the_bad_byte_and_the_long_line() -> None:
         list(key_blocks([b"a\n" + b"x" * 3_000_000], "f", line_limit=2 * 1024 * 1024))
     with pytest.raises(KeyInputError, match="line 2"):
         list(key_blocks([b"a\n" + b"y" * (MAX_KEY_BYTES + 1) + b"\n"], "f", line_limit=1 << 22))
+
+
+class _Segments:
+    """A segments API that counts its calls and knows some segments."""
+
+    def __init__(self, known: dict[str, int], small: tuple[str, ...] = ()) -> None:
+        self.known, self.small, self.calls = known, small, 0
+
+    async def get_segment(self, project: str, environment: str, key: str) -> object:
+        from types import SimpleNamespace
+
+        from ldtui.api.errors import ApiError, RequestContext
+
+        self.calls += 1
+        if key not in self.known and key not in self.small:
+            raise ApiError(
+                status=404,
+                code="not_found",
+                message="nope",
+                context=RequestContext("GET", f"/api/v2/segments/p/e/{key}", segment=key),
+            )
+        return SimpleNamespace(
+            is_big=key not in self.small, generation=self.known.get(key, 1), context_kind="user"
+        )
+
+
+class _Store:
+    kind, prefix, description = "redis", "p", "fake"
+
+    def __init__(self, refs: frozenset[str]) -> None:
+        self.refs = refs
+
+    async def get_memberships(self, hashes: list[str]) -> dict[str, object]:
+        return {h: Membership(self.refs) for h in hashes}
+
+    async def get_metadata(self) -> object:
+        from ldtui.stores.base import Metadata
+
+        return Metadata(1_000)
+
+
+async def test_junk_refs_in_a_store_cost_a_bounded_number_of_api_calls() -> None:
+    """One context whose sets hold 3,000 refs of unknown segments: at most MAX_REF_LOOKUPS
+    lookups (plus the segments named), the rest reported as unknown refs, not asked one by one."""
+    from ldtui.services.inspect import MAX_REF_LOOKUPS, Inspector, api_segment_lookup
+
+    api = _Segments({"real": 2})
+    junk = frozenset({f"junk-{i}.g1" for i in range(3000)} | {"real.g2"})
+    inspector = Inspector(_Store(junk), lookup=api_segment_lookup(api, "p", "e"), typed={"real": None})  # type: ignore[arg-type]
+    (r,) = await inspector.inspect(["k"])
+    assert api.calls <= MAX_REF_LOOKUPS + 1
+    assert r.verdict_of("real") == "included"
+    assert len(r.unresolved_refs) >= 3000 - MAX_REF_LOOKUPS
+    (again,) = await inspector.inspect(["k2"])  # the budget is spent once per session
+    assert api.calls <= MAX_REF_LOOKUPS + 1 and again.verdict_of("real") == "included"
+
+
+async def test_a_named_segment_that_does_not_exist_is_said_not_dropped() -> None:
+    from ldtui.services.inspect import Inspector, api_segment_lookup
+
+    api = _Segments({"real": 2}, small=("standard",))
+    inspector = Inspector(
+        _Store(frozenset({"real.g2"})),  # type: ignore[arg-type]
+        lookup=api_segment_lookup(api, "p", "e"),
+        typed={"real": None, "no-such-seg": None, "standard": None},
+    )
+    report = await inspector.report_stream(["k"])
+    results = [r async for window in report.windows for r in window]
+    (r,) = results
+    assert r.verdict_of("real") == "included"
+    assert r.verdict_of("no-such-seg") == "unknown-segment"
+    assert r.verdict_of("standard") == "unknown-segment"
+    assert sorted(s.key for s in report.unknown) == ["no-such-seg", "standard"]
+    assert "no segment 'no-such-seg'" in next(a.reason for a in r.answers if a.segment_key == "no-such-seg")
