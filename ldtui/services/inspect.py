@@ -767,12 +767,15 @@ def open_keys(path: str, column: str | None = None, *, stdin: IO[bytes] | None =
         fd, spool = tempfile.mkstemp(prefix="ldtui-keys-")
         try:
             with os.fdopen(fd, "wb") as out:
-                total = 0
+                bound = _LineBound("stdin")
                 while chunk := stdin.read(_CHUNK_BYTES):
-                    total += len(chunk)
-                    if total > KEYS_STREAM_LIMIT:
-                        limit = KEYS_STREAM_LIMIT // (1024**3)
-                        raise KeyInputError(f"stdin is larger than {limit} GiB; split it into smaller runs")
+                    bound.feed(chunk)  # /dev/zero is refused after 4 MiB, not spooled
+                    if bound.total > KEYS_STDIN_LIMIT:
+                        limit = KEYS_STDIN_LIMIT // (1024**3)
+                        raise KeyInputError(
+                            f"stdin is larger than {limit} GiB (it is copied to a temporary file); "
+                            "write the keys to a file and give its path instead"
+                        )
                     out.write(chunk)
             source = KeySource(spool, "stdin", column=column or None, as_csv=as_csv, spooled=True)
             return source.check()
@@ -816,31 +819,44 @@ def open_keys(path: str, column: str | None = None, *, stdin: IO[bytes] | None =
 KEYS_FILE_LINE_LIMIT = 4 * 1024 * 1024
 KEYS_FILE_LIMIT = 256 * 1024 * 1024  # read into memory (the TUI's paste-sized files)
 KEYS_STREAM_LIMIT = 16 * 1024**3  # streamed: bounded by time, not memory
+KEYS_STDIN_LIMIT = 2 * 1024**3  # stdin is spooled to a temporary file: bounded by disk too
 _CHUNK_BYTES = 1024 * 1024
+
+
+class _LineBound:
+    """Counts bytes and lines of a stream fed in chunks and refuses, as soon as it is seen, a
+    line longer than ``KEYS_FILE_LINE_LIMIT`` (a binary file, ``/dev/zero``)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.total, self.line, self.pending = 0, 1, 0  # pending: bytes since the last line break
+
+    def feed(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        # A chunk is shorter than the line limit, so only a line across chunks can exceed it.
+        first = chunk.find(b"\n")
+        if first < 0:
+            self.pending += len(chunk)
+        else:
+            if self.pending + first > KEYS_FILE_LINE_LIMIT:
+                raise _long_line(self.name, self.line)
+            self.line += chunk.count(b"\n")
+            self.pending = len(chunk) - chunk.rfind(b"\n") - 1
+        if self.pending > KEYS_FILE_LINE_LIMIT:
+            raise _long_line(self.name, self.line)
 
 
 def read_keys_source(source: IO[bytes], name: str) -> bytes:
     """All of ``source`` (a file or stdin), read in chunks and refused as soon as a line or
     the whole exceeds its bound: ``/dev/zero`` or ``yes`` on stdin end in a clear message."""
     chunks: list[bytes] = []
-    total, line, pending = 0, 1, 0  # pending: bytes since the last line break
+    bound = _LineBound(name)
     while chunk := source.read(_CHUNK_BYTES):
-        total += len(chunk)
-        if total > KEYS_FILE_LIMIT:
+        if bound.total + len(chunk) > KEYS_FILE_LIMIT:
             raise KeyInputError(
                 f"{name} is larger than {KEYS_FILE_LIMIT // (1024 * 1024)} MiB; split it into smaller files"
             )
-        # A chunk is shorter than the line limit, so only a line across chunks can exceed it.
-        first = chunk.find(b"\n")
-        if first < 0:
-            pending += len(chunk)
-        else:
-            if pending + first > KEYS_FILE_LINE_LIMIT:
-                raise _long_line(name, line)
-            line += chunk.count(b"\n")
-            pending = len(chunk) - chunk.rfind(b"\n") - 1
-        if pending > KEYS_FILE_LINE_LIMIT:
-            raise _long_line(name, line)
+        bound.feed(chunk)
         chunks.append(chunk)
     return b"".join(chunks)
 
