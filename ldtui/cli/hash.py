@@ -34,8 +34,8 @@ def run(args: argparse.Namespace) -> ExitCode:
         return ExitCode.USAGE
     hashed = hash_keys(keys)
     if args.json:
-        print(json.dumps([{"key": h.key, "hash": h.hash} for h in hashed], ensure_ascii=False))
+        print(json.dumps([{"key": h.key, "hash": h.hash} for h in hashed], ensure_ascii=True))
     else:
         for h in hashed:
-            print(f"{h.hash}  {literal(h.key)}")
+            print(f"{h.hash}  {literal(h.key)}")  # safe-text: the hash is base64 ldtui computed
     return ExitCode.OK

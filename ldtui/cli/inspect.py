@@ -273,6 +273,14 @@ async def _inspect(req: InspectRequest) -> ExitCode:
             source.close()
 
 
+def _terminal_write(text: str) -> int:
+    """CSV rows for a terminal: each line's control characters spelled out (JSON is escaped
+    by its encoder, to ASCII; a file or a pipe gets the CSV exactly as written)."""
+    from ldtui.core.text import literal
+
+    return sys.stdout.write("\n".join(literal(line) for line in text.split("\r\n")))
+
+
 async def _lookup(req: InspectRequest, inspector: Any, source: Any) -> ExitCode:
     """Stream the lookup to stdout in the chosen format; counts at the end."""
     from ldtui.cli.output import error, note
@@ -283,6 +291,8 @@ async def _lookup(req: InspectRequest, inspector: Any, source: Any) -> ExitCode:
     total = source.count if source is not None else len(req.keys)
     report = await inspector.report_stream(keys, kind=req.kind, discover=req.discover, total=total)
     write = sys.stdout.write
+    if req.csv and sys.stdout.isatty():
+        write = _terminal_write  # CSV holds keys as they are: a terminal gets them spelled out
     if req.json:
         writer: Any = JsonReport(write, report.store)
     elif req.jsonl:

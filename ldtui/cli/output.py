@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 def error(prog: str, message: object) -> None:
     """``prog: message`` on stderr, control characters spelled out."""
-    print(f"{prog}: {literal_lines(str(message))}", file=sys.stderr)
+    print(f"{prog}: {literal_lines(str(message))}", file=sys.stderr)  # safe-text: prog is a command's own name
 
 
 def say_config_error(exc: ConfigError) -> None:
@@ -22,4 +22,4 @@ def say_config_error(exc: ConfigError) -> None:
 
 
 def note(prog: str, message: object) -> None:
-    print(f"{prog}: {literal(message)}", file=sys.stderr)
+    print(f"{prog}: {literal(message)}", file=sys.stderr)  # safe-text: prog is a command's own name

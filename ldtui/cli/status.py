@@ -308,7 +308,7 @@ async def _watch(req: StatusRequest, cfg: Config) -> ExitCode:
                     print(json.dumps(doc))
                 elif req.nagios:
                     line, code = nagios_line(result, code, req, service, now)
-                    print(line)
+                    print(line)  # safe-text: nagios_line escapes each name and message it quotes
                 else:
                     print(status_table(result.statuses, now))
                     if (problem := result.error_json(req.timeout)) is not None:

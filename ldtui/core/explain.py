@@ -116,7 +116,7 @@ class Explanation:
     @cached_property
     def json_fragment(self) -> str:
         """``to_json()`` as the inside of a JSON object, for fast streaming of many results."""
-        return json.dumps(self.to_json(), ensure_ascii=False)[1:-1]
+        return json.dumps(self.to_json(), ensure_ascii=True)[1:-1]
 
 
 class ContextResult:
@@ -193,12 +193,12 @@ class ContextResult:
         """``json.dumps(self.to_json())``, fast: the hash needs no escaping (base64), the rest
         is the explanation's shared fragment."""
         if self.launchdarkly is not None:
-            return json.dumps(self.to_json(), ensure_ascii=False)
+            return json.dumps(self.to_json(), ensure_ascii=True)
         h = "null" if self.hash is None else f'"{self.hash}"'
         return f'{{"key": {_encode_string(self.key)}, "hash": {h}, {self.explanation.json_fragment}}}'
 
 
-_encode_string = json.encoder.encode_basestring
+_encode_string = json.encoder.encode_basestring_ascii
 
 
 def _answer(v: SegmentVerdict) -> SegmentAnswer:

@@ -72,12 +72,12 @@ def results_json(
 ) -> str:
     """``{"store": ..., "contexts": [...], "segmentGenerations": ...}``; the contexts are
     written from their shared explanations' pre-encoded fragments."""
-    parts = ['{"store": ', json.dumps(dict(store), ensure_ascii=False), ', "contexts": [']
+    parts = ['{"store": ', json.dumps(dict(store), ensure_ascii=True), ', "contexts": [']
     parts.append(", ".join(r.json_text() for r in results))
     parts.append("]")
     if segments:
         gens = {k: s.generation for k, s in sorted(segments.items()) if s.resolved and s.exists and s.big}
-        parts += [', "segmentGenerations": ', json.dumps(gens, ensure_ascii=False)]
+        parts += [', "segmentGenerations": ', json.dumps(gens, ensure_ascii=True)]
     parts.append("}")
     return "".join(parts)
 
@@ -98,7 +98,7 @@ class JsonReport:
     def __init__(self, write: Write, store: Mapping[str, object]) -> None:
         self._write = write
         self._first = True
-        write('{"store": ' + json.dumps(dict(store), ensure_ascii=False) + ', "contexts": [')
+        write('{"store": ' + json.dumps(dict(store), ensure_ascii=True) + ', "contexts": [')
 
     def results(self, results: Iterable[ContextResult]) -> None:
         texts = [r.json_text() for r in results]
@@ -109,7 +109,7 @@ class JsonReport:
 
     def end(self, segments: Mapping[str, SegmentInfo], tally: Tally) -> None:
         tail = {"segmentGenerations": segment_generations(segments), "tally": tally.to_json()}
-        self._write("], " + json.dumps(tail, ensure_ascii=False)[1:] + "\n")
+        self._write("], " + json.dumps(tail, ensure_ascii=True)[1:] + "\n")
 
 
 class JsonLinesReport:

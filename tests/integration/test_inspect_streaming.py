@@ -167,3 +167,52 @@ def test_rss_measurement_sees_a_big_child(tmp_path: Path) -> None:
     )
     assert int(run.stdout.split()[1]) / 1024 > 300
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss > 0
+
+
+def _on_a_pty(argv: list[str]) -> tuple[int, bytes]:
+    """Run a command with stdout on a pty (a terminal, as an operator's would be)."""
+    import os
+    import pty
+    import select
+    import time
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break  # the child closed its side
+            if not chunk:
+                break
+            seen += chunk
+        elif proc.poll() is not None:
+            break
+    os.close(master)
+    return proc.wait(timeout=10), seen
+
+
+@pytest.mark.parametrize("fmt", ["--csv", "--json", "--jsonl", None])
+def test_a_hostile_key_reaches_a_terminal_spelled_out(
+    redis_server: RedisServer, tmp_path: Path, fmt: str | None
+) -> None:
+    """Keys come from a file and are echoed back: on a terminal, in any format, an escape in
+    a key (OSC 52 writing the clipboard, C1 CSI, a bidi override) is spelled out, never sent."""
+    c = redis_server.client()
+    c.flushall()
+    evil = ["osc \x1b]52;c;ZWNobyBwd25lZA==\x07", "csi \u009b2J", "bidi \u202eabc", "bell \x07"]
+    keys = tmp_path / "keys.txt"
+    keys.write_text("\n".join(evil) + "\n", encoding="utf-8")
+    argv = [sys.executable, "-m", "ldtui", "inspect", "--store", "redis", "--redis-url", redis_server.url]
+    argv += ["--segment", "seg=1", "--keys-file", str(keys)] + ([fmt] if fmt else [])
+    code, seen = _on_a_pty(argv)
+    assert code == 0, seen
+    text = seen.decode("utf-8")
+    for raw in ("\x1b", "\u009b", "\u202e", "\x07"):
+        assert raw not in text, (fmt, raw, text)
+    assert "osc" in text and "csi" in text and "bidi" in text  # every key is there, readable
