@@ -24,6 +24,7 @@ from typing import NamedTuple
 
 from ldtui.core.bigsegments import StoreStatus
 from ldtui.core.text import relative_age
+from ldtui.core.integration_status import since_text
 
 
 class Health(StrEnum):
@@ -59,6 +60,8 @@ class ApiSide:
     last_error_message: str | None = None
     # The first error of the current run (after the last successful sync).
     failing_since: int | None = None
+    # False when earlier errors of the run may not be listed: "since at least ...".
+    failing_since_exact: bool = False
 
     @property
     def failing(self) -> bool:
@@ -101,7 +104,7 @@ def _api_only(api: ApiSide, hint: str, now_ms: int) -> Judgement:
     """No probe: LaunchDarkly's ``_status`` decides, and the reason quotes it."""
     cannot = f"ldtui cannot probe the store ({hint})"
     if api.failing:
-        since = relative_age(api.failing_since or api.last_error, now_ms)
+        since = since_text(api.failing_since or api.last_error, api.failing_since_exact, now_ms)
         quoted = f": {api.last_error_message}" if api.last_error_message else ""
         return Judgement(
             Health.UNAVAILABLE, f"LaunchDarkly reports the sync failing since {since}{quoted}; {cannot}", True

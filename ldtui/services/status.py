@@ -93,6 +93,7 @@ class TargetStatus:
                 "errorCount": self.api.error_count,
                 "lastErrorMessage": self.api.last_error_message,
                 "failingSince": self.api.failing_since,
+                "failingSinceExact": self.api.failing_since_exact,
             }
         status = s.status
         return {
@@ -137,6 +138,7 @@ def api_side(integration: BigSegmentStoreIntegration, now_ms: int) -> ApiSide:
         error_count=summary.error_count,
         last_error_message=summary.last_error_message,
         failing_since=summary.failing_since,
+        failing_since_exact=summary.failing_since_exact,
     )
 
 

@@ -148,7 +148,7 @@ def test_table_is_complete() -> None:
 
 def test_launchdarkly_alone_quotes_its_reason_and_counts_for_the_exit_code() -> None:
     judged = verdict(API_SIDES["errors"], UNCONFIGURED, NOW)
-    assert "failing since 10m ago: dial tcp: i/o timeout" in judged.reason
+    assert "failing since at least 10m ago: dial tcp: i/o timeout" in judged.reason
     assert exit_code([judged.health]) == 2
     assert exit_code([verdict(API_SIDES["potentially stale"], UNCONFIGURED, NOW).health]) == 1
     assert exit_code([verdict(API_SIDES["available"], UNCONFIGURED, NOW).health]) == 3

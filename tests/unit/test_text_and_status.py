@@ -75,9 +75,11 @@ def test_failing_since_is_the_first_error_of_the_current_run() -> None:
     assert s.word is ApiStatus.ERROR
     assert s.failing_since == NOW - 600_000
     assert s.reason == "sync failing since 10m ago (latest 5s ago): latest"
-    # No timestamps on the errors: lastError is all there is.
+    assert s.failing_since_exact  # an error from before the last sync is listed: none is missing
+    # No timestamps on the errors: lastError is all there is, and earlier ones may be unlisted.
     s = summarize(integ(on=True, status={"lastSync": NOW - 60_000, "lastError": NOW - 30_000}), NOW)
-    assert s.failing_since == NOW - 30_000 and s.reason == "sync failing since 30s ago"
+    assert s.failing_since == NOW - 30_000 and s.reason == "sync failing since at least 30s ago"
+    assert not s.failing_since_exact and s.failing_since_text(NOW + 60_000) == "at least 1m ago"
     # A sync after the errors: not failing.
     s = summarize(integ(on=True, status={"available": True, "lastSync": NOW - 1_000, "lastError": NOW - 30_000,
                                          "errors": [{"message": "x", "timestamp": NOW - 30_000}]}), NOW)
@@ -94,3 +96,25 @@ def test_an_age_reads_the_same_until_its_next_change(then: int, elapsed: int) ->
     assert nxt > now
     assert relative_age(then, int(nxt) - 1) == text
     assert relative_age(then, int(nxt)) != text
+
+
+def test_failing_since_is_a_lower_bound_unless_the_errors_reach_past_the_last_sync() -> None:
+    """The API's ``errors`` need not hold every error: the earliest listed of the run is when it
+    began only if the list also holds one from before the last good sync. Otherwise "since at
+    least", and an integration that never synchronized says so."""
+    only_this_run = {"available": False, "lastSync": NOW - 900_000, "lastError": NOW - 5_000,
+                     "errors": [{"message": "a", "timestamp": NOW - 120_000},
+                                {"message": "latest", "timestamp": NOW - 5_000}]}
+    s = summarize(integ(on=True, status=only_this_run), NOW)
+    assert s.failing_since == NOW - 120_000 and not s.failing_since_exact
+    assert s.reason == "sync failing since at least 2m ago (latest 5s ago): latest"
+    never = {"available": False, "lastError": NOW - 5_000,
+             "errors": [{"message": "refused", "timestamp": NOW - 300_000}, {"message": "refused", "timestamp": NOW - 5_000}]}
+    s = summarize(integ(on=True, status=never), NOW)
+    assert not s.failing_since_exact
+    assert s.reason == "sync failing since at least 5m ago (never synchronized) (latest 5s ago): refused"
+    # The JSON says which it is.
+    from ldtui.services.status import api_side
+
+    side = api_side(integ(on=True, status=only_this_run), NOW)
+    assert side.failing_since == NOW - 120_000 and side.failing_since_exact is False
