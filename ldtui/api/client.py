@@ -464,7 +464,7 @@ class LaunchDarklyClient:
         )
 
     def _backoff_delay(self, n: int) -> float:
-        return min(self.retry.backoff_max, self.retry.backoff_base * (2 ** (n - 1)))
+        return float(min(self.retry.backoff_max, self.retry.backoff_base * 2.0 ** (n - 1)))
 
     async def _backoff(
         self, ctx: RequestContext, attempt: int, failed: int, status: int | None, reason: str

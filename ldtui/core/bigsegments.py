@@ -263,7 +263,7 @@ def parse_dynamodb_synchronized_on(item: Mapping[str, object] | None) -> int | N
     if not isinstance(attr, Mapping):
         return None
     value = attr.get("N")
-    return None if value is None else int(value)  # type: ignore[arg-type]
+    return None if value is None else int(str(value))
 
 
 
@@ -286,12 +286,17 @@ class BigSegmentPatch:
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> BigSegmentPatch:
         changes = data.get("changes") or {}
-        assert isinstance(changes, Mapping)
+        if not isinstance(changes, Mapping):
+            raise ValueError("a big segment patch's changes must be an object")
 
         def side(name: str, op: str) -> tuple[str, ...]:
             part = changes.get(name) or {}
-            assert isinstance(part, Mapping)
-            return tuple(part.get(op) or ())  # type: ignore[arg-type]
+            if not isinstance(part, Mapping):
+                raise ValueError(f"a big segment patch's {name} must be an object")
+            keys = part.get(op) or ()
+            if not isinstance(keys, list | tuple) or not all(isinstance(k, str) for k in keys):
+                raise ValueError(f"a big segment patch's {name}.{op} must be a list of strings")
+            return tuple(keys)
 
         return cls(
             environment_id=str(data.get("environmentId", "")),

@@ -144,7 +144,7 @@ def api_side(integration: BigSegmentStoreIntegration, now_ms: int) -> ApiSide:
 
 def diagnose(metadata: Metadata | None, api: ApiSide | None, now_ms: int) -> list[str]:
     """What the store-schema's known failure modes (§8) suggest."""
-    out = []
+    out: list[str] = []
     if metadata is None:
         return out
     if metadata.synchronized_on is None and metadata.cursor is not None:

@@ -150,6 +150,18 @@ def test_patch_json_round_trip_and_ordering_rule() -> None:
     assert not patch.applies_after("v0") and not patch.applies_after("")
 
 
+@pytest.mark.parametrize(
+    "changes",
+    [[], {"included": "h1"}, {"included": {"add": "h1"}}, {"excluded": {"remove": [1, 2]}}],
+)
+def test_a_malformed_patch_is_a_value_error_naming_the_part(changes: object) -> None:
+    """A patch's body comes from outside: a malformed one is refused with what is wrong (a
+    ValueError, not an assertion that ``python -O`` would skip, nor a string split in letters)."""
+    data = {"environmentId": "env", "segmentId": "s.g1", "version": "v2", "changes": changes}
+    with pytest.raises(ValueError, match="big segment patch's"):
+        BigSegmentPatch.from_json(data)
+
+
 def test_patch_net_changes_add_then_remove() -> None:
     patch = BigSegmentPatch("e", "s.g1", "2", "1", included_add=("a", "b"), included_remove=("b",), excluded_add=("a",))
     assert patch.net_changes() == {"a": {"included": "add", "excluded": "add"}, "b": {"included": "remove"}}
