@@ -152,7 +152,7 @@ def test_patch_json_round_trip_and_ordering_rule() -> None:
 
 @pytest.mark.parametrize(
     "changes",
-    [[], {"included": "h1"}, {"included": {"add": "h1"}}, {"excluded": {"remove": [1, 2]}}],
+    [["x"], {"included": "h1"}, {"included": {"add": "h1"}}, {"excluded": {"remove": [1, 2]}}],
 )
 def test_a_malformed_patch_is_a_value_error_naming_the_part(changes: object) -> None:
     """A patch's body comes from outside: a malformed one is refused with what is wrong (a
