@@ -23,8 +23,8 @@ from enum import StrEnum
 from typing import NamedTuple
 
 from ldtui.core.bigsegments import StoreStatus
-from ldtui.core.text import relative_age
 from ldtui.core.integration_status import since_text
+from ldtui.core.text import relative_age
 
 
 class Health(StrEnum):
@@ -84,6 +84,8 @@ class StoreSide:
     status: StoreStatus | None = None  # None when not read (not configured, unreachable)
     error: str | None = None
     config_hint: str | None = None
+    # Where the probe went (no password): with a Sentinel, the master it was sent to.
+    endpoint: str | None = None
 
 
 class Judgement(NamedTuple):

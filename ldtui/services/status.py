@@ -112,6 +112,7 @@ class TargetStatus:
                 "configured": s.configured,
                 "configKey": f"stores.{t.store_key}" if t.store_key else None,
                 "prefix": t.prefix,
+                "endpoint": s.endpoint,
                 "reachable": s.reachable,
                 "latencyMs": None if s.latency_ms is None else round(s.latency_ms, 2),
                 "available": status.available if status else None,
@@ -417,14 +418,18 @@ class StatusService:
                     # The Relay Proxy says "stale" only past its threshold (a strict >).
                     if self.reader.strict and status.synchronized_on is not None:
                         status = replace(status, stale=self.reader.stale(status.synchronized_on, checked))
-                    store = StoreSide(True, True, latency, status)
+                    store = StoreSide(True, True, latency, status, endpoint=reader.description)
                 except StoreUnavailable as exc:
-                    store = StoreSide(configured=True, reachable=False, error=str(exc))
+                    store = StoreSide(
+                        configured=True, reachable=False, error=str(exc), endpoint=reader.description
+                    )
                 except StoreError as exc:
                     # Reachable, but the metadata cannot be read: what SDKs call unavailable.
                     latency = (self.timer() - start) * 1000
                     status = store_status(synchronized_on=None, now_ms=now, error=str(exc))
-                    store = StoreSide(True, True, latency, status, error=str(exc))
+                    store = StoreSide(
+                        True, True, latency, status, error=str(exc), endpoint=reader.description
+                    )
         judged = verdict(api, store, self.now_ms())
         views = []
         if store.status is not None and store.status.available:

@@ -21,7 +21,7 @@ import pytest
 from ldtui.emulator.runtime import EmulatorRuntime, SyncSettings, ThreadedEmulator
 from ldtui.emulator.seed import DEFAULT_TOKEN, SeedOptions, build_state
 from ldtui.emulator.syncer import Endpoints
-from tests.servers import MotoServer, free_port, wait_for_first_sync
+from tests.servers import MotoServer, free_port, wait_for, wait_for_first_sync
 
 pytestmark = pytest.mark.network
 _seeds = iter(range(7000, 8000))
@@ -247,3 +247,58 @@ def test_reader_selects_the_threshold(emulator: ThreadedEmulator, redis_url: str
     assert {r["name"] for r in prod["readers"]} == {"sdk", "relay"}
     bad = run_status(config, "--json", "--reader", "nobody", home=tmp_path)
     assert bad.returncode == 64 and "unknown reader 'nobody'" in bad.stderr
+
+
+def test_watch_follows_a_sentinel_failover(
+    emulator: ThreadedEmulator, sentinel_deployment: Any, tmp_path: Path
+) -> None:
+    """``status --watch`` on a store behind a Sentinel: the master dies, the rounds say the
+    store is unavailable (never a traceback, never a stopped watch), and once the sentinel
+    has promoted the replica the probe reads the new master, with no restart."""
+    d = sentinel_deployment
+    key = "failover:big_segments_synchronized_on"
+    d.master.client().set(key, str(int(time.time() * 1000)))
+    config = write_config(tmp_path, emulator.base_url, d.url, prefix="failover")
+    env = {**os.environ, "T_TOKEN": DEFAULT_TOKEN, "XDG_STATE_HOME": str(tmp_path / "state")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ldtui", "--config", str(config), "status", "--json", "--watch", "0.3"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stdout is not None
+
+    def prod() -> dict[str, Any]:
+        line = proc.stdout.readline()  # type: ignore[union-attr]
+        assert line, proc.stderr.read() if proc.stderr else ""
+        doc = json.loads(line)
+        return next(t for t in doc["targets"] if t["store"]["configKey"] == "stores.default/production")
+
+    try:
+        first = prod()
+        assert first["store"]["available"] is True and f":{d.master.port})" in first["store"]["endpoint"]
+        new_port = d.fail_over()
+        promoted = int(time.time() * 1000)
+        wait_for(lambda: _set(d.replica.client(), key, promoted), 30, "the promoted replica to take writes")
+        seen: list[dict[str, Any]] = []
+        deadline = time.monotonic() + 60
+        while not seen or seen[-1]["store"]["synchronizedOn"] != promoted:
+            assert time.monotonic() < deadline, [s["store"] for s in seen[-3:]]
+            seen.append(prod())
+        assert f":{new_port})" in seen[-1]["store"]["endpoint"] and seen[-1]["verdict"] == "HEALTHY"
+        assert proc.poll() is None  # still watching
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    assert "Traceback" not in (proc.stderr.read() if proc.stderr else "")
+
+
+def _set(client: Any, key: str, value: int) -> bool:
+    import redis as redis_py
+
+    try:
+        client.set(key, str(value))
+        return True
+    except redis_py.ReadOnlyError:
+        return False  # not promoted yet
