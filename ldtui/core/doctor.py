@@ -351,6 +351,8 @@ class AclUser:
         flags = [_text(f) for f in reply.get("flags") or []]
         patterns: list[tuple[str, str]] = []
         keys = reply.get("keys")
+        if isinstance(keys, bytes):
+            keys = _text(keys)
         if "allkeys" in flags:
             patterns.append(("RW", "*"))
         items = keys.split() if isinstance(keys, str) else [_text(k) for k in keys or []]

@@ -462,6 +462,9 @@ class RedisDoctor:
                 integration_tls=bool(integration_tls) if integration_tls is not None else None,
             ),
         )
+        if isinstance(probe_error, StoreUnavailable) and probe_error.code == "TLS":
+            self.skip_rest(ids, "no TLS connection could be made", "fix redis.tls first")
+            return
         self.say(f"{t.name}: credentials…")
         await self._auth(address, probe_error)
         if isinstance(probe_error, StoreAuthenticationFailed):

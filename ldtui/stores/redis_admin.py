@@ -53,6 +53,19 @@ def _admin_key(args: tuple[str, ...]) -> tuple[str, str]:
     return name, sub
 
 
+def _no_client_setinfo() -> dict[str, Any]:
+    import inspect
+
+    import redis.asyncio
+
+    if "driver_info" in inspect.signature(redis.asyncio.Redis.__init__).parameters:
+        return {"driver_info": None}  # redis-py 7.1 and later
+    return {"lib_name": None, "lib_version": None}
+
+
+_NO_CLIENT_SETINFO = _no_client_setinfo()
+
+
 def redis_py_options(ep: RedisEndpoint, username: str | None, password: SecretStr | None) -> dict[str, Any]:
     """redis-py connection options for an endpoint (its TLS settings and timeouts), with
     these credentials instead of its own."""
@@ -62,8 +75,9 @@ def redis_py_options(ep: RedisEndpoint, username: str | None, password: SecretSt
         "db": ep.db,
         "username": username,
         "password": password.get_secret_value() if password is not None else None,
-        "retry_on_timeout": False,
     }
+    # No CLIENT SETINFO on connect: the doctor asks questions and changes nothing.
+    options.update(_NO_CLIENT_SETINFO)
     if ep.unix_path:
         options["unix_socket_path"] = ep.unix_path
     else:
