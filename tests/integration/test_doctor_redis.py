@@ -245,7 +245,7 @@ async def test_four_prefixes_are_classified(
         checks = await doctor(redis_url, prefix=mine, client=client)
     prefix, writers = checks["redis.prefix"], checks["store.writers"]
     assert prefix.result == "FAIL", prefix
-    assert f"expected prefix {mine!r}" in prefix.found and f"environment default/production" in prefix.found
+    assert f"expected prefix {mine!r}" in prefix.found and "environment default/production" in prefix.found
     assert writers.result == "WARN", writers
     assert (
         "two writers" in writers.found and f"{other!r}" in writers.found and "'launchdarkly'" in writers.found
