@@ -281,7 +281,7 @@ def text_report(checks: list[Check]) -> str:
             target = c.target
             lines.append(f"== {literal(target)}")
         lines.append(f"{c.id:<{width}}  {c.result:<4}  {literal(c.found)}")
-        if c.fix and c.result != "PASS":
+        if c.fix and c.result in ("WARN", "FAIL"):
             lines.append(f"{'':<{width}}        fix: {literal(c.fix)}")
     counts = {r: sum(1 for c in checks if c.result == r) for r in ("PASS", "WARN", "FAIL", "SKIP")}
     lines.append("")

@@ -596,10 +596,11 @@ def _note(report: PrefixReport) -> str:
 # --- DynamoDB ----------------------------------------------------------------------------------
 
 
-def judge_table(description: Mapping[str, Any] | None, error: str | None = None) -> Verdict:
+def judge_table(description: Mapping[str, Any] | None, error: str | None = None, fix: str = "") -> Verdict:
     if description is None:
         return fail(
-            error or "the table could not be described", "create the table, or check its name and region"
+            error or "the table could not be described",
+            fix or "create the table, or check its name and region",
         )
     status = str(description.get("TableStatus", "?"))
     name = str(description.get("TableName", "?"))

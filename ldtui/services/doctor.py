@@ -790,7 +790,13 @@ class DynamoDBDoctor:
                         ),
                     )
                 except StoreError as exc:
-                    self.add("dynamodb.table", judge.judge_table(None, exc.message))
+                    missing = exc.code == "ResourceNotFoundException"
+                    fix = (
+                        ""
+                        if missing
+                        else exc.hint or "check the region, the endpoint and the way to DynamoDB"
+                    )
+                    self.add("dynamodb.table", judge.judge_table(None, exc.message, fix))
                 self.add("dynamodb.key_schema", judge.judge_key_schema(description))
             self.add(
                 "dynamodb.region",
