@@ -249,6 +249,10 @@ class DoctorService:
         if isinstance(typed_password, SecretStr):
             typed_password = typed_password.get_secret_value()
         writer_password = SecretStr(typed_password) if typed_password else None
+        writer_source = "typed" if writer_password else ""
+        if writer_password is None and isinstance(configured, RedisStore) and configured.writer_password_env:
+            # Editing, the password left unchanged: the configured reference, if any.
+            writer_password, writer_source = _env_secret(self.environ, configured.writer_password_env)
         store = configured or store_from_config(kind, typed)
         password, error = self._reader_password(key)
         if configured is None and kind == "redis":
@@ -270,14 +274,32 @@ class DoctorService:
             prefix=prefix if client_side_id or (configured and configured.prefix is not None) else None,
             prefix_note="" if client_side_id else "the environment's client-side ID is not known",
             config={k: v for k, v in typed.items() if k != "password"},
-            writer=Credentials(
-                str(typed.get("username") or "") or None, writer_password, "typed" if writer_password else ""
-            ),
+            writer=Credentials(str(typed.get("username") or "") or None, writer_password, writer_source),
             admin=admin,
             project=project,
             environment=environment,
             error=error,
         )
+
+    async def form_target_for(
+        self, project: str, environment: str, kind: str, typed: Mapping[str, Any]
+    ) -> DoctorTarget:
+        """``form_target`` with the environment's client-side ID asked of the API."""
+        from ldtui.api.errors import ApiError
+
+        client_side_id = None
+        if self.client is not None:
+            try:
+                for env in await self.client.list_environments(project):
+                    if env.key == environment:
+                        client_side_id = env.id
+            except ApiError:
+                pass
+        return self.form_target(project, environment, kind, typed, client_side_id)
+
+    async def store_targets(self, store_key: str) -> list[DoctorTarget]:
+        """The configured store ``[stores."store_key"]`` (one no integration uses)."""
+        return [t for t in await self.targets() if t.name == f"stores.{store_key}"]
 
     # --- the API ---------------------------------------------------------------------------
 
