@@ -66,11 +66,13 @@ class DoctorScreen(LdModal):
         Binding("c", "copy", "Copy", id="doctor_copy", tooltip="Copy the results as JSON (OSC 52)"),
     ]
 
-    def __init__(self, request: DoctorRequest) -> None:
+    def __init__(self, request: DoctorRequest, *, results: list[Check] | None = None) -> None:
+        """``results``: show these (an earlier run's) instead of running the checks at once."""
         super().__init__()
         self.request = request
         self.checks: list[Check] = []
         self.running = False
+        self._results = results
 
     def compose(self) -> Any:
         with Vertical(classes="dialog"):
@@ -82,7 +84,10 @@ class DoctorScreen(LdModal):
                 yield Button("Close", compact=True, id="doctor-close", variant="primary")
 
     def on_mount(self) -> None:
-        self.action_rerun()
+        if self._results is not None:
+            self.show(self._results)
+        else:
+            self.action_rerun()
 
     def progress(self, text: str) -> None:
         self.query_one("#doctor-progress", Static).update(Text(literal(text)))
