@@ -221,7 +221,8 @@ async def _doctor(req: DoctorRequest) -> ExitCode:
             except ApiError as exc:
                 error(PROG, exc)
                 checks.append(_api_failure(exc))
-                targets = []
+                # Every configured store is still checked (an integration's needs the API).
+                targets = [] if req.integration is not None else await service.offline_targets()
         checks += await service.run(targets, progress=_progress)
     finally:
         if client is not None:

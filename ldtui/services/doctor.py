@@ -168,34 +168,44 @@ class DoctorService:
         found = await status.targets(integrations)
         if ref is not None:
             found = found[:1]
-        out = []
-        for t in found:
-            integ = t.integration
-            config = dict(integ.config) if integ is not None else {}
-            store = t.store
-            if store is None and integ is not None:
-                store = store_from_config(t.kind, config)
-            password, error = self._reader_password(t.store_key)
-            writer, admin = self._credentials(store, config)
-            name = f"{t.project}/{t.environment}/{t.kind}" if integ is not None else f"stores.{t.store_key}"
-            out.append(
-                DoctorTarget(
-                    name=name,
-                    kind=t.kind,
-                    store=store,
-                    password=password,
-                    prefix=None if t.prefix_unknown else t.prefix,
-                    prefix_note=t.prefix_unknown or "",
-                    integration=integ,
-                    config=config,
-                    writer=writer,
-                    admin=admin,
-                    project=t.project,
-                    environment=t.environment,
-                    error=error,
-                )
-            )
-        return out
+        return [self._target(t) for t in found]
+
+    async def offline_targets(self) -> list[DoctorTarget]:
+        """The targets while the API cannot list integrations: every configured store (with
+        the prefix configured or remembered, never guessed; otherwise its prefix checks SKIP)."""
+        from ldtui.services.state import EnvironmentCache
+        from ldtui.services.status import StatusService
+
+        assert self.config is not None
+        memory = EnvironmentCache.default(self.client.base_url) if self.client is not None else None
+        status = StatusService(self.client, self.config, clock=self.clock, memory=memory)
+        return [self._target(t) for t in await status.targets_offline()]
+
+    def _target(self, t: Any) -> DoctorTarget:
+        """A status ``Target`` as the doctor's."""
+        integ = t.integration
+        config = dict(integ.config) if integ is not None else {}
+        store = t.store
+        if store is None and integ is not None:
+            store = store_from_config(t.kind, config)
+        password, error = self._reader_password(t.store_key)
+        writer, admin = self._credentials(store, config)
+        name = f"{t.project}/{t.environment}/{t.kind}" if integ is not None else f"stores.{t.store_key}"
+        return DoctorTarget(
+            name=name,
+            kind=t.kind,
+            store=store,
+            password=password,
+            prefix=None if t.prefix_unknown else t.prefix,
+            prefix_note=t.prefix_unknown or "",
+            integration=integ,
+            config=config,
+            writer=writer,
+            admin=admin,
+            project=t.project,
+            environment=t.environment,
+            error=error,
+        )
 
     def direct_target(
         self,

@@ -127,6 +127,29 @@ def test_json_is_valid_and_holds_no_secret(
     assert checks["redis.tls"]["result"] == "FAIL"
     assert run.returncode == 2
     assert set(SCHEMA["properties"]["checks"]["items"]["properties"]["id"]["enum"]) == set(CHECK_IDS)
+    # Only GETs to the API: no create, patch or delete was answered.
+    asked = set(emulator_state.request_counts)
+    assert {"list", "public-ip-list", "projects", "environments"} <= asked
+    assert not asked & {"create", "patch", "delete", "faults"}
+
+
+def test_an_api_that_refuses_still_checks_the_configured_stores(
+    served_emulator: Any, acl_redis: RedisServer, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path, served_emulator.base_url, acl_redis)
+    run = run_doctor(config, "--json", home=tmp_path, extra_env={"T_TOKEN": "api-wrong-token"})
+    document = json.loads(run.stdout)
+    jsonschema.validate(document, SCHEMA)
+    assert run.returncode == 2
+    first = document["checks"][0]
+    assert (first["id"], first["target"], first["result"]) == ("api.integration", "launchdarkly", "FAIL")
+    reachable = [c for c in document["checks"] if c["id"] == "redis.reachable"]
+    assert (
+        reachable
+        and reachable[0]["target"] == "stores.default/production"
+        and reachable[0]["result"] == "PASS"
+    )
+    assert "api-wrong-token" not in run.stdout + run.stderr
 
 
 def test_write_probe_text_output_holds_no_secret(

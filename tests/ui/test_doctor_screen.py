@@ -63,7 +63,9 @@ async def test_k_on_the_list_opens_the_doctor(tmp_path: Path, own_redis: RedisSe
         progress = rendered(screen.query_one("#doctor-progress", Static))
         assert "failures" in progress and "FAIL" in progress
         # No password reaches the screen (the seeded integration has one; the API redacts it).
-        secret = next(i for i in w.state.integrations.values() if i.name == "Prod Redis store").config["password"]
+        secret = next(i for i in w.state.integrations.values() if i.name == "Prod Redis store").config[
+            "password"
+        ]
         assert all(secret not in text for text in shown.values())
         await pilot.press("escape")
         await settle(pilot)
@@ -113,4 +115,3 @@ async def test_the_forms_check_runs_on_what_is_typed(own_redis: RedisServer) -> 
         assert w.app.screen is form and form.draft.config["host"] == "127.0.0.1"
         assert form.draft.config["password"] == "typed-secret-77"  # nothing typed is lost
         assert not any(i.name == "Typed Redis" for i in w.state.integrations.values())  # not saved
-
