@@ -249,6 +249,7 @@ class LdtuiApp(App[None]):
             markup=False,
         )
 
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         self.report_worker(event)
 
