@@ -465,7 +465,9 @@ class PrefixClass:
     error: str | None = None
 
     def describe(self, now_ms: int) -> str:
-        shown = repr(self.prefix) if self.prefix else "(no prefix)"
+        # A key name can be megabytes long: a prefix is shown cut.
+        cut = self.prefix if len(self.prefix) <= 80 else self.prefix[:80] + "…"
+        shown = repr(cut) if self.prefix else "(no prefix)"
         whose = {
             "expected": f"this target's ({self.environment})" if self.environment else "this target's",
             "environment": f"environment {self.environment}",

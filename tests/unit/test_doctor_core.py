@@ -246,6 +246,11 @@ def test_prefix_classification() -> None:
     assert d.judge_prefix(empty, kind="redis", now_ms=NOW, claims_synced=True).result == "FAIL"
 
 
+def test_a_huge_prefix_is_shown_cut() -> None:
+    report = d.classify_prefixes([PrefixFound("x" * 100_000, NOW)], {}, expected=None, default="", now_ms=NOW)
+    assert len(d.judge_writers(report, integration=False, now_ms=NOW).found) < 1000
+
+
 def test_two_environments_sharing_a_store_is_not_two_writers() -> None:
     found = [PrefixFound("env-a", NOW - 5_000), PrefixFound("env-b", NOW - 5_000)]
     report = d.classify_prefixes(
