@@ -23,6 +23,7 @@ SHOTS = {
     "conflict": "conflict",
     "picker": "picker",
     "help": "help",
+    "doctor": "doctor",
     "status": "status",
     "status-detail": "status-detail",
     "inspector": "inspector",

@@ -73,7 +73,7 @@ def _ca(cn: str, path: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateK
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
+        .not_valid_after(now + dt.timedelta(days=90))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -114,7 +114,8 @@ def _leaf(
         if expired
         else (
             now - dt.timedelta(days=1),
-            now + dt.timedelta(days=30),
+            # 90 days, like a Let's Encrypt certificate: not yet "expiring soon" for the doctor.
+            now + dt.timedelta(days=90),
         )
     )
     san = [x509.DNSName(n) for n in names] + [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]

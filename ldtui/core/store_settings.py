@@ -358,6 +358,13 @@ class RedisStore(_StoreModel):
     prefix: str | None = None
     timeout: float = Field(default=3.0, gt=0, le=120, allow_inf_nan=False)
     max_members: int = Field(default=DEFAULT_MAX_MEMBERS, ge=1, le=1_000_000)
+    # ``ldtui doctor`` only: the user LaunchDarkly writes as (default: the integration's
+    # username) and the variable holding its password (the API redacts it); a user allowed
+    # ACL DRYRUN, INFO and CONFIG GET for the server's settings (default: the url's).
+    writer_username: str | None = None
+    writer_password_env: str | None = None
+    admin_username: str | None = None
+    admin_password_env: str | None = None
 
     @field_validator("url")
     @classmethod

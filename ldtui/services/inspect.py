@@ -29,7 +29,10 @@ from ldtui.stores.base import (
 )
 
 if TYPE_CHECKING:
+    from pydantic import SecretStr
+
     from ldtui.config import Config
+    from ldtui.core.store_settings import Store
     from ldtui.stores.base import StoreStatistics
 
 # A bulk run reads this many contexts per store call, reporting progress between calls.
@@ -543,23 +546,19 @@ class StoreOptionError(ValueError):
         super().__init__(message)
 
 
-def direct_inspector(
-    store: DirectStore,
-    *,
-    typed: Mapping[str, int | None] | None = None,
-    stale_after_ms: float | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> Inspector:
-    """An inspector on a store given by its options; ``StoreOptionError`` names the option
-    that is missing or wrong (never showing a password)."""
-    from pydantic import ValidationError
+def direct_store_model(
+    store: DirectStore, *, environ: Mapping[str, str] | None = None
+) -> tuple[Store, SecretStr | None, str]:
+    """The store model, the password and the prefix that a ``DirectStore``'s options name
+    (``ldtui inspect --store`` and ``ldtui doctor --store``); ``StoreOptionError`` names the
+    option that is missing or wrong (never showing a password)."""
+    from pydantic import SecretStr, ValidationError
 
     from ldtui.config import DynamoDBStore, RedisStore
     from ldtui.core.bigsegments import resolve_prefix
-    from ldtui.stores.open import open_reader
 
     env = os.environ if environ is None else environ
-    model: Any
+    model: Store
     password = None
     try:
         if store.kind == "redis":
@@ -571,8 +570,9 @@ def direct_inspector(
             if store.redis_password_env:
                 if store.redis_password_env not in env:
                     raise StoreOptionError("redis_password_env", f"${store.redis_password_env} is not set")
-                password = env[store.redis_password_env]
+                password = SecretStr(env[store.redis_password_env])
             model = RedisStore(url=store.redis_url, timeout=store.timeout)
+            model.endpoint(password)  # a malformed URL fails here, naming the part
         else:
             if not store.table:
                 raise StoreOptionError(
@@ -587,7 +587,6 @@ def direct_inspector(
                 endpoint_url=store.endpoint_url,
                 timeout=store.timeout,
             )
-        reader = open_reader(model, resolve_prefix(store.kind, configured=store.prefix), password)
     except ValidationError as exc:
         from ldtui.config import error_message
 
@@ -595,6 +594,27 @@ def direct_inspector(
         field_name = str(err["loc"][0]) if err["loc"] else "redis_url"
         option = {"url": "redis_url"}.get(field_name, field_name)
         raise StoreOptionError(option, error_message(err)) from None
+    except (StoreError, ValueError) as exc:  # a malformed URL: the message names the part, never the password
+        if isinstance(exc, StoreOptionError):
+            raise
+        raise StoreOptionError("redis_url", str(exc)) from None
+    return model, password, resolve_prefix(store.kind, configured=store.prefix)
+
+
+def direct_inspector(
+    store: DirectStore,
+    *,
+    typed: Mapping[str, int | None] | None = None,
+    stale_after_ms: float | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Inspector:
+    """An inspector on a store given by its options; ``StoreOptionError`` names the option
+    that is missing or wrong (never showing a password)."""
+    from ldtui.stores.open import open_reader
+
+    model, password, prefix = direct_store_model(store, environ=environ)
+    try:
+        reader = open_reader(model, prefix, password)
     except StoreError as exc:  # a malformed URL: the message names the part, never the password
         raise StoreOptionError("redis_url", str(exc)) from None
     inspector = Inspector(reader, typed=typed)

@@ -7,9 +7,9 @@ and ``lastVersion`` (S, relay cursor); membership ``namespace = p:big_segments_u
 
 boto3 is synchronous: every call runs in a thread (``asyncio.to_thread``) under a total
 deadline. Only GetItem, BatchGetItem, Query and DescribeTable are ever called (and STS
-AssumeRole, when the store names a role). Throttling is retried with backoff, and so are
-BatchGetItem's UnprocessedKeys, both bounded in attempts and in time; assumed-role credentials
-refresh themselves before they expire.
+AssumeRole, when the store names a role; and Scan, for ``ldtui doctor --scan`` only).
+Throttling is retried with backoff, and so are BatchGetItem's UnprocessedKeys, both bounded
+in attempts and in time; assumed-role credentials refresh themselves before they expire.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from ldtui.core.bigsegments import Membership, parse_dynamodb_synchronized_on
+from ldtui.core.doctor import PrefixFound
 from ldtui.core.store_settings import DynamoDBStore
 from ldtui.stores.base import (
     BigSegmentStoreReader,
@@ -470,6 +471,74 @@ class DynamoDBBigSegmentReader(BigSegmentStoreReader):
         table: dict[str, Any] = response["Table"]
         return table
 
+    # --- prefixes (ldtui doctor) -----------------------------------------------------------
+
+    async def metadata_for(self, prefixes: Sequence[str]) -> list[PrefixFound]:
+        """The metadata item of each prefix ("" for none) that has one, in BatchGetItems of
+        100, with its synchronizedOn."""
+        keys = {(f"{p}:" if p else "") + "big_segments_metadata": p for p in dict.fromkeys(prefixes)}
+        found: list[PrefixFound] = []
+        names = list(keys)
+        for start in range(0, len(names), BATCH_GET_LIMIT):
+            request: dict[str, Any] = {
+                self.store.table: {
+                    "Keys": [self._key(n, n) for n in names[start : start + BATCH_GET_LIMIT]],
+                    "ProjectionExpression": "#ns, synchronizedOn",
+                    "ExpressionAttributeNames": {"#ns": "namespace"},
+                }
+            }
+            for _attempt in range(self.unprocessed_attempts + 1):
+
+                def batch_get(c: Any, r: dict[str, Any] = request) -> Any:
+                    return c.batch_get_item(RequestItems=r)
+
+                response = await self._call(batch_get, "BatchGetItem")
+                for item in response.get("Responses", {}).get(self.store.table, []):
+                    namespace = item.get("namespace", {}).get("S", "")
+                    if namespace in keys:
+                        found.append(_prefix_found(keys[namespace], item))
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                await self._sleep(0.1)
+        return found
+
+    async def scan_metadata(
+        self, *, limit: int = 1000, max_pages: int = 10_000, progress: ProgressCallback | None = None
+    ) -> tuple[list[PrefixFound], bool]:
+        """Every metadata item in the table (a paginated Scan, ``--scan`` only): at most
+        ``limit`` prefixes and ``max_pages`` pages. Returns them and whether the scan finished."""
+        found: list[PrefixFound] = []
+        start_key: dict[str, Any] | None = None
+        suffix = "big_segments_metadata"
+        for page_number in range(1, max_pages + 1):
+            args: dict[str, Any] = {
+                "TableName": self.store.table,
+                "ProjectionExpression": "#ns, #k, synchronizedOn",
+                "FilterExpression": "contains(#ns, :m)",
+                "ExpressionAttributeNames": {"#ns": "namespace", "#k": "key"},
+                "ExpressionAttributeValues": {":m": {"S": suffix}},
+            }
+            if start_key:
+                args["ExclusiveStartKey"] = start_key
+
+            def scan(c: Any, a: dict[str, Any] = args) -> Any:
+                return c.scan(**a)
+
+            page = await self._call(scan, "Scan")
+            for item in page.get("Items", []):
+                namespace = item.get("namespace", {}).get("S", "")
+                if namespace == suffix or namespace.endswith(":" + suffix):
+                    found.append(_prefix_found(namespace[: -len(suffix)].removesuffix(":"), item))
+            if progress is not None:
+                progress(Progress(done=page_number, total=None, contexts=len(found)))
+            start_key = page.get("LastEvaluatedKey")
+            if not start_key:
+                return found, True
+            if len(found) >= limit:
+                break
+        return found, False
+
     # --- statistics --------------------------------------------------------------------------
 
     async def statistics(
@@ -528,3 +597,10 @@ def _error_code(exc: BaseException) -> str:
         if isinstance(error, Mapping):
             return str(error.get("Code", ""))
     return ""
+
+
+def _prefix_found(prefix: str, item: Mapping[str, Any]) -> PrefixFound:
+    try:
+        return PrefixFound(prefix, parse_dynamodb_synchronized_on(item))
+    except ValueError:
+        return PrefixFound(prefix, None, "synchronizedOn is not a whole number of milliseconds")

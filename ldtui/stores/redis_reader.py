@@ -27,7 +27,8 @@ import hiredis
 from pydantic import SecretStr
 
 from ldtui.core.bigsegments import DEFAULT_REDIS_PREFIX, Membership, parse_redis_synchronized_on
-from ldtui.core.store_settings import RedisStore
+from ldtui.core.doctor import PrefixFound
+from ldtui.core.store_settings import RedisEndpoint, RedisStore
 from ldtui.stores.base import (
     BigSegmentStoreReader,
     Metadata,
@@ -327,6 +328,72 @@ class RedisBigSegmentReader(BigSegmentStoreReader):
         except StoreError as exc:
             return Probe(False, None, str(exc))
         return Probe(True, (time.perf_counter() - start) * 1000)
+
+    # --- prefixes ----------------------------------------------------------------------------
+
+    @property
+    def address(self) -> RedisEndpoint:
+        """Where the reader connects (after a Sentinel's discovery, the master it named)."""
+        return self._conn.address
+
+    async def metadata_prefixes(
+        self,
+        *,
+        limit: int = 1000,
+        batch: int = 1000,
+        deadline_s: float = 60.0,
+        progress: ProgressCallback | None = None,
+    ) -> tuple[list[PrefixFound], bool]:
+        """Every prefix holding big segment metadata (``SCAN MATCH *:big_segments_synchronized_on``)
+        with its synchronizedOn, streamed: at most ``limit`` prefixes and ``deadline_s`` seconds.
+        Returns them and whether the scan finished. A key the reader's ACL may not read is
+        still listed, with the refusal as its error."""
+        suffix = b":big_segments_synchronized_on"
+        found: list[PrefixFound] = []
+        cursor = b"0"
+        scanned = 0
+        loop = asyncio.get_running_loop()
+        end = loop.time() + deadline_s
+        async with self._lock:
+            conn = self._conn
+            try:
+                while True:
+                    async with asyncio.timeout(max(0.1, end - loop.time()) + self.endpoint.timeout):
+                        reply = await conn.execute(
+                            encode(b"SCAN", cursor, b"MATCH", b"*" + suffix, b"COUNT", b"%d" % max(10, batch))
+                        )
+                    if not isinstance(reply, list) or len(reply) != 2 or not isinstance(reply[1], list):
+                        raise StoreDataError("SCAN answered with something that is not a scan reply")
+                    cursor = reply[0]
+                    keys = [k for k in reply[1] if isinstance(k, bytes) and k.endswith(suffix)]
+                    scanned += 1
+                    if keys:
+                        replies = await conn.pipeline(
+                            [encode(b"GETRANGE", k, b"0", b"%d" % SYNCHRONIZED_ON_MAX_BYTES) for k in keys]
+                        )
+                        for k, r in zip(keys, replies, strict=True):
+                            found.append(self._prefix_found(conn, k[: -len(suffix)], k, r))
+                    if progress is not None:
+                        progress(Progress(done=scanned, total=None, contexts=len(found)))
+                    if cursor == b"0":
+                        return found, True
+                    if len(found) >= limit or loop.time() >= end:
+                        return found, False
+            except BaseException:
+                await conn.close()
+                raise
+
+    def _prefix_found(self, conn: RespConnection, prefix: bytes, key: bytes, reply: object) -> PrefixFound:
+        name = prefix.decode("utf-8", "backslashreplace")
+        if isinstance(reply, hiredis.ReplyError):
+            err = conn.error_for(reply, b"GETRANGE", key.decode(errors="replace"))
+            return PrefixFound(name, None, err.message)
+        if not isinstance(reply, bytes):
+            return PrefixFound(name, None, "not a string")
+        try:
+            return PrefixFound(name, parse_redis_synchronized_on(reply or None))
+        except ValueError:
+            return PrefixFound(name, None, "not a whole number of milliseconds")
 
     # --- statistics --------------------------------------------------------------------------
 

@@ -68,6 +68,40 @@ async def conflict(pilot: Any) -> None:
     await settle(pilot)
 
 
+def doctor_checks() -> list[Any]:
+    from ldtui.core.doctor import Check
+
+    t = "default/production/redis"
+    return [
+        Check("network.outbound", "launchdarkly", "PASS", "LaunchDarkly connects from 52.21.152.96/32",
+              "if a firewall guards the store, allow these addresses to reach its port"),
+        Check("api.integration", t, "PASS", "OK: synchronized 4s ago"),
+        Check("redis.reachable", t, "PASS", "rediss://ldreader@redis.prod.internal:6379/0 answers PING in 0.4 ms"),
+        Check("redis.tls", t, "WARN", "the certificate for redis.prod.internal expires in 12 days",
+              "renew the server's certificate soon"),
+        Check("redis.auth", t, "PASS", "ldtui's user 'ldreader' authenticates; the writer 'ldwriter' authenticates"),
+        Check("redis.writer_acl", t, "FAIL",
+              "the writer user 'ldwriter' may not run SREM on 1027c4d1c386bbc4cd613e30:* (ACL DRYRUN)",
+              "ACL SETUSER ldwriter +srem ~1027c4d1c386bbc4cd613e30:big_segment*"),
+        Check("redis.reader_acl", t, "PASS", "ldtui's user 'ldreader' may run GETRANGE PING SCAN SRANDMEMBER TYPE"),
+        Check("redis.not_cluster", t, "PASS", "not a cluster (cluster_enabled:0)"),
+        Check("redis.eviction", t, "FAIL", "maxmemory-policy allkeys-lru: Redis may evict include and exclude sets",
+              "CONFIG SET maxmemory-policy noeviction (and in redis.conf), or a volatile-* policy"),
+        Check("redis.memory", t, "SKIP", "INFO memory could not be read", "give the admin user +info"),
+        Check("redis.prefix", t, "PASS", "big segment metadata under '1027c4d1c386bbc4cd613e30', written 4s ago"),
+        Check("store.writers", t, "WARN", "two writers: '1027c4d1c386bbc4cd613e30', 'launchdarkly' were all written "
+              "in the last ten minutes", "one writer per prefix"),
+    ]
+
+
+async def doctor_results(pilot: Any) -> None:
+    from ldtui.ui.screens.doctor import DoctorRequest, DoctorScreen
+
+    await settle(pilot)
+    pilot.app.push_screen(DoctorScreen(DoctorRequest("default", "production", "redis"), results=doctor_checks()))
+    await settle(pilot)
+
+
 SCENARIOS: dict[str, Callable[[Any], Awaitable[None]]] = {
     # The list: every integration, status words, ages and last errors.
     "integrations": keys(),
@@ -91,6 +125,9 @@ SCENARIOS: dict[str, Callable[[Any], Awaitable[None]]] = {
     "toggle": keys("o", row="Dev Redis"),
     # F1: every key of the list screen.
     "help": keys("f1"),
+    # The doctor (k): one line per check, its result as a word first, the fix under a WARN or
+    # FAIL, the counts in the line under the title.
+    "doctor": doctor_results,
 }
 
 

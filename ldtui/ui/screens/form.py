@@ -39,6 +39,7 @@ class IntegrationFormScreen(ModalScreen[IntegrationDraft | None]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="form_cancel", tooltip="Close without saving"),
         Binding("ctrl+s", "submit", "Save", id="form_save", tooltip="Validate and continue"),
+        Binding("ctrl+k", "check", "Check", id="form_check", tooltip="Check the store as typed, before Save"),
     ]
 
     def __init__(
@@ -102,6 +103,7 @@ class IntegrationFormScreen(ModalScreen[IntegrationDraft | None]):
                 )
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel", compact=True, id="cancel")
+                yield Button("Check", compact=True, id="check")
                 yield Button(
                     "Create" if self.mode == "create" else "Review changes",
                     compact=True,
@@ -225,6 +227,8 @@ class IntegrationFormScreen(ModalScreen[IntegrationDraft | None]):
             self.dismiss(None)
         elif button == "submit":
             self.action_submit()
+        elif button == "check":
+            self.action_check()
         elif button.startswith("gen-"):
             key = button[4:]
             value = generate_external_id()
@@ -245,6 +249,12 @@ class IntegrationFormScreen(ModalScreen[IntegrationDraft | None]):
             )
             return
         self.dismiss(copy.deepcopy(self.draft))
+
+    def action_check(self) -> None:
+        """The doctor's checks on what is typed (the typed user and password are the writer's)."""
+        from ldtui.ui.screens.doctor import open_form_check
+
+        open_form_check(self, self.where, self.draft.kind, self.draft.config)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -77,6 +77,7 @@ class IntegrationsScreen(LdScreen):
             id="inspect",
             tooltip="Explain a context's big segment membership from the selected store",
         ),
+        Binding("k", "doctor", "Doctor", id="doctor", tooltip="Check the selected store's setup"),
         Binding("enter", "open", "Details", id="open", tooltip="Config, status and errors of the row"),
         Binding("escape", "clear_filter", "Clear filter", id="clear_filter", show=False),
     ]
@@ -538,6 +539,15 @@ class IntegrationsScreen(LdScreen):
         integ = self.selected
         want = (integ.projectKey, integ.environmentKey, integ.integrationKey) if integ else None
         self.app.push_screen(InspectorScreen(want))
+
+    def action_doctor(self) -> None:
+        from ldtui.ui.screens.doctor import open_doctor
+
+        integ = self.selected
+        if integ is None:
+            open_doctor(self, None, None, None)
+        else:
+            open_doctor(self, integ.projectKey, integ.environmentKey, integ.integrationKey)
 
     def action_create(self) -> None:
         from ldtui.ui.flows import create_flow

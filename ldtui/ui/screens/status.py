@@ -225,6 +225,7 @@ class StatusScreen(LdScreen):
         Binding("r", "poll_now", "Check now", id="status_poll", tooltip="Check every target now"),
         Binding("enter", "open", "Details", id="status_open", tooltip="Metadata, errors, events"),
         Binding("i", "inspect", "Inspect", id="status_inspect", tooltip="Inspect the selected store"),
+        Binding("k", "doctor", "Doctor", id="status_doctor", tooltip="Check the selected store's setup"),
     ]
 
     def __init__(self) -> None:
@@ -577,6 +578,18 @@ class StatusScreen(LdScreen):
             t = status.target
             want = (t.project, t.environment, t.kind)
         self.app.push_screen(InspectorScreen(want))
+
+    def action_doctor(self) -> None:
+        from ldtui.ui.screens.doctor import open_doctor
+
+        status = self._selected()
+        t = status.target if status is not None else None
+        if t is None:
+            open_doctor(self, None, None, None)
+        elif t.integration is None:
+            open_doctor(self, t.project, t.environment, t.kind, store_key=t.store_key)
+        else:
+            open_doctor(self, t.project, t.environment, t.kind)
 
 
 def sparkline(values: list[float], width: int = 40) -> str:

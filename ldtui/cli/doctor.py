@@ -1,0 +1,290 @@
+"""``ldtui doctor``: every requirement of LaunchDarkly's docs for a big segment store, checked,
+one line per check (id, PASS / WARN / FAIL / SKIP, what was found, the fix), and who writes
+which prefix into the store.
+
+Exit codes: 0 every check PASS or SKIP, 1 any WARN, 2 any FAIL, 64 usage error, 78
+configuration error. Read-only unless ``--write-probe``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ldtui.cli.exit_codes import ExitCode
+from ldtui.cli.flags import setting
+from ldtui.cli.parser import Subcommands
+from ldtui.core.text import literal
+
+if TYPE_CHECKING:
+    from ldtui.core.doctor import Check
+    from ldtui.services.inspect import DirectStore, IntegrationRef
+
+PROG = "ldtui doctor"
+
+
+def register(sub: Subcommands) -> None:
+    p = sub.add_parser(
+        "doctor",
+        help="check what LaunchDarkly's docs require of a big segment store, and who writes it",
+        description="One line per check: its id, PASS / WARN / FAIL / SKIP, what was found and the "
+        "fix. Targets: --integration P/E/KIND, --store with its options, or every integration and "
+        "configured store. Read-only unless --write-probe. Exit code: 0 all pass (or skip), 1 any "
+        "warning, 2 any failure, 64 usage error, 78 configuration error.",
+    )
+    where = p.add_argument_group("which store (default: every integration and configured store)")
+    where.add_argument("--integration", metavar="PROJECT/ENV/KIND", help="one integration")
+    where.add_argument("--store", choices=("redis", "dynamodb"), help="a store given by its options")
+    where.add_argument("--redis-url", metavar="URL", help="redis://[user@]host:port/db (or rediss://)")
+    where.add_argument(
+        "--redis-password-env", metavar="VAR", help="ldtui's Redis password, from this variable"
+    )
+    where.add_argument("--table", metavar="T", help="DynamoDB table")
+    where.add_argument("--region", metavar="R", help="AWS region")
+    where.add_argument("--endpoint-url", metavar="U", help="DynamoDB endpoint (a local DynamoDB, moto)")
+    where.add_argument("--aws-profile", metavar="NAME", help="AWS profile")
+    where.add_argument(
+        "--prefix", metavar="P", help="the expected prefix (an integration's: its client-side ID)"
+    )
+    writer = p.add_argument_group("what LaunchDarkly is given (with --store)")
+    writer.add_argument("--writer-user", metavar="USER", help="the Redis user LaunchDarkly writes as")
+    writer.add_argument(
+        "--writer-password-env", metavar="VAR", help="that user's password, from this variable"
+    )
+    writer.add_argument("--admin-user", metavar="USER", help="a Redis user allowed ACL, INFO, CONFIG GET")
+    writer.add_argument(
+        "--admin-password-env", metavar="VAR", help="that user's password, from this variable"
+    )
+    writer.add_argument("--role-arn", metavar="ARN", help="the IAM role LaunchDarkly assumes (DynamoDB)")
+    writer.add_argument("--external-id", metavar="ID", help="the integration's External ID (DynamoDB)")
+    p.add_argument(
+        "--write-probe",
+        action="store_true",
+        help="check the Redis writer's ACL by running its commands as the writer on a key no SDK "
+        "reads (removed afterwards); without it, nothing is written",
+    )
+    p.add_argument("--scan", action="store_true", help="DynamoDB: scan the whole table for prefixes")
+    p.add_argument("--json", action="store_true", help='print {"checks": [...], "exitCode": N}')
+    p.add_argument(
+        "--timeout",
+        type=setting("redis", "timeout"),
+        default=3.0,
+        metavar="S",
+        help="store timeout in seconds with --store (default 3)",
+    )
+    p.set_defaults(func=run)
+
+
+class UsageError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class DoctorRequest:
+    integration: IntegrationRef | None
+    direct: DirectStore | None
+    writer_user: str | None
+    writer_password_env: str | None
+    admin_user: str | None
+    admin_password_env: str | None
+    role_arn: str | None
+    external_id: str | None
+    write_probe: bool
+    scan: bool
+    json: bool
+    config: str | None
+    profile: str | None
+
+
+_STORE_OPTIONS = ("redis_url", "redis_password_env", "table", "region", "endpoint_url", "aws_profile")
+_DIRECT_ONLY = (
+    "writer_user",
+    "writer_password_env",
+    "admin_user",
+    "admin_password_env",
+    "role_arn",
+    "external_id",
+)
+
+
+def request(args: argparse.Namespace) -> DoctorRequest:
+    from ldtui.services.inspect import DirectStore, IntegrationRef, SourceError
+
+    if args.store and args.integration:
+        raise UsageError("choose one target: --store redis|dynamodb, or --integration P/E/KIND")
+    if not args.store:
+        for option in (*_STORE_OPTIONS, *_DIRECT_ONLY):
+            if getattr(args, option):
+                raise UsageError(
+                    f"--{option.replace('_', '-')} describes a store given with --store; an integration's "
+                    "comes from the API and [stores]"
+                )
+    ref, direct = None, None
+    if args.integration:
+        try:
+            ref = IntegrationRef.parse(args.integration)
+        except SourceError as exc:
+            raise UsageError(f"--integration {exc}") from None
+    if args.store:
+        direct = DirectStore(
+            kind=args.store,
+            redis_url=args.redis_url,
+            redis_password_env=args.redis_password_env,
+            table=args.table,
+            region=args.region,
+            endpoint_url=args.endpoint_url,
+            aws_profile=args.aws_profile,
+            prefix=args.prefix,
+            timeout=args.timeout,
+        )
+    elif args.prefix:
+        raise UsageError("--prefix goes with --store (an integration's prefix is its client-side ID)")
+    return DoctorRequest(
+        integration=ref,
+        direct=direct,
+        writer_user=args.writer_user,
+        writer_password_env=args.writer_password_env,
+        admin_user=args.admin_user,
+        admin_password_env=args.admin_password_env,
+        role_arn=args.role_arn,
+        external_id=args.external_id,
+        write_probe=args.write_probe,
+        scan=args.scan,
+        json=args.json,
+        config=args.config,
+        profile=args.profile,
+    )
+
+
+def run(args: argparse.Namespace) -> ExitCode:
+    from ldtui.cli.output import error
+
+    try:
+        req = request(args)
+        return asyncio.run(_doctor(req))
+    except UsageError as exc:
+        error(PROG, exc)
+        return ExitCode.USAGE
+
+
+def _progress(text: str) -> None:
+    if sys.stderr.isatty():
+        print(f"\r\x1b[K{literal(text)[:120]}", end="", file=sys.stderr, flush=True)
+
+
+async def _doctor(req: DoctorRequest) -> ExitCode:
+    from ldtui.api.errors import ApiError
+    from ldtui.cli.output import error
+    from ldtui.config import load_config
+    from ldtui.core.doctor import exit_code
+    from ldtui.services.connect import connect
+    from ldtui.services.doctor import Credentials, DoctorService
+    from ldtui.services.inspect import SourceError, StoreOptionError
+
+    cfg = load_config(file=req.config)  # ConfigError: exit 78, from main
+    client: Any = None
+    if req.direct is None or _has_profile(cfg, req.profile):
+        client = connect(cfg, req.profile)  # a profile without a token: exit 78
+    try:
+        service = DoctorService(client, cfg, write_probe=req.write_probe, scan=req.scan)
+        checks: list[Check] = []
+        if req.direct is not None:
+            writer = Credentials(
+                req.writer_user, *_secret(cfg.environ, "writer_password_env", req.writer_password_env)
+            )
+            admin = None
+            if req.admin_user or req.admin_password_env:
+                admin = Credentials(
+                    req.admin_user, *_secret(cfg.environ, "admin_password_env", req.admin_password_env)
+                )
+            try:
+                targets = [
+                    service.direct_target(
+                        req.direct,
+                        writer=writer,
+                        admin=admin,
+                        role_arn=req.role_arn,
+                        external_id=req.external_id,
+                    )
+                ]
+            except StoreOptionError as exc:
+                raise UsageError(f"--{exc.option.replace('_', '-')}: {exc}") from None
+        else:
+            try:
+                targets = await service.targets(req.integration)
+            except SourceError as exc:
+                raise UsageError(f"--integration {exc}") from None
+            except ApiError as exc:
+                error(PROG, exc)
+                checks.append(_api_failure(exc))
+                # Every configured store is still checked (an integration's needs the API).
+                targets = [] if req.integration is not None else await service.offline_targets()
+        checks += await service.run(targets, progress=_progress)
+    finally:
+        if client is not None:
+            await client.aclose()
+    if sys.stderr.isatty():
+        print("\r\x1b[K", end="", file=sys.stderr, flush=True)
+    code = ExitCode(exit_code(checks))
+    if req.json:
+        print(json.dumps({"checks": [c.to_json() for c in checks], "exitCode": int(code)}, indent=2))
+    else:
+        print(text_report(checks))
+    return code
+
+
+def _has_profile(cfg: Any, profile: str | None) -> bool:
+    from ldtui.config import ConfigError
+
+    try:
+        cfg.profile(profile)
+        cfg.token(profile)
+    except ConfigError:
+        return False
+    return True
+
+
+def _secret(environ: Any, option: str, var: str | None) -> tuple[Any, str]:
+    from pydantic import SecretStr
+
+    if not var:
+        return None, ""
+    if var not in environ:
+        raise UsageError(f"--{option.replace('_', '-')}: ${var} is not set")
+    return SecretStr(environ[var]), f"${var}"
+
+
+def _api_failure(exc: Any) -> Check:
+    from ldtui.core.doctor import Check
+
+    return Check(
+        "api.integration",
+        "launchdarkly",
+        "FAIL",
+        f"the integrations could not be listed: {exc.summary}",
+        "check the profile's token and base URL (ldtui config)",
+    )
+
+
+def text_report(checks: list[Check]) -> str:
+    """One line per check: id, result, target, what was found; the fix on the next line."""
+    if not checks:
+        return "no targets: configure a profile (integrations) or [stores]"
+    width = max(len(c.id) for c in checks)
+    lines = []
+    target = None
+    for c in checks:
+        if c.target != target:
+            target = c.target
+            lines.append(f"== {literal(target)}")
+        lines.append(f"{c.id:<{width}}  {c.result:<4}  {literal(c.found)}")
+        if c.fix and c.result in ("WARN", "FAIL"):
+            lines.append(f"{'':<{width}}        fix: {literal(c.fix)}")
+    counts = {r: sum(1 for c in checks if c.result == r) for r in ("PASS", "WARN", "FAIL", "SKIP")}
+    lines.append("")
+    lines.append(", ".join(f"{n} {r}" for r, n in counts.items()))
+    return "\n".join(lines)

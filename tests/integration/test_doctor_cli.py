@@ -1,0 +1,240 @@
+"""``ldtui doctor`` as a command: ``--json`` valid against docs/doctor.schema.json, exit codes
+0/1/2 from the worst result, usage errors 64, and no secret in any output (the token, ldtui's,
+the writer's and the admin's Redis passwords, the integration's password the emulator holds)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from ldtui.core.doctor import CHECK_IDS
+from ldtui.emulator.seed import DEFAULT_TOKEN
+from tests.servers import MotoServer, RedisServer
+
+pytestmark = pytest.mark.network
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA = json.loads((ROOT / "docs" / "doctor.schema.json").read_text())
+SECRETS = {"READER_PW": "rdr-8c41f0a2e9", "WRITER_PW": "wrt-5b7d13c6aa", "ADMIN_PW": "adm-0e92b4d71f"}
+
+
+@pytest.fixture
+def acl_redis(own_redis: RedisServer) -> RedisServer:
+    with own_redis.client() as c:
+        c.execute_command(
+            "ACL",
+            "SETUSER",
+            "ldreader",
+            "on",
+            f">{SECRETS['READER_PW']}",
+            "~*",
+            "-@all",
+            "+getrange",
+            "+srandmember",
+            "+scan",
+            "+type",
+            "+ping",
+        )
+        c.execute_command(
+            "ACL",
+            "SETUSER",
+            "ldwriter",
+            "on",
+            f">{SECRETS['WRITER_PW']}",
+            "~*",
+            "-@all",
+            "+get",
+            "+set",
+            "+sadd",
+            "+srem",
+            "+del",
+            "+watch",
+            "+ping",
+            "+multi",
+            "+exec",
+        )
+        c.execute_command("ACL", "SETUSER", "ldadmin", "on", f">{SECRETS['ADMIN_PW']}", "~*", "+@all")
+        c.execute_command("ACL", "SETUSER", "default", "off")
+    return own_redis
+
+
+def write_config(tmp_path: Path, base_url: str, redis: RedisServer) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'profile = "t"\n[profiles.t]\nbase_url = "{base_url}"\ntoken_env = "T_TOKEN"\ntimeout = 3\n'
+        f'[stores."default/production"]\ntype = "redis"\nurl = "redis://ldreader@127.0.0.1:{redis.port}/0"\n'
+        'password_env = "READER_PW"\nwriter_username = "ldwriter"\nwriter_password_env = "WRITER_PW"\n'
+        'admin_username = "ldadmin"\nadmin_password_env = "ADMIN_PW"\ntimeout = 2\n'
+    )
+    return path
+
+
+def run_doctor(config: Path | None, *args: str, home: Path, extra_env: dict[str, str] | None = None) -> Any:
+    env = {
+        **os.environ,
+        "T_TOKEN": DEFAULT_TOKEN,
+        **SECRETS,
+        "HOME": str(home),
+        "XDG_STATE_HOME": str(home / "s"),
+    }
+    env.update(extra_env or {})
+    argv = [sys.executable, "-m", "ldtui"]
+    if config is not None:
+        argv += ["--config", str(config)]
+    else:
+        env["LDTUI_CONFIG_FILE"] = os.devnull
+    return subprocess.run([*argv, "doctor", *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+def seeded_secrets(state: Any) -> list[str]:
+    found = [DEFAULT_TOKEN, *SECRETS.values()]
+    for integ in state.integrations.values():
+        if integ.config.get("password"):
+            found.append(integ.config["password"])
+    return found
+
+
+def assert_no_secret(run: Any, secrets: list[str]) -> None:
+    for secret in secrets:
+        assert secret not in run.stdout and secret not in run.stderr, secret
+    assert "Traceback" not in run.stderr
+
+
+def test_json_is_valid_and_holds_no_secret(
+    served_emulator: Any, emulator_state: Any, acl_redis: RedisServer, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path, served_emulator.base_url, acl_redis)
+    run = run_doctor(config, "--integration", "default/production/redis", "--json", home=tmp_path)
+    assert_no_secret(run, seeded_secrets(emulator_state))
+    document = json.loads(run.stdout)
+    jsonschema.validate(document, SCHEMA)
+    assert document["exitCode"] == run.returncode
+    checks = {c["id"]: c for c in document["checks"]}
+    assert set(checks) == {i for i in CHECK_IDS if not i.startswith("dynamodb.")}
+    assert checks["network.outbound"]["result"] == "PASS"
+    assert checks["redis.writer_acl"]["result"] == "PASS", checks["redis.writer_acl"]
+    assert "ACL DRYRUN" in checks["redis.writer_acl"]["found"]  # asked as ldadmin
+    assert checks["redis.reader_acl"]["result"] == "PASS"
+    assert checks["redis.auth"]["result"] == "PASS", checks["redis.auth"]  # default user off
+    # The integration connects with TLS (seeded tlsEnabled) but the store's url is plain.
+    assert checks["redis.tls"]["result"] == "FAIL"
+    assert run.returncode == 2
+    assert set(SCHEMA["properties"]["checks"]["items"]["properties"]["id"]["enum"]) == set(CHECK_IDS)
+    # Only GETs to the API: no create, patch or delete was answered.
+    asked = set(emulator_state.request_counts)
+    assert {"list", "public-ip-list", "projects", "environments"} <= asked
+    assert not asked & {"create", "patch", "delete", "faults"}
+
+
+def test_an_api_that_refuses_still_checks_the_configured_stores(
+    served_emulator: Any, acl_redis: RedisServer, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path, served_emulator.base_url, acl_redis)
+    run = run_doctor(config, "--json", home=tmp_path, extra_env={"T_TOKEN": "api-wrong-token"})
+    document = json.loads(run.stdout)
+    jsonschema.validate(document, SCHEMA)
+    assert run.returncode == 2
+    first = document["checks"][0]
+    assert (first["id"], first["target"], first["result"]) == ("api.integration", "launchdarkly", "FAIL")
+    reachable = [c for c in document["checks"] if c["id"] == "redis.reachable"]
+    assert (
+        reachable
+        and reachable[0]["target"] == "stores.default/production"
+        and reachable[0]["result"] == "PASS"
+    )
+    assert "api-wrong-token" not in run.stdout + run.stderr
+
+
+def test_write_probe_text_output_holds_no_secret(
+    served_emulator: Any, emulator_state: Any, acl_redis: RedisServer, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path, served_emulator.base_url, acl_redis)
+    run = run_doctor(config, "--integration", "default/production/redis", "--write-probe", home=tmp_path)
+    assert_no_secret(run, seeded_secrets(emulator_state))
+    line = next(x for x in run.stdout.splitlines() if x.startswith("redis.writer_acl"))
+    assert "PASS" in line and "write probe" in line
+    assert "fix:" in run.stdout
+    with acl_redis.client(username="ldadmin", password=SECRETS["ADMIN_PW"]) as c:
+        assert not c.keys("*ldtui_doctor_probe*")
+
+
+def test_every_target_and_exit_codes(
+    served_emulator: Any, emulator_state: Any, acl_redis: RedisServer, moto_server: MotoServer, tmp_path: Path
+) -> None:
+    """No --integration: every integration and configured store, like ``ldtui status``. DynamoDB
+    and IAM calls go to moto (its tables do not exist: dynamodb.table FAILs)."""
+    config = write_config(tmp_path, served_emulator.base_url, acl_redis)
+    env = {"AWS_ENDPOINT_URL_DYNAMODB": moto_server.endpoint, "AWS_ENDPOINT_URL_IAM": moto_server.endpoint}
+    run = run_doctor(config, "--json", home=tmp_path, extra_env=env)
+    assert_no_secret(run, seeded_secrets(emulator_state))
+    document = json.loads(run.stdout)
+    jsonschema.validate(document, SCHEMA)
+    targets = {c["target"] for c in document["checks"]}
+    assert {"default/production/redis", "default/staging/dynamodb", "payments/sandbox/dynamodb"} <= targets
+    assert run.returncode == document["exitCode"] == 2
+    tables = [c for c in document["checks"] if c["id"] == "dynamodb.table"]
+    assert tables and all(c["result"] == "FAIL" for c in tables)
+
+
+def test_a_healthy_direct_store_exits_zero_or_one(own_redis: RedisServer, tmp_path: Path) -> None:
+    import time
+
+    with own_redis.client() as c:
+        c.set("p:big_segments_synchronized_on", str(int(time.time() * 1000)))
+    run = run_doctor(None, "--store", "redis", "--redis-url", own_redis.url, "--prefix", "p", home=tmp_path)
+    # The only warning: a server without a password.
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert [x.split()[0] for x in run.stdout.splitlines() if " WARN " in x] == ["redis.auth"]
+    with own_redis.client() as c:
+        c.execute_command("ACL", "SETUSER", "default", "on", ">pw-0ff1ce")
+    run = run_doctor(
+        None,
+        "--store",
+        "redis",
+        "--redis-url",
+        f"redis://default@127.0.0.1:{own_redis.port}/0",
+        "--redis-password-env",
+        "PW",
+        "--prefix",
+        "p",
+        home=tmp_path,
+        extra_env={"PW": "pw-0ff1ce"},
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "pw-0ff1ce" not in run.stdout + run.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--integration", "nope"], "--integration"),
+        (["--prefix", "x"], "--prefix"),
+        (["--store", "redis"], "--redis-url"),
+        (["--store", "redis", "--redis-url", "http://x"], "--redis-url"),
+        (["--store", "redis", "--integration", "a/b/redis"], "one target"),
+        (["--table", "t"], "--table"),
+        (
+            [
+                "--store",
+                "redis",
+                "--redis-url",
+                "redis://127.0.0.1:1/0",
+                "--writer-password-env",
+                "NOT_SET_X",
+            ],
+            "NOT_SET_X",
+        ),
+    ],
+)
+def test_usage_errors_exit_64(args: list[str], named: str, tmp_path: Path) -> None:
+    run = run_doctor(None, *args, home=tmp_path)
+    assert run.returncode == 64, run.stdout + run.stderr
+    assert named in run.stderr
+    assert "Traceback" not in run.stderr
