@@ -89,7 +89,7 @@ def summarize(integration: BigSegmentStoreIntegration, now_ms: int) -> StatusSum
     if since is not None:
         reason = f"sync failing since {since_text(since, exact, now_ms)}"
         if s.lastSync is None:
-            reason += " (never synchronized)"
+            reason += ", never synchronized"
         if since != s.lastError:
             reason += f" (latest {relative_age(s.lastError, now_ms)})"
         if last_message:

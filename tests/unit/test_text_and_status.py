@@ -112,7 +112,7 @@ def test_failing_since_is_a_lower_bound_unless_the_errors_reach_past_the_last_sy
              "errors": [{"message": "refused", "timestamp": NOW - 300_000}, {"message": "refused", "timestamp": NOW - 5_000}]}
     s = summarize(integ(on=True, status=never), NOW)
     assert not s.failing_since_exact
-    assert s.reason == "sync failing since at least 5m ago (never synchronized) (latest 5s ago): refused"
+    assert s.reason == "sync failing since at least 5m ago, never synchronized (latest 5s ago): refused"
     # The JSON says which it is.
     from ldtui.services.status import api_side
 
