@@ -173,10 +173,11 @@ class Emulator:
         if budget is None:
             return {}
         now = self.state.now_ms()
-        start = now - now % limits.window_ms
-        window, count = self._windows.get(route, (start, 0))
-        if window != start:
-            window, count = start, 0
+        # A window opens with the first request after the last one closed (not on the clock's
+        # ten-second marks): "N requests in a window" then holds however slowly callers start.
+        window, count = self._windows.get(route, (now, 0))
+        if now >= window + limits.window_ms:
+            window, count = now, 0
         reset = window + limits.window_ms
         if count >= budget:
             headers = {"X-Ratelimit-Route-Remaining": "0", "X-Ratelimit-Reset": str(reset)}

@@ -133,7 +133,7 @@ class Faults:
 
 @dataclass
 class RateLimits:
-    """Requests allowed per route per 10-second window; ``None`` = unlimited."""
+    """Requests allowed per route per window (10 s, opened by its first request); ``None`` = unlimited."""
 
     per_route: int | None = None
     routes: dict[str, int] = field(default_factory=dict)  # route name -> budget, overrides

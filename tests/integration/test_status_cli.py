@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from ldtui.emulator.runtime import EmulatorRuntime, SyncSettings, ThreadedEmulator
@@ -158,8 +159,13 @@ def test_a_hanging_api_meets_the_deadline(redis_url: str, tmp_path: Path) -> Non
 def test_rate_limiting_is_said_on_stderr(emulator: ThreadedEmulator, redis_url: str, tmp_path: Path) -> None:
     limits = emulator.runtime.state.rate_limits
     limits.routes["list"], limits.retry_after = 1, True
+    limits.window_ms = 15_000  # the second process starts well inside the window, even on a busy machine
     config = write_config(tmp_path, emulator.base_url, redis_url)
-    document(run_status(config, "--json", home=tmp_path))  # spends the window's one request
+    spent = httpx.get(
+        f"{emulator.base_url}/api/v2/integration-capabilities/big-segment-store",
+        headers={"Authorization": DEFAULT_TOKEN, "LD-API-Version": "beta"},
+    )
+    assert spent.status_code == 200  # the window's one request, spent here
     run = run_status(config, "--json", home=tmp_path)
     data = document(run)
     assert "rate limited by LaunchDarkly, retrying in" in run.stderr
