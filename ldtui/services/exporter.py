@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import gzip
 import json
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ldtui.core.health import Health
@@ -89,7 +90,6 @@ class Reading:
     labels: tuple[str, ...]
     health: Health
     api_only: bool
-    checked: float
     store_up: float | None
     probe_duration: float | None
     synchronized: float | None
@@ -116,7 +116,6 @@ def reading(status: TargetStatus) -> Reading:
         labels=target_labels(status.target),
         health=status.health,
         api_only=status.api_only,
-        checked=status.checked_ms / 1000,
         store_up=store_up,
         probe_duration=_seconds(store.latency_ms),
         synchronized=synchronized,
@@ -184,6 +183,7 @@ class Collection:
         self.note = note
         self.monotonic = monotonic
         self.targets: list[Target] = []
+        self._target_ids: set[str] = set()
         self.readings: dict[str, Reading] = {}
         self.tracks: dict[str, _Track] = {}
         self.collectors: dict[str, CollectorState] = {}
@@ -263,7 +263,7 @@ class Collection:
 
     def _set_targets(self, targets: list[Target]) -> None:
         self.targets = targets
-        ids = {t.id for t in targets}
+        self._target_ids = ids = {t.id for t in targets}
         for table in (self.readings, self.tracks):
             for gone in [k for k in table if k not in ids]:
                 del table[gone]
@@ -295,7 +295,7 @@ class Collection:
 
     def _record(self, status: TargetStatus, now: float) -> None:
         key = status.target.id
-        if key not in {t.id for t in self.targets}:
+        if key not in self._target_ids:
             return  # its target left while it was being checked
         track = self.tracks.setdefault(key, _Track())
         if status.health is Health.UNAVAILABLE and not status.api_only:
@@ -408,12 +408,6 @@ TARGET_GAUGES: tuple[tuple[str, str, str, str], ...] = (
         "",
         "How many errors LaunchDarkly's _status lists (its recent errors, not only the current run).",
     ),
-    (
-        "ldtui_big_segments_checked_timestamp_seconds",
-        "checked",
-        "seconds",
-        "When this target was last checked (a failing store is retried less often, at least every 30 s).",
-    ),
 )
 
 
@@ -515,9 +509,15 @@ class ExporterMetrics:
 
 @dataclass
 class _Format:
+    """One format a scraper asked for: its prometheus_client encoder, and each family's
+    rendering from the last time (a family whose samples did not change is not rendered again:
+    most of them, between two collections)."""
+
     encoder: Callable[[Any], bytes]
     asked: float  # monotonic
     gzip: bool = False
+    trailer: bytes | None = None  # what the encoder writes after the families ("# EOF")
+    families: dict[str, tuple[Metric, bytes]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -527,11 +527,26 @@ class _Rendered:
     gzipped: bytes | None = None
 
 
+class _Families:
+    """A collector of given families, to render one family at a time."""
+
+    def __init__(self, *families: Metric) -> None:
+        self.families = families
+
+    def collect(self) -> tuple[Metric, ...]:
+        return self.families
+
+
 class Exposition:
     """What /metrics answers: the registry as prometheus_client renders it for the format the
     scraper's ``Accept`` asks for (``choose_encoder``: Prometheus text, or OpenMetrics). Each
     format a scraper asked for recently is rendered after every collection, so a scrape only
-    picks up bytes; a format asked for the first time is rendered at once."""
+    picks up bytes; a format asked for the first time is rendered at once.
+
+    The encoders write the families one after the other (and OpenMetrics ``# EOF`` after
+    them), so the body is each family as the encoder renders it alone, joined: the same bytes
+    as the whole registry rendered at once, without rendering again a family that has not
+    changed."""
 
     def __init__(
         self, registry: CollectorRegistry, *, monotonic: Callable[[], float] = time.monotonic
@@ -539,7 +554,8 @@ class Exposition:
         self.registry = registry
         self.monotonic = monotonic
         self.version = 0
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the formats and their renderings (held briefly)
+        self._render_lock = threading.Lock()  # one rendering at a time (they share caches)
         self._formats: dict[str, _Format] = {}
         self._rendered: dict[str, _Rendered] = {}
 
@@ -556,7 +572,20 @@ class Exposition:
             self._render(content_type, fmt, version)
 
     def _render(self, content_type: str, fmt: _Format, version: int) -> _Rendered:
-        body = fmt.encoder(self.registry)
+        with self._render_lock:
+            if fmt.trailer is None:
+                fmt.trailer = fmt.encoder(_Families())
+            parts: list[bytes] = []
+            seen: dict[str, tuple[Metric, bytes]] = {}
+            for family in self.registry.collect():
+                cached = fmt.families.get(family.name)
+                if cached is None or cached[0] != family:
+                    text = fmt.encoder(_Families(family))
+                    cached = (family, text[: len(text) - len(fmt.trailer)])
+                seen[family.name] = cached
+                parts.append(cached[1])
+            fmt.families = seen  # the families of targets gone are forgotten with them
+            body = b"".join([*parts, fmt.trailer])
         rendered = _Rendered(version, body, gzip.compress(body, compresslevel=1) if fmt.gzip else None)
         with self._lock:
             before = self._rendered.get(content_type)
@@ -680,8 +709,13 @@ class Exporter:
             await self.collection.run()
 
     def _publish(self, snapshot: Snapshot) -> None:
+        first = self.snapshot is None or self.snapshot.rounds == 0
         self.snapshot = snapshot
         self.exposition.refresh(snapshot.version)
+        if first and snapshot.rounds:
+            # What start-up made (modules, models, connections) lives as long as the process:
+            # out of the cyclic collector's way, a full collection no longer walks it each time.
+            gc.freeze()
 
     # --- the HTTP side -----------------------------------------------------------------------
 
