@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import os
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -565,3 +566,13 @@ def test_the_exporter_refuses_what_ldtui_status_refuses(capsys: pytest.CaptureFi
 
     assert main(["--config", os.devnull, "exporter"]) == ExitCode.CONFIG
     assert "no profile is configured" in capsys.readouterr().err
+
+
+def test_the_readme_lists_every_metric_served() -> None:
+    """The README's table of the exporter's metrics is what /metrics serves, no more, no less."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("### `ldtui exporter` for Prometheus\n")[1].split("\n## ")[0]
+    documented = set(re.findall(r"`(ldtui_[a-z_]+)(?:\{[a-z]+\})?`", section))
+    full = reading(status(target(1), api_side=api(errors=1)))
+    served = {s.name for f in parse_text(render([full], "").decode()) for s in f.samples}
+    assert documented == served
