@@ -65,6 +65,7 @@ bench: $(TEST_STAMP)
 	$(BIN)/python benchmarks/bench_tui.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/bench_inspect.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/bench_status.py  # 10 minutes: memory growth over a long poll
+	$(BIN)/python benchmarks/bench_exporter.py  # 10 minutes: 500 targets scraped, CPU and memory
 
 # Every picture in screenshots/ (and the README), from the running app at a fixed clock.
 screenshots: $(TEST_STAMP)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Annotated, Any, NamedTuple
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -97,11 +98,28 @@ class StatusSettings(_Section):
     readers: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(default_factory=dict)
 
 
+# `ldtui exporter`'s address: loopback, a port in the range of Prometheus exporters (9100-9999).
+DEFAULT_EXPORTER_LISTEN = "127.0.0.1:9786"
+
+
+def _listen_address(value: str) -> str:
+    from ldtui.core.net import parse_listen
+
+    parse_listen(value)
+    return value
+
+
+class ExporterSettings(_Section):
+    # HOST:PORT of /metrics and /healthz: loopback unless another address is asked for.
+    listen: Annotated[str, AfterValidator(_listen_address)] = DEFAULT_EXPORTER_LISTEN
+
+
 class Settings(_Section):
     profile: str | None = None
     profiles: dict[str, Profile] = Field(default_factory=dict)
     stores: dict[str, AnyStore] = Field(default_factory=dict)
     status: StatusSettings = Field(default_factory=StatusSettings)
+    exporter: ExporterSettings = Field(default_factory=ExporterSettings)
     ui: UiSettings = Field(default_factory=UiSettings)
     # Binding id -> keys, e.g. refresh = "r,f5" (Textual's App.set_keymap).
     keys: dict[str, str] = Field(default_factory=dict)
@@ -306,11 +324,20 @@ def _is_table(model: Any, name: str) -> bool:
     return typing.get_origin(annotation) is dict
 
 
+# The sections of one-value settings, in the order ``ldtui config`` shows them.
+_SECTIONS: tuple[tuple[str, Any], ...] = (
+    ("status", StatusSettings),
+    ("exporter", ExporterSettings),
+    ("ui", UiSettings),
+)
+
+
 def env_variables() -> dict[str, tuple[str, ...]]:
     """Every ``LDTUI_*`` variable and the setting it overrides, derived from the settings
-    models: a field added to ``[status]``, ``[ui]`` or a profile has its variable at once."""
+    models: a field added to ``[status]``, ``[exporter]``, ``[ui]`` or a profile has its variable
+    at once."""
     out: dict[str, tuple[str, ...]] = {env_var("profile"): ("profile",)}
-    for section, model in (("status", StatusSettings), ("ui", UiSettings)):
+    for section, model in _SECTIONS:
         for name in _field_names(model):
             if _is_table(model, name):
                 continue  # a table ([status.readers]) has no one-value variable
@@ -482,6 +509,7 @@ class SettingError(ValueError):
 def _section_models() -> dict[str, Any]:
     return {
         "status": StatusSettings,
+        "exporter": ExporterSettings,
         "ui": UiSettings,
         "profile": Profile,
         "redis": RedisStore,
@@ -491,8 +519,8 @@ def _section_models() -> dict[str, Any]:
 
 def validate_setting(section: str, name: str, value: object) -> Any:
     """``value`` validated as the field ``name`` of the settings model of ``section``
-    (``status``, ``ui``, ``profile``, ``redis``, ``dynamodb``): a flag obeys exactly what the
-    file and the environment obey."""
+    (``status``, ``exporter``, ``ui``, ``profile``, ``redis``, ``dynamodb``): a flag obeys exactly
+    what the file and the environment obey."""
     model = _section_models()[section]
     if dataclasses.is_dataclass(model):
         import typing
@@ -606,7 +634,7 @@ def describe(cfg: Config, profile: str | None = None) -> list[Row]:
                 )
             elif attr not in dict(_PASSWORD_REFS) and value is not None:
                 rows.append(Row(f"{k}.{attr}", show_value(value), cfg.source(f"{k}.{attr}")))
-    for section, model in (("status", StatusSettings), ("ui", UiSettings)):
+    for section, model in _SECTIONS:
         values = getattr(s, section)
         for attr in _field_names(model):
             key = f"{section}.{attr}"

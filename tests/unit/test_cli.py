@@ -105,7 +105,7 @@ def readme_exit_codes() -> dict[int, str]:
     return table()
 
 
-SUBCOMMANDS = ["config", "status", "inspect", "hash", "serve", "emulator"]
+SUBCOMMANDS = ["config", "status", "exporter", "inspect", "doctor", "hash", "serve", "emulator"]
 BAD_VALUES = [
     ["status", "--stale-after", "nan"],
     ["status", "--stale-after", "inf"],
@@ -116,6 +116,10 @@ BAD_VALUES = [
     ["inspect", "--store", "redis", "--timeout", "inf", "k"],
     ["inspect", "--store", "redis", "--stale-after", "nan", "k"],
     ["inspect", "--store", "mongodb", "k"],
+    ["exporter", "--listen", "9786"],
+    ["exporter", "--listen", "127.0.0.1:99999"],
+    ["exporter", "--listen", "::1:9786"],
+    ["exporter", "--listen", "\x1b[2J:1"],
     ["serve", "--port", "0"],
     ["serve", "--port", "99999"],
     ["emulator", "--port", "70000"],

@@ -56,6 +56,8 @@ SETTING_NAMES = [
     "auto_refresh",
     "animations",
     "mouse",
+    "exporter",
+    "listen",
     "default/production",
     "p",
     "redis",
@@ -70,6 +72,9 @@ TEXTS = [
     "http://",
     "https://h:99999",
     "https://ld.example:0",
+    "127.0.0.1:9786",
+    "[::1]:0",
+    "0.0.0.0:99999",
     "redis://:pw@h:6379/0",
     "redis://u:p/w@h:notaport/0",
     "unix://",
@@ -184,6 +189,8 @@ def no_world(tmp_path: Path) -> Iterator[None]:
         mp.setattr("ldtui.services.inspect.integration_inspector", integration)
         mp.setattr("ldtui.emulator.runtime.bind_socket", lambda host, port: Socket())
         mp.setattr("ldtui.cli.emulator.serve", lambda args, sock, started: ExitCode.OK)
+        mp.setattr("ldtui.cli.exporter.bind", lambda address: Socket())
+        mp.setattr("ldtui.cli.exporter.serve", lambda cfg, profile, address, sock: None)
         mp.setattr("textual_serve.server.Server.serve", lambda self: None)
         mp.setattr(LdtuiApp, "run", lambda self, **kwargs: None)
         mp.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"key-1\nkey-2\n")))
@@ -218,6 +225,7 @@ def test_no_configuration_document_gives_a_traceback(
             ["config"],
             ["config", "--json"],
             ["status"],
+            ["exporter"],
             ["--no-mouse"],
             ["inspect", "--integration", "default/production/redis", "k"],
         ):
@@ -251,6 +259,7 @@ ENV_VARS = [
     "LDTUI_TOKEN_ENV",
     "LDTUI_TOKEN_FILE",
     "LDTUI_TIMEOUT",
+    "LDTUI_LISTEN",
     "LDTUI_CONFIG_FILE",
 ]
 
@@ -274,7 +283,7 @@ def test_no_environment_gives_a_traceback(tmp_path: Path, env: dict[str, str], d
         for var, value in env.items():
             os.environ[var] = value
         try:
-            for argv in (["config"], ["status"], []):
+            for argv in (["config"], ["status"], ["exporter"], []):
                 run_main(argv if "LDTUI_CONFIG_FILE" in env else ["--config", str(path), *argv])
         finally:
             for var in env:
@@ -285,6 +294,7 @@ FLAGS: dict[str, list[str]] = {
     "": ["--config", "--profile", "--demo", "--no-mouse", "--version"],
     "config": ["--json"],
     "status": ["--json", "--watch", "--stale-after"],
+    "exporter": ["--listen"],
     "inspect": [
         "--store",
         "--integration",
