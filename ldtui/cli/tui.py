@@ -34,6 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> ExitCode:
+    import gc
+
     from ldtui.cli.lifeline import Lifeline
 
     with Lifeline() as life:
@@ -48,6 +50,10 @@ def run(args: argparse.Namespace) -> ExitCode:
         start = peek_ui(args.config)  # a ConfigError here is exit 78, from main
         app = make_app(args, start)
         life.graceful = lambda: _ask_to_exit(app, within=life.grace)
+        # A terminal UI allocates short-lived strips and segments by the thousand each frame,
+        # freed by reference counting: the collector's young generation is made larger so it
+        # scans less often (about a third of the status panel's CPU went to collections).
+        gc.set_threshold(10_000, 10, 10)
         app.run(mouse=start.ui.mouse and not args.no_mouse)
         return ExitCode(life.lost_code) if life.lost_code else ExitCode.OK
 

@@ -226,6 +226,7 @@ class LdTable(ScrollView, can_focus=True):
         self._sorted_all: list[str] | None = None
         self._layout_dirty = False
         self._highlight_posted: str | None = None
+        self._column_index_cache: tuple[int, dict[str, int]] | None = None
 
     # --- columns ------------------------------------------------------------------------------
 
@@ -440,10 +441,18 @@ class LdTable(ScrollView, can_focus=True):
     def _sorted(self) -> bool:
         return bool(self._sort_columns) or self._sort_key is not None
 
+    def _column_index(self) -> dict[str, int]:
+        """Column key -> position, kept until the columns change."""
+        cached = self._column_index_cache
+        if cached is None or cached[0] != self._layout_version:
+            cached = (self._layout_version, {c.key: n for n, c in enumerate(self._columns)})
+            self._column_index_cache = cached
+        return cached[1]
+
     def _row_sort_key(self, key: str) -> Any:
         row = self._rows[key]
         if self._sort_columns:
-            index = {c.key: n for n, c in enumerate(self._columns)}
+            index = self._column_index()
             values = []
             for column in self._sort_columns:
                 i = index.get(column)
@@ -491,6 +500,7 @@ class LdTable(ScrollView, can_focus=True):
     def _commit(self) -> None:
         pending, self._pending = self._pending, set()
         keep = self._filter
+        changed = pending | self._pending_filter
         only_filter, self._pending_filter = self._pending_filter - pending, set()
         if not self._order_dirty and self._sorted_all is not None and keep is not None:
             for key in only_filter:
@@ -517,11 +527,22 @@ class LdTable(ScrollView, can_focus=True):
             order_changed = before != self._order
             if order_changed:
                 self._order_version += 1
+        cursor = self._cursor_key
         self._place_cursor()
-        if order_changed or self._layout_dirty:
-            self._layout_dirty = False
-            self._update_virtual_size()
-        self.refresh()
+        if order_changed or self._layout_dirty or cursor != self._cursor_key:
+            if order_changed or self._layout_dirty:
+                self._layout_dirty = False
+                self._update_virtual_size()
+            self.refresh()
+            return
+        # Rows changed in place: only their lines are repainted (a second's tick of ages on a
+        # long table then costs the lines that changed, not the whole viewport).
+        top = int(self.scroll_y)
+        bottom = top + max(1, self.size.height)
+        for key in changed:
+            index = self._index.get(key)
+            if index is not None and top <= index < bottom:
+                self.refresh_line(1 + index)
 
     def _update_virtual_size(self) -> None:
         # Header, rows; with no row, one more line for the empty text.
