@@ -43,7 +43,7 @@ def keys(*presses: str, row: str | None = None) -> Callable[[Any], Awaitable[Non
 
 
 async def create_form_with_errors(pilot: Any) -> None:
-    await keys("n", "enter", "down", "enter")(pilot)  # default / staging
+    await keys("n", "down", "enter", "down", "enter")(pilot)  # default / staging
     await pilot.press("ctrl+s")
     await settle(pilot)
 

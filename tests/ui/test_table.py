@@ -234,11 +234,12 @@ def test_the_least_important_column_gives_way_first() -> None:
     ]
     # Room for everything: every column at its width.
     assert fitted(cols, 200) == [("name", 20), ("status", 6), ("error", 30), ("tags", 10)]
-    # A little short: tags (the highest priority number) goes first.
-    assert fitted(cols, 70) == [("name", 20), ("status", 6), ("error", 30)]
-    # Shorter: then error shrinks (it may, down to 10) before anything more important does.
+    # Four cells short: the name could give them up, so tags (the least important, with no
+    # minimum width) is not hidden; error, next in line, gives them up.
+    assert fitted(cols, 70) == [("name", 20), ("status", 6), ("error", 26), ("tags", 10)]
+    # Shorter: more than the name can give: tags goes, error shrinks to what is needed.
     assert fitted(cols, 50) == [("name", 20), ("status", 6), ("error", 18)]
-    # Narrower still: error goes too; name (which is never hidden) shrinks to what is left.
+    # Narrower still: error goes too; the name (never hidden) shrinks to what is left.
     assert fitted(cols, 24) == [("name", 14), ("status", 6)]
     # Columns without a priority are never hidden: the table scrolls sideways instead.
     assert fitted(cols, 5) == [("name", 8), ("status", 6)]

@@ -29,7 +29,7 @@ async def test_every_screen_in_every_theme(theme: str) -> None:
         async with world.app.run_test(size=(100, 30)) as pilot:
             await run(pilot)
             assert world.app.theme == theme
-            messages = [n.message for n in world.app._notifications]
+            messages = [n.message for n in world.app.notices]
             assert not any("theme" in m.lower() for m in messages), (scenario, messages)
 
 
@@ -63,7 +63,7 @@ async def test_user_theme_from_the_config_dir_and_fallback(tmp_path: Any) -> Non
     async with world.app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         assert world.app.theme == "ldtui-dark"
-        messages = [n.message for n in world.app._notifications]
+        messages = [n.message for n in world.app.notices]
         assert any(str(tmp_path / "mine.toml") in m for m in messages), messages
         assert any("'mine' was not found" in m for m in messages), messages
 

@@ -963,15 +963,20 @@ def fit_columns(
     columns: Sequence[Column], available: int, padding: int, width: Callable[[Column], int]
 ) -> list[ShownColumn]:
     """The columns that fit in ``available`` cells, with their widths. The least important
-    column gives way first (the highest priority number; columns without a priority come
-    last, and of equals the rightmost): it shrinks to its minimum width if it has one, and if
-    that is not enough and it has a priority, it is hidden; then the next one. With no width
-    known yet (0), every column keeps its width; when even the columns that cannot give way
-    do not fit, the table scrolls sideways."""
+    column gives way first (the highest priority number, of equals the rightmost): it shrinks
+    to its minimum width if it has one, and is hidden when the columns that are always shown
+    (no priority) could not make up the rest by shrinking; then the next one. Last, the
+    columns always shown shrink (the rightmost first) to their minimum widths. With no width
+    known yet (0), every column keeps its width; when even that is not enough, the table
+    scrolls sideways."""
     widths = {c.key: width(c) for c in columns}
     shown = list(columns)
     excess = sum(w + 2 * padding for w in widths.values()) - available if available > 0 else 0
     position = {c.key: n for n, c in enumerate(columns)}
+
+    def slack(column: Column) -> int:
+        return max(0, widths[column.key] - column.min_width) if column.min_width is not None else 0
+
     order = sorted(
         columns,
         key=lambda c: (c.priority if c.priority is not None else -1, position[c.key]),
@@ -980,11 +985,13 @@ def fit_columns(
     for column in order:
         if excess <= 0:
             break
-        if column.min_width is not None and widths[column.key] > column.min_width:
-            cut = min(excess, widths[column.key] - column.min_width)
-            widths[column.key] -= cut
-            excess -= cut
-        if excess > 0 and column.priority is not None:
+        cut = min(excess, slack(column))
+        widths[column.key] -= cut
+        excess -= cut
+        if column.priority is None or excess <= 0:
+            continue
+        always = sum(slack(c) for c in shown if c.priority is None)
+        if excess > always:
             shown.remove(column)
             excess -= widths[column.key] + 2 * padding
     index = {c.key: n for n, c in enumerate(columns)}
