@@ -69,8 +69,10 @@ class IntegrationFormScreen(LdModal):
         self.touched: set[str] = set()
         # Config typed for the other kind survives switching back and forth.
         self._configs: dict[str, dict[str, Any]] = {draft.kind: self.draft.config}
-        # What "dirty" is measured against: the form as it opened.
-        self._opened = copy.deepcopy(self.draft)
+        # What "dirty" is measured against: the kind and every value as the form first showed
+        # them (an input reports its first value as a change: that is not typing).
+        self._opened_kind = self.draft.kind
+        self._shown: dict[tuple[str, str], Any] = {("", "on"): self.draft.on}
 
     # --- layout ------------------------------------------------------------------------------
 
@@ -141,6 +143,7 @@ class IntegrationFormScreen(LdModal):
         return Static(f"{text}{' (optional)' if optional else ''}", classes="field-label")
 
     def _text_field(self, key: str, label: str, value: str, help_text: str, *, optional: bool = False) -> Any:
+        self._shown.setdefault(("", key), value)
         yield self._label(label, optional)
         yield LdInput(value=value, compact=True, placeholder=PLACEHOLDERS.get(key, ""), id=f"f-{key}")
         yield Static(help_text, classes="field-help")
@@ -148,6 +151,8 @@ class IntegrationFormScreen(LdModal):
 
     def _config_field(self, var: FormVariable) -> Any:
         value = self.draft.config.get(var.key, var.default if var.default is not None else "")
+        # (A secret's field starts empty: "unchanged".)
+        self._shown.setdefault((self.draft.kind, var.key), "" if var.is_secret else value)
         yield self._label(var.label, var.is_optional)
         if var.type == "boolean":
             yield Switch(value=bool(value), id=f"f-{var.key}")
@@ -199,7 +204,16 @@ class IntegrationFormScreen(LdModal):
     def dirty(self) -> bool:
         """Anything typed or changed since the form opened (a server error's form counts the
         typing it came back with)."""
-        return self.draft != self._opened or bool(self.server_error and self.touched)
+        if self.draft.kind != self._opened_kind or (self.server_error and self.touched):
+            return True
+        current = {"name": self.draft.name, "tags": self.draft.tags_text, "on": self.draft.on}
+        for (kind, key), first in self._shown.items():
+            if kind and kind != self.draft.kind:
+                continue
+            now = current[key] if not kind else self.draft.config.get(key, first)
+            if (now or None) != (first or None) and now != first:
+                return True
+        return False
 
     # --- moving through the fields -------------------------------------------------------------
 

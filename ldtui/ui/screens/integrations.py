@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from textual import on
+from textual import events, on
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Header, Input, Select
@@ -172,6 +172,7 @@ class IntegrationsScreen(LdScreen):
             on_change=self._update_statusline,
             wall_clock=self.ldtui.clock,
         )
+        self._release_scope = False  # the scope menu just closed: the rows take the focus
         self.watch(self.query_one("#scope", Select), "expanded", self._scope_menu)
         # After the first frame is on the terminal: then connect and load.
         self.call_after_refresh(self._start_loop)
@@ -523,8 +524,20 @@ class IntegrationsScreen(LdScreen):
 
     def _scope_menu(self, expanded: bool) -> None:
         """The menu closed (a choice made with Enter, or Esc): back to the rows, so Down and
-        Enter move in the table instead of opening the menu again."""
-        if not expanded and self.focused is self.query_one("#scope", Select):
+        Enter move in the table instead of opening the menu again. (The select takes the focus
+        back itself once its menu closes: the table takes it when that has happened.)"""
+        select = self.query_one("#scope", Select)
+        if expanded:
+            self._release_scope = False
+            return
+        focused = self.focused
+        if focused is not None and (focused is select or select in focused.ancestors):
+            self._release_scope = True
+            self.table.focus()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if self._release_scope and event.widget is self.query_one("#scope", Select):
+            self._release_scope = False
             self.table.focus()
 
     @on(Select.Changed, "#scope")
