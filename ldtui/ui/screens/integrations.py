@@ -96,12 +96,12 @@ class IntegrationsScreen(LdScreen):
             "clear_filter",
             "Clear filter",
             id="clear_filter",
-            show=False,
             tooltip="Clear the filter (or leave the scope menu)",
         ),
     ]
     # What the key bar keeps on a short line (F1 lists every key).
     KEY_PRIORITY = (
+        "clear_filter",
         "create",
         "edit",
         "delete",
@@ -491,10 +491,20 @@ class IntegrationsScreen(LdScreen):
         if self.loop is not None and self.start_error is None:
             self.loop.poll_now()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Esc clears the filter: on the key bar only while there is one to clear (or the scope
+        menu to leave)."""
+        if action == "clear_filter" and self.is_mounted:
+            box = self.query_one("#filter", Input)
+            scope = self.query_one("#scope", Select)
+            return bool(box.value or box.has_class("-visible") or self.focused is scope)
+        return True
+
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
         box.add_class("-visible")
         box.focus()
+        self.refresh_bindings()
 
     def action_clear_filter(self) -> None:
         box = self.query_one("#filter", Input)
@@ -502,6 +512,7 @@ class IntegrationsScreen(LdScreen):
             box.value = ""
             box.remove_class("-visible")
             self.table.focus()
+            self.refresh_bindings()
         elif self.focused is self.query_one("#scope", Select):
             self.table.focus()  # Esc leaves the scope menu for the rows
 

@@ -94,19 +94,29 @@ class KeyBar(Widget):
         out: list[KeyItem] = []
         seen: set[str] = set()
         app = self.app
+        keymap: dict[str, str] = dict(getattr(app, "keymap", {}) or {})
+        # An action bound to several keys ("escape,ctrl+n") shows the first of them.
+        first_key = {
+            b.action: (keymap.get(b.id or "", "") or b.key).split(",")[0].strip()
+            for b in screen_bindings(self.screen)
+        }
+        where: dict[str, int] = {}
         for node, binding, enabled, _tooltip in self.screen.active_bindings.values():
-            if not binding.show or not binding.description or binding.action in seen:
+            if not binding.show or not binding.description or is_hidden(app, binding):
                 continue
-            if is_hidden(app, binding):
+            item = KeyItem(app.get_key_display(binding), binding.description, binding, node, enabled)
+            if binding.action in seen:
+                if binding.key == first_key.get(binding.action) and binding.action in where:
+                    out[where[binding.action]] = item
                 continue
             seen.add(binding.action)
-            out.append(KeyItem(app.get_key_display(binding), binding.description, binding, node, enabled))
+            where[binding.action] = len(out)
+            out.append(item)
         # A focused widget may bind a key to something it cannot do (an input's scroll keys)
         # and pass it on: Textual then lists the widget's binding, not the screen's. The
         # screen's keys that the focused widget does not take as typing are shown too.
         screen = self.screen
         focused = screen.focused
-        keymap: dict[str, str] = dict(getattr(app, "keymap", {}) or {})
         for binding in screen_bindings(screen):
             if not binding.show or not binding.description or binding.action in seen:
                 continue
