@@ -46,7 +46,8 @@ def run(args: argparse.Namespace) -> ExitCode:
             "skipped": read.skipped,
             "truncated": read.truncated,
         }
-        print(json.dumps(document, indent=2, ensure_ascii=False))
+        # ASCII: a control character or a bidi override in a name cannot reach the terminal.
+        print(json.dumps(document, indent=2, ensure_ascii=True))
     else:
         rows = [
             (
