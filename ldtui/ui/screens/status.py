@@ -272,7 +272,7 @@ class StatusScreen(LdScreen):
             self._round,
             interval=lambda: self.interval,
             active=self._polling_wanted,
-            describe=_short,
+            describe=_short_reason,
             on_change=self._update_statusline,
             wall_clock=self.ldtui.clock,
         )
@@ -335,7 +335,7 @@ class StatusScreen(LdScreen):
             self.api.failures += 1
             self.api.last_failure = self.ldtui.clock()
             self.api.reason = _describe(exc)
-            self.api.short = _short(exc)
+            self.api.short = _short_reason(exc)
             self.api.next_due = now + backoff(self.interval, self.api.failures, API_MAX_BACKOFF_S)
             if first:
                 self.notify(
@@ -730,7 +730,7 @@ def _describe(error: BaseException) -> str:
     return describe_error(error)
 
 
-def _short(error: BaseException) -> str:
+def _short_reason(error: BaseException) -> str:
     from ldtui.ui.app import short_reason
 
     return short_reason(error)

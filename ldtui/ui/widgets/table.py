@@ -553,8 +553,11 @@ class LdTable(ScrollView, can_focus=True):
     # --- batching and refresh -----------------------------------------------------------------
 
     @contextlib.contextmanager
-    def batch(self) -> Iterator[None]:
-        """Many changes, one re-order and one refresh."""
+    def batch(self) -> Iterator[None]:  # type: ignore[override]
+        """Many changes, one re-order and one refresh. (Textual's own ``Widget.batch`` is an
+        async context manager for the same idea; this one is synchronous, as every caller
+        updates rows from the event loop without awaiting, and keeps its name so that no
+        caller in another branch silently gets Textual's.)"""
         self._batch_depth += 1
         try:
             yield
