@@ -148,6 +148,8 @@ KEYS: dict[str, list[str]] = {
     "single": ["esc Back", "^t Store", "k Key", "^b Bulk", "f1 Help"],
     "bulk": ["esc Back", "^r Run", "^o Load file", "e Export", "f1 Help"],
     "segment": ["esc Back", "r Count again", "f1 Help"],
+    "store_picker": ["esc Cancel", "f1 Help"],
+    "export": ["esc Cancel", "f1 Help"],
 }
 # Keys a screen must not offer.
 ABSENT: dict[str, list[str]] = {
@@ -266,6 +268,17 @@ def inspector(view: str) -> Callable[[Any], Awaitable[None]]:
             pilot.app.screen.query_one(TextArea).text = "\n".join(BULK_KEYS)
             await pilot.press("ctrl+r")
             await settle(pilot)
+        elif view == "export":
+            await pilot.press("b")
+            await settle(pilot)
+            pilot.app.screen.query_one(TextArea).text = "\n".join(BULK_KEYS)
+            await pilot.press("ctrl+r")
+            await settle(pilot)
+            await pilot.press("e")
+            await settle(pilot)
+        elif view == "store_picker":
+            await pilot.press("ctrl+t")
+            await settle(pilot)
         elif view == "segment":
             table = screen.query_one("#inspector-verdicts", LdTable)
             table.move_cursor(row=table.get_row_index("legacy-cohort"))
@@ -276,12 +289,13 @@ def inspector(view: str) -> Callable[[Any], Awaitable[None]]:
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-@pytest.mark.parametrize("view", ["single", "bulk", "segment"])
+@pytest.mark.parametrize("view", ["single", "bulk", "segment", "store_picker", "export"])
 def test_inspector(snap_compare: Any, view: str, size: tuple[int, int]) -> None:
     """single: the hash, a verdict per segment with its generation and reason, the sets and an
     orphaned older generation, the store's freshness at the top. bulk: counts per verdict and
     the results table (a bad key and markup in a key shown literally). segment: included and
-    excluded per generation of legacy-cohort, the current one marked."""
+    excluded per generation of legacy-cohort, the current one marked. store_picker: Ctrl+T, the
+    stores to choose from. export: e on the bulk results, the file name to export to."""
     world = make_world()
     memory_stores(world, NOW_MS - 6_000)
     assert snap_compare(world.app, terminal_size=size, run_before=checking_keys(view, inspector(view)))
@@ -335,12 +349,16 @@ def audit_world(size: tuple[int, int]) -> Any:
 
 
 KEYS["audit"] = ["esc Back", "⏎ Details", "r Reload", "f1 Help"]
+KEYS["audit_entry"] = ["esc Close", "c Copy", "f1 Help"]
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_audit_screen(snap_compare: Any, size: tuple[int, int]) -> None:
-    """a on the list: the changes ldtui sent, newest first, each with its HTTP status (the
-    409 in the down colour), the integration, where, the profile and the request id; the
-    file's path and the count above."""
+@pytest.mark.parametrize("view", ["audit", "audit_entry"])
+def test_audit_screen(snap_compare: Any, view: str, size: tuple[int, int]) -> None:
+    """audit: a on the list: the changes ldtui sent, newest first, each with its HTTP status
+    (the 409 in the down colour), the integration, where, the profile and the request id; the
+    file's path and the count above. audit_entry: Enter on the edit: the entry in full, with
+    the exact patch."""
     world = audit_world(size)
-    assert snap_compare(world.app, terminal_size=size, run_before=checking_keys("audit", keys("a")))
+    presses = ("a",) if view == "audit" else ("a", "down", "down", "enter")
+    assert snap_compare(world.app, terminal_size=size, run_before=checking_keys(view, keys(*presses)))
