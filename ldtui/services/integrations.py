@@ -178,10 +178,15 @@ class IntegrationService:
         action: str = "edit",
     ) -> BigSegmentStoreIntegration:
         """Send a reviewed JSON Patch (its first operation tests the version)."""
+        # The secrets typed into this patch: masked if a server's message quotes them.
+        manifest = MANIFESTS.get(integration.integrationKey)
+        secret_keys = manifest.secret_keys if manifest else frozenset()
         typed = tuple(
             str(op.get("value"))
             for op in patch
-            if str(op.get("path", "")).startswith("/config/") and isinstance(op.get("value"), str)
+            if str(op.get("path", "")).removeprefix("/config/") in secret_keys
+            and str(op.get("path", "")).startswith("/config/")
+            and isinstance(op.get("value"), str)
         )
         return await self._write(
             action,
