@@ -63,17 +63,17 @@ def short_reason(error: BaseException) -> str:
     """A failure in a few words, for a status line ("HTTP 500", "timeout"); the notification
     and the log (Ctrl+N) have the whole message."""
     from ldtui.api.errors import NETWORK_ERROR, TIMEOUT, ApiError
+    from ldtui.core.text import literal, truncate
 
     if isinstance(error, ApiError):
         if error.status is not None:
             return f"HTTP {error.status}"
-        return {TIMEOUT: "timeout", NETWORK_ERROR: "network error"}.get(error.code, error.code)
+        known = {TIMEOUT: "timeout", NETWORK_ERROR: "network error"}
+        return known.get(error.code) or truncate(literal(error.code), 40)
     if isinstance(error, TimeoutError):
         return "timeout"
     if isinstance(error, OSError):
         return "network error"
-    from ldtui.core.text import literal, truncate
-
     return truncate(literal(describe_error(error)), 40)
 
 

@@ -121,8 +121,7 @@ class DetailScreen(LdModal):
 
     def action_choose(self, what: str) -> None:
         words = {"edit": "edited", "toggle": "turned on or off", "delete": "deleted"}
-        refuse = getattr(self.app, "refuse_write", None)
-        if refuse is not None and refuse(words.get(what, "changed")):
+        if self.ldtui.refuse_write(words.get(what, "changed")):
             return
         self.dismiss(what)
 
