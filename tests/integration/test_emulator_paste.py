@@ -19,7 +19,9 @@ import httpx
 from ldtui.emulator.seed import DEFAULT_TOKEN, SeedOptions, build_state
 
 
-def read_config(proc: subprocess.Popen[str], stores: int, timeout: float = 60.0) -> tuple[str, dict[str, Any]]:
+def read_config(
+    proc: subprocess.Popen[str], stores: int, timeout: float = 60.0
+) -> tuple[str, dict[str, Any]]:
     """The banner and the configuration, read until the configuration has ``stores`` stores."""
     import queue
     import threading
@@ -50,7 +52,9 @@ def read_config(proc: subprocess.Popen[str], stores: int, timeout: float = 60.0)
 def test_the_printed_configuration_works_as_pasted(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "ldtui", "emulator", "--port", "0", "--contexts", "100"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
@@ -59,7 +63,10 @@ def test_the_printed_configuration_works_as_pasted(tmp_path: Path) -> None:
         assert config["profile"] == "emulator" and config["profiles"]["emulator"]["base_url"] == api
         stores = config["stores"]
         assert set(stores) == {
-            "default/production", "default/staging", "mobile-app/production/redis", "mobile-app/production/dynamodb",
+            "default/production",
+            "default/staging",
+            "mobile-app/production/redis",
+            "mobile-app/production/dynamodb",
         }
         assert stores["mobile-app/production/dynamodb"]["region"] == "eu-west-1"
         assert stores["default/staging"]["table"] == "ld-big-segments-staging"
@@ -69,12 +76,23 @@ def test_the_printed_configuration_works_as_pasted(tmp_path: Path) -> None:
         # seeded replica whose sync stopped ten minutes ago, STALE).
         (tmp_path / "config.toml").write_text(text.split("\n\n", 1)[1])
         env = {k: v for k, v in os.environ.items() if not k.startswith(("LDTUI_", "AWS_"))}
-        env.update({"LDTUI_EMULATOR_TOKEN": DEFAULT_TOKEN, "AWS_ACCESS_KEY_ID": "emulator",
-                    "AWS_SECRET_ACCESS_KEY": "emulator", "LDTUI_CONFIG_FILE": str(tmp_path / "config.toml")})
+        env.update(
+            {
+                "LDTUI_EMULATOR_TOKEN": DEFAULT_TOKEN,
+                "AWS_ACCESS_KEY_ID": "emulator",
+                "AWS_SECRET_ACCESS_KEY": "emulator",
+                "LDTUI_CONFIG_FILE": str(tmp_path / "config.toml"),
+            }
+        )
         deadline = time.monotonic() + 60
         while True:
-            run = subprocess.run([sys.executable, "-m", "ldtui", "status", "--json"], capture_output=True,
-                                 text=True, env=env, timeout=60)
+            run = subprocess.run(
+                [sys.executable, "-m", "ldtui", "status", "--json"],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=60,
+            )
             assert run.stdout.strip(), run.stderr
             document = json.loads(run.stdout)
             verdicts = {
@@ -100,7 +118,10 @@ def test_the_control_routes_are_never_faulted(served_emulator: Any) -> None:
     headers = {"Authorization": DEFAULT_TOKEN, "LD-API-Version": "beta"}
     base = served_emulator.base_url
     with httpx.Client(base_url=base, headers=headers, timeout=10) as client:
-        assert client.put("/_emulator/faults", json={"error_rate": 1.0, "malformed_rate": 1.0}).status_code == 200
+        assert (
+            client.put("/_emulator/faults", json={"error_rate": 1.0, "malformed_rate": 1.0}).status_code
+            == 200
+        )
         assert client.get("/api/v2/integration-capabilities/big-segment-store").status_code == 500
         for _ in range(20):  # every time, not by luck
             stats = client.get("/_emulator/stats")
