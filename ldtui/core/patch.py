@@ -15,6 +15,7 @@ Rules (api-contract.md §5-§6):
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -171,14 +172,12 @@ class FieldChange:
 def human_diff(fetched: BigSegmentStoreIntegration, ops: list[dict[str, Any]]) -> list[FieldChange]:
     """What ``ops`` change, field by field, from the integration as fetched (the version test
     is not a change), every secret masked on both sides."""
-    import json
-
     def shown(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False)
 
     before_config = mask_config(fetched.config, fetched.integrationKey)
     top = {"name": fetched.name, "on": fetched.on, "tags": list(fetched.tags)}
-    out = []
+    out: list[FieldChange] = []
     for op in patch_for_display(ops):
         kind, path = op.get("op"), str(op.get("path", ""))
         if kind == "test":
