@@ -71,6 +71,9 @@ class Profile(_Section):
     # Inline token: discouraged; accepted only from a config file of mode 0600.
     token: SecretStr | None = None
     timeout: float = Field(default=10.0, gt=0, le=300, allow_inf_nan=False)
+    # The TUI changes nothing on this account (an on-call profile): no create, edit, on/off
+    # or delete.
+    read_only: bool = False
 
     @field_validator("base_url")
     @classmethod
@@ -343,7 +346,8 @@ def env_variables() -> dict[str, tuple[str, ...]]:
                 continue  # a table ([status.readers]) has no one-value variable
             out[env_var(name)] = (section, name)
     for name in _field_names(Profile):
-        out[env_var(name)] = ("profiles", SELECTED, name)
+        # (A name [ui] has too, read_only, keeps its [ui] variable.)
+        out.setdefault(env_var(name), ("profiles", SELECTED, name))
     return out
 
 

@@ -203,14 +203,19 @@ class UiSettings:
     # Off: the terminal keeps its own mouse selection (copy by dragging, over SSH and in tmux);
     # every action has a key.
     mouse: bool = True
+    # Nothing is created, edited, turned on or off, or deleted (also --read-only, and a
+    # profile's own read_only).
+    read_only: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
 class UiStart:
-    """What the first frame needs: the UI settings and the keymap."""
+    """What the first frame needs: the UI settings and the keymap; ``configured`` names the
+    ``[ui]`` settings the file or the environment set (a remembered theme yields to them)."""
 
     ui: UiSettings
     keys: dict[str, str]
+    configured: frozenset[str] = frozenset()
 
 
 def _flag(value: object) -> bool | None:
@@ -275,4 +280,4 @@ def peek_ui(file: Path | str | None = None, environ: Mapping[str, str] | None = 
             values[f.name] = value
     keys = data.get("keys")
     keymap = {str(k): v for k, v in keys.items() if isinstance(v, str)} if isinstance(keys, dict) else {}
-    return UiStart(UiSettings(**values), keymap)
+    return UiStart(UiSettings(**values), keymap, frozenset(values))

@@ -17,12 +17,14 @@ No Textual here; the token never reaches a log line, an exception or a repr.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import email.utils
 import json
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
@@ -75,6 +77,24 @@ MAX_MESSAGE_CHARS = 1000
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
+
+# Who wants the HTTP status and request id of each answer (the audit trail): per task, so
+# concurrent calls never see each other's answers.
+ResponseObserver = Callable[[int, str | None], None]
+_response_observer: contextvars.ContextVar[ResponseObserver | None] = contextvars.ContextVar(
+    "ldtui_response_observer", default=None
+)
+
+
+@contextlib.contextmanager
+def observe_responses(observer: ResponseObserver) -> Iterator[None]:
+    """Within the block (and the tasks it starts), ``observer(status, request_id)`` is called
+    for every HTTP answer this task's calls receive, the last one being the final answer."""
+    token = _response_observer.set(observer)
+    try:
+        yield
+    finally:
+        _response_observer.reset(token)
 
 
 @dataclass(frozen=True)
@@ -382,6 +402,8 @@ class LaunchDarklyClient:
                 continue
 
             request_id = response.headers.get("x-request-id")
+            if (observer := _response_observer.get()) is not None:
+                observer(response.status_code, request_id)
             log.debug(
                 "%s %s -> %s (request id %s)",
                 ctx.method,

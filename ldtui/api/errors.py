@@ -139,6 +139,11 @@ def hint_for(
                 "The integration changed on the server since it was loaded (optimistic lock). "
                 "Reload it and reapply your edit."
             )
+        if ctx.method == "POST" and ctx.integration_kind:
+            return (
+                f"The environment most likely has a {ctx.integration_kind} integration already "
+                "(one of each kind per environment): edit that one instead."
+            )
         return "LaunchDarkly reported a conflict. Reload and try again."
     if status in (400, 422):
         return f"LaunchDarkly rejected the request: {message}. Fix the value it names and retry."

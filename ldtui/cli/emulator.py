@@ -131,7 +131,21 @@ def serve(args: argparse.Namespace, sock: Any, started: list[Any]) -> ExitCode:
     print(f"  access token (read-only):  {READ_ONLY_TOKEN}")
     print(f"  Redis stores:    {redact_url(redis_url)}  (prefix: each environment's client-side ID)")
     print(f"  DynamoDB stores: {redact_url(endpoint)}")
-    print("  Ctrl-C stops it.", flush=True)
+    print("  Ctrl-C stops it.")
+    print()
+    from ldtui.emulator.paste import ready_config
+
+    print(
+        ready_config(
+            state,
+            api_url=f"http://{host}:{port}",
+            redis_url=redact_url(redis_url),
+            dynamodb_endpoint=redact_url(endpoint),
+            token=given if given == DEFAULT_TOKEN else "<the token given with --token>",
+        ),
+        end="",
+        flush=True,
+    )
     if not is_loopback(args.host):
         error(
             "warning",

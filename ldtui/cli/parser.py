@@ -16,7 +16,7 @@ from ldtui import __version__
 from ldtui.cli.exit_codes import ExitCode
 
 # The subcommands, in the order ``ldtui --help`` lists them.
-COMMANDS = ("config", "status", "exporter", "inspect", "doctor", "hash", "serve", "emulator")
+COMMANDS = ("config", "status", "exporter", "inspect", "doctor", "hash", "audit", "serve", "emulator")
 
 
 class UsageParser(argparse.ArgumentParser):

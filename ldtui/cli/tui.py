@@ -31,6 +31,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="leave the mouse to the terminal (select and copy text); every action has a key",
     )
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        help="change nothing: no create, edit, on/off or delete (also ui.read_only, and a "
+        "profile's read_only = true)",
+    )
 
 
 def run(args: argparse.Namespace) -> ExitCode:
@@ -60,8 +66,11 @@ def run(args: argparse.Namespace) -> ExitCode:
 
 def make_app(args: argparse.Namespace, start: UiStart) -> LdtuiApp:
     from ldtui.config_file import config_dir
+    from ldtui.services.state import state_dir
 
     demo, config_file, profile = args.demo, args.config, args.profile
+    read_only = bool(getattr(args, "read_only", False)) or start.ui.read_only
+    reason = "--read-only" if getattr(args, "read_only", False) else "ui.read_only" if read_only else ""
 
     def make_backend() -> Backend:
         from ldtui.config import load_config
@@ -80,11 +89,17 @@ def make_app(args: argparse.Namespace, start: UiStart) -> LdtuiApp:
     return LdtuiApp(
         make_backend,
         theme=start.ui.theme,
+        # The theme picked from the palette last time, unless the configuration names one.
+        theme_configured="theme" in start.configured,
         # The demo's world changes by itself: refresh it unless configured otherwise.
         auto_refresh=start.ui.auto_refresh or (5.0 if demo else 0.0),
         keymap=start.keys,
         animations=start.ui.animations,
         user_theme_dirs=[config_dir() / "themes"],
+        read_only=read_only,
+        read_only_reason=reason,
+        # The remembered theme and the audit trail.
+        state_dir=state_dir(),
     )
 
 

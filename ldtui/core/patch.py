@@ -15,6 +15,7 @@ Rules (api-contract.md §5-§6):
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -154,3 +155,45 @@ def mask_config(config: Mapping[str, Any], kind: str | None = None) -> dict[str,
     return {
         k: (mask_secret(v) if k in secrets and isinstance(v, str) and v else v) for k, v in config.items()
     }
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One line of a patch as a person reads it: ``port: "6379" → "6380"``."""
+
+    field: str  # "name", "on", "tags", or the config key ("port")
+    before: str  # JSON, secrets masked; "(none)" when it was not set
+    after: str  # JSON, secrets masked; "(removed)" when the patch removes it
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.before} → {self.after}"
+
+
+def human_diff(fetched: BigSegmentStoreIntegration, ops: list[dict[str, Any]]) -> list[FieldChange]:
+    """What ``ops`` change, field by field, from the integration as fetched (the version test
+    is not a change), every secret masked on both sides."""
+    def shown(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False)
+
+    before_config = mask_config(fetched.config, fetched.integrationKey)
+    top = {"name": fetched.name, "on": fetched.on, "tags": list(fetched.tags)}
+    out: list[FieldChange] = []
+    for op in patch_for_display(ops):
+        kind, path = op.get("op"), str(op.get("path", ""))
+        if kind == "test":
+            continue
+        parts = jsonpatch.JsonPointer(path).parts if path.startswith("/") else [path]
+        if parts and parts[0] == "config" and len(parts) >= 2:
+            field_name = "/".join(str(p) for p in parts[1:])
+            key = str(parts[1])
+            old: Any = before_config.get(key, _MISSING) if len(parts) == 2 else _MISSING
+        else:
+            field_name = str(parts[0]) if parts else path
+            old = top.get(field_name, _MISSING)
+        before = "(none)" if old is _MISSING else shown(old)
+        after = "(removed)" if kind == "remove" else shown(op.get("value"))
+        out.append(FieldChange(field_name, before, after))
+    return out
+
+
+_MISSING = object()

@@ -66,6 +66,7 @@ class ProfileBackend(Backend):
         self.label = name
         self.profile = prof
         self.base_url = prof.resolved_base_url
+        self.read_only = prof.read_only
         self._token: Any = None
 
     async def start(self, progress: ProgressFn | None = None) -> None:

@@ -50,6 +50,15 @@ COLUMN_CAPS = {
 }
 
 
+# On a narrow terminal (80 columns), columns give way in this order (the highest first); the
+# others always show: where, the name, the status word with its "old" mark, and the age.
+COLUMN_PRIORITIES = {"tags": 5, "last_error": 4, "kind": 3, "on": 2}
+# How narrow a column may get (ending in an ellipsis) before that.
+COLUMN_MIN_WIDTHS = {"last_error": 16, "name": 20, "project": 12, "environment": 12, "tags": 8}
+# Sorting by status: the best first, so that reversed (S) the worst comes to the top.
+STATUS_ORDER = [ApiStatus.OK, ApiStatus.OFF, ApiStatus.UNKNOWN, ApiStatus.STALE, ApiStatus.ERROR]
+
+
 class Cell(Text):
     """A ``Text`` with the value to sort by (ages sort by time, not by their wording)."""
 
@@ -114,7 +123,7 @@ OLD = "old"  # said beside the status of a row whose data predates a failed refr
 
 def status_cell(word: ApiStatus, variables: dict[str, str], *, old: bool = False) -> Cell:
     text = f"{word.value} {OLD}" if old else word.value
-    return cell(text, sort_key=list(ApiStatus).index(word), style=status_style(word, variables))
+    return cell(text, sort_key=STATUS_ORDER.index(word), style=status_style(word, variables))
 
 
 def row_cells(

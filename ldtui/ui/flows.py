@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 
 from ldtui.api.errors import ApiError
 from ldtui.core.forms import IntegrationDraft
+from ldtui.core.manifests import MANIFESTS
 from ldtui.core.models import BigSegmentStoreIntegration
-from ldtui.services.integrations import DraftInvalid, draft_from_integration, rebase
+from ldtui.services.integrations import DraftInvalid, ReadOnly, draft_from_integration, rebase
 from ldtui.ui.screens.dialogs import ConfirmScreen, DeleteScreen
 from ldtui.ui.screens.form import IntegrationFormScreen
 from ldtui.ui.screens.picker import PickerScreen
@@ -32,12 +33,23 @@ def _fail(screen: IntegrationsScreen, title: str, error: Exception) -> None:
 # --- create -------------------------------------------------------------------------------------
 
 
+def existing_kinds(screen: IntegrationsScreen) -> dict[tuple[str, str], frozenset[str]]:
+    """The kinds of integration each environment has, from the list's integrations."""
+    found: dict[tuple[str, str], set[str]] = {}
+    for integ in screen.integrations.values():
+        found.setdefault((integ.projectKey, integ.environmentKey), set()).add(integ.integrationKey)
+    return {where: frozenset(kinds) for where, kinds in found.items()}
+
+
 def create_flow(screen: IntegrationsScreen) -> None:
     def picked(where: tuple[str, str] | None) -> None:
         if where is not None:
-            open_create_form(screen, where, IntegrationDraft(kind="redis", on=False))
+            taken = existing_kinds(screen).get(where, frozenset())
+            kind = next((k for k in MANIFESTS if k not in taken), "redis")
+            # On unless turned off: a new integration that silently lands off syncs nothing.
+            open_create_form(screen, where, IntegrationDraft(kind=kind, on=True))
 
-    screen.app.push_screen(PickerScreen(), picked)
+    screen.app.push_screen(PickerScreen(existing_kinds(screen)), picked)
 
 
 def open_create_form(
@@ -47,6 +59,7 @@ def open_create_form(
     server_error: str | None = None,
 ) -> None:
     project, environment = where
+    taken = existing_kinds(screen).get(where, frozenset())
 
     def submitted(result: IntegrationDraft | None) -> None:
         if result is not None:
@@ -59,7 +72,11 @@ def open_create_form(
 
     screen.app.push_screen(
         IntegrationFormScreen(
-            draft, mode="create", where=f"{project}/{environment}", server_error=server_error
+            draft,
+            mode="create",
+            where=f"{project}/{environment}",
+            server_error=server_error,
+            taken=taken - {draft.kind},
         ),
         submitted,
     )
@@ -69,6 +86,9 @@ async def create(screen: IntegrationsScreen, where: tuple[str, str], draft: Inte
     service = await screen.ldtui.service_ready()
     try:
         created = await service.create(where[0], where[1], draft)
+    except ReadOnly as exc:
+        _fail(screen, "Not created", exc)
+        return
     except (ApiError, DraftInvalid) as exc:
         _fail(screen, "Not created", exc)
         open_create_form(screen, where, draft, server_error=str(exc))
@@ -133,7 +153,10 @@ async def apply(
         screen.kept_drafts.pop(integ.id, None)
         return
     try:
-        updated = await service.client.patch_integration(integ.ref, patch)
+        updated = await service.patch(integ, patch)
+    except ReadOnly as exc:
+        _fail(screen, "Not saved", exc)
+        return
     except ApiError as exc:
         if exc.status == 409:
             try:
@@ -202,6 +225,9 @@ async def toggle(screen: IntegrationsScreen, integ: BigSegmentStoreIntegration, 
     service = await screen.ldtui.service_ready()
     try:
         updated = await service.set_on(integ, on)
+    except ReadOnly as exc:
+        _fail(screen, "Not changed", exc)
+        return
     except ApiError as exc:
         _fail(screen, "Not changed", exc)
         if exc.status == 409:
@@ -259,7 +285,10 @@ async def delete(screen: IntegrationsScreen, integ: BigSegmentStoreIntegration) 
         delete_flow(screen, latest, changed=_changes(integ, latest))
         return
     try:
-        await service.delete(integ.ref)
+        await service.delete(latest)
+    except ReadOnly as exc:
+        _fail(screen, "Not deleted", exc)
+        return
     except ApiError as exc:
         if exc.status == 404:
             screen.forget(integ.id)

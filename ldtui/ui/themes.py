@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.theme import Theme
 
 import ldtui
@@ -86,3 +87,28 @@ def load_themes(dirs: Iterable[Path]) -> LoadedThemes:
             seen.add(theme.name)
             out.themes.append(theme)
     return out
+
+
+class LdThemeProvider(Provider):
+    """The palette's themes: ldtui's own (shipped and the user's), each of which defines the
+    status colours. Textual's own themes are left out of the list (``ui.theme`` still takes
+    them, with default status colours)."""
+
+    def _themes(self) -> list[str]:
+        names = getattr(self.app, "ldtui_themes", None)
+        return list(names) if names else sorted(self.app.available_themes)
+
+    def _choose(self, name: str) -> None:
+        self.app.theme = name
+
+    async def discover(self) -> Hits:
+        for name in self._themes():
+            yield DiscoveryHit(name, lambda name=name: self._choose(name), help="ldtui theme")
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name in self._themes():
+            if (score := matcher.match(name)) > 0:
+                yield Hit(
+                    score, matcher.highlight(name), lambda name=name: self._choose(name), help="ldtui theme"
+                )

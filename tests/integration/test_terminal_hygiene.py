@@ -21,6 +21,7 @@ import psutil
 import pytest
 
 from ldtui.cli import ExitCode
+from ldtui.ui.widgets.table import LdTable
 from tests.ui.harness import make_world, settle
 
 pytestmark = pytest.mark.network
@@ -205,6 +206,10 @@ async def test_keymap_from_config_rebinds_by_id() -> None:
         await pilot.press("i")
         await settle(pilot)
         assert not isinstance(pilot.app.screen, InspectorScreen)
+        # "i" is no binding now: it started a type-ahead search of the list, which a letter
+        # pressed within a second extends. Let that second pass (the table's own clock).
+        table = pilot.app.screen.query_one(LdTable)
+        table.type_ahead_clock = lambda: time.monotonic() + 60
         await pilot.press("x")
         await settle(pilot)
         assert isinstance(pilot.app.screen, InspectorScreen)

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from ldtui.ui.widgets.keybar import KeyBar
 from ldtui.ui.widgets.table import LdTable
 from tests.ui.harness import find, make_world, settle
 
@@ -43,8 +44,27 @@ def keys(*presses: str, row: str | None = None) -> Callable[[Any], Awaitable[Non
 
 
 async def create_form_with_errors(pilot: Any) -> None:
-    await keys("n", "enter", "down", "enter")(pilot)  # default / staging
+    await keys("n", "down", "enter", "down", "enter")(pilot)  # default / staging
     await pilot.press("ctrl+s")
+    await settle(pilot)
+
+
+async def discard_form(pilot: Any) -> None:
+    await keys("n", "down", "enter", "down", "enter")(pilot)
+    await pilot.press(*"half typed", "escape")
+    await settle(pilot)
+
+
+async def messages(pilot: Any) -> None:
+    await settle(pilot)
+    pilot.app.notify(
+        "LaunchDarkly rejected the request: config.port must be a number between 1 and 65535, "
+        "not '65536'. Fix the value it names and retry. (request id 9b1f0c2e)",
+        title="Not saved",
+        severity="error",
+    )
+    pilot.app.notify("Turned on 'Dev Redis'.", title="Changed")
+    await pilot.press("ctrl+n")
     await settle(pilot)
 
 
@@ -128,7 +148,73 @@ SCENARIOS: dict[str, Callable[[Any], Awaitable[None]]] = {
     # The doctor (k): one line per check, its result as a word first, the fix under a WARN or
     # FAIL, the counts in the line under the title.
     "doctor": doctor_results,
+    # F1 in the form: the form's own keys, not the list's.
+    "form_help": keys("n", "down", "enter", "down", "enter", "f1"),
+    # Esc on a form with typing in it: discard, or back to the form.
+    "discard": discard_form,
+    # Ctrl+N: every message of the session in full, newest first.
+    "messages": messages,
+    # A read-only session: no New, Edit, On/Off or Delete; READ-ONLY in the header.
+    "read_only": keys(),
 }
+# Options of the world a scenario runs in (the default: none).
+WORLD_OPTIONS: dict[str, dict[str, Any]] = {
+    "read_only": {"read_only": True, "read_only_reason": "--read-only"},
+}
+LIST_KEYS = ["n New", "e Edit", "d Delete", "h Health", "i Inspect", "q Quit", "f1 Help"]
+FORM_KEYS = ["^s Save", "esc Cancel", "^k Check", "f1 Help"]
+# The keys each screen's key bar must show at 80x24 and at 120x36 (F1 lists the rest).
+KEYS: dict[str, list[str]] = {
+    "integrations": LIST_KEYS,
+    "filtered": ["esc Clear filter", "f1 Help"],
+    "detail": ["esc Close", "e Edit", "o On/Off", "d Delete", "f1 Help"],
+    "picker": ["esc Cancel", "pgdn Next page", "pgup Previous page", "f1 Help"],
+    "create_form_errors": FORM_KEYS,
+    "edit_form": FORM_KEYS,
+    "review": ["^s Send", "esc Back to form", "f1 Help"],
+    "conflict": ["esc Back to my edit", "f1 Help"],
+    "delete": ["esc Cancel", "f1 Help"],
+    "toggle": ["esc Cancel", "f1 Help"],
+    "help": ["esc Close"],
+    "form_help": ["esc Close"],
+    "discard": ["esc Cancel", "f1 Help"],
+    "messages": ["esc Close", "c Copy", "f1 Help"],
+    "read_only": ["h Health", "i Inspect", "q Quit", "f1 Help"],
+    "panel": ["esc Integrations", "r Check now", "i Inspect", "⏎ Details", "q Quit", "f1 Help"],
+    "panel_detail": ["esc Close", "c Copy events", "f1 Help"],
+    "single": ["esc Back", "^t Store", "k Key", "^b Bulk", "f1 Help"],
+    "bulk": ["esc Back", "^r Run", "^o Load file", "e Export", "f1 Help"],
+    "segment": ["esc Back", "r Count again", "f1 Help"],
+    "store_picker": ["esc Cancel", "f1 Help"],
+    "export": ["esc Cancel", "f1 Help"],
+    "doctor": ["esc Close", "r Run again", "c Copy", "f1 Help"],
+}
+# Keys a screen must not offer.
+ABSENT: dict[str, list[str]] = {
+    "read_only": ["New", "Edit", "On/Off", "Delete"],
+    # Under a dialog, the list's keys do not work: its key bar is the dialog's.
+    **{name: ["n New", "h Health"] for name in ("detail", "picker", "create_form_errors", "review", "delete")},
+}
+
+
+def key_bar(pilot: Any) -> str:
+    return str(pilot.app.screen.query_one(KeyBar).text)
+
+
+def checking_keys(name: str, run: Callable[[Any], Awaitable[None]]) -> Callable[[Any], Awaitable[None]]:
+    """``run``, then the key bar holds the screen's essential keys (and none it must not)."""
+
+    async def checked(pilot: Any) -> None:
+        await run(pilot)
+        bar = key_bar(pilot)
+        missing = [k for k in KEYS[name] if k not in bar]
+        assert not missing, f"{name} at {pilot.app.size}: {missing} not in {bar!r}"
+        present = [k for k in ABSENT.get(name, []) if k in bar]
+        assert not present, f"{name} at {pilot.app.size}: {present} in {bar!r}"
+        if name == "read_only":
+            assert "READ-ONLY" in pilot.app.title
+
+    return checked
 
 
 @pytest.mark.parametrize("theme", THEMES)
@@ -136,8 +222,9 @@ SCENARIOS: dict[str, Callable[[Any], Awaitable[None]]] = {
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
 def test_screen(snap_compare: Any, scenario: str, size: tuple[int, int], theme: str) -> None:
     """See the comment of each scenario in SCENARIOS for what a person should see."""
-    world = make_world(theme=theme)
-    assert snap_compare(world.app, terminal_size=size, run_before=SCENARIOS[scenario])
+    world = make_world(theme=theme, **WORLD_OPTIONS.get(scenario, {}))
+    run = checking_keys(scenario, SCENARIOS[scenario])
+    assert snap_compare(world.app, terminal_size=size, run_before=run)
 
 
 # --- the status panel ----------------------------------------------------------------------------
@@ -185,7 +272,8 @@ def test_status_panel(snap_compare: Any, state: str, size: tuple[int, int]) -> N
     diagnostics and event log."""
     world = make_world()
     fixed_stores(world, PANEL_STATES["stale_and_disagree" if state == "detail" else state])
-    assert snap_compare(world.app, terminal_size=size, run_before=panel(state, detail=state == "detail"))
+    run = checking_keys("panel_detail" if state == "detail" else "panel", panel(state, detail=state == "detail"))
+    assert snap_compare(world.app, terminal_size=size, run_before=run)
 
 
 # --- the inspector -------------------------------------------------------------------------------
@@ -218,6 +306,17 @@ def inspector(view: str) -> Callable[[Any], Awaitable[None]]:
             pilot.app.screen.query_one(TextArea).text = "\n".join(BULK_KEYS)
             await pilot.press("ctrl+r")
             await settle(pilot)
+        elif view == "export":
+            await pilot.press("b")
+            await settle(pilot)
+            pilot.app.screen.query_one(TextArea).text = "\n".join(BULK_KEYS)
+            await pilot.press("ctrl+r")
+            await settle(pilot)
+            await pilot.press("e")
+            await settle(pilot)
+        elif view == "store_picker":
+            await pilot.press("ctrl+t")
+            await settle(pilot)
         elif view == "segment":
             table = screen.query_one("#inspector-verdicts", LdTable)
             table.move_cursor(row=table.get_row_index("legacy-cohort"))
@@ -228,15 +327,16 @@ def inspector(view: str) -> Callable[[Any], Awaitable[None]]:
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-@pytest.mark.parametrize("view", ["single", "bulk", "segment"])
+@pytest.mark.parametrize("view", ["single", "bulk", "segment", "store_picker", "export"])
 def test_inspector(snap_compare: Any, view: str, size: tuple[int, int]) -> None:
     """single: the hash, a verdict per segment with its generation and reason, the sets and an
     orphaned older generation, the store's freshness at the top. bulk: counts per verdict and
     the results table (a bad key and markup in a key shown literally). segment: included and
-    excluded per generation of legacy-cohort, the current one marked."""
+    excluded per generation of legacy-cohort, the current one marked. store_picker: Ctrl+T, the
+    stores to choose from. export: e on the bulk results, the file name to export to."""
     world = make_world()
     memory_stores(world, NOW_MS - 6_000)
-    assert snap_compare(world.app, terminal_size=size, run_before=inspector(view))
+    assert snap_compare(world.app, terminal_size=size, run_before=checking_keys(view, inspector(view)))
 
 
 # --- one screen per shipped theme ------------------------------------------------------------
@@ -250,3 +350,53 @@ def test_shipped_theme(snap_compare: Any, theme: str) -> None:
     selected row and the footer keys distinct from the background."""
     world = make_world(theme=theme)
     assert snap_compare(world.app, terminal_size=(120, 36), run_before=SCENARIOS["integrations"])
+
+
+# --- the audit trail ---------------------------------------------------------------------------
+
+
+def audit_world(size: tuple[int, int]) -> Any:
+    """A world whose state directory holds a trail of four changes (a fixed directory: its path
+    is on the screen)."""
+    import shutil
+    from pathlib import Path
+
+    from ldtui.services.audit import FILE_NAME, AuditEntry, AuditLog
+
+    directory = Path("/tmp") / f"ldtui-snapshot-audit-{size[0]}x{size[1]}"
+    shutil.rmtree(directory, ignore_errors=True)
+    log = AuditLog(directory / FILE_NAME, clock=lambda: NOW)
+    where = {"profile": "prod-oncall", "base_url": "https://app.launchdarkly.com", "kind": "redis"}
+    rows = [
+        ("create", "POST", 201, "Staging Redis", "staging", True, None),
+        ("edit", "PATCH", 200, "Prod Redis store", "production", True, None),
+        ("toggle", "PATCH", 409, "Dev Redis", "development", False, "HTTP 409 conflict: version mismatch"),
+        ("delete", "DELETE", 204, "Old Redis", "sandbox", True, None),
+    ]
+    for n, (action, method, status, name, env, ok, error) in enumerate(rows):
+        log.append(
+            AuditEntry(
+                time=f"2026-11-18T11:0{n}:40Z", action=action, method=method,
+                path=f"/api/v2/integration-capabilities/big-segment-store/default/{env}/redis/id-{n}",
+                project="default", environment=env, integration_id=f"id-{n}", name=name,
+                body=[{"op": "replace", "path": "/config/port", "value": "6380"}] if action == "edit" else None,
+                status=status, request_id=f"9b1f0c2e-000{n}", ok=ok, error=error, **where,
+            )
+        )
+    return make_world(state_dir=directory)
+
+
+KEYS["audit"] = ["esc Back", "⏎ Details", "r Reload", "f1 Help"]
+KEYS["audit_entry"] = ["esc Close", "c Copy", "f1 Help"]
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("view", ["audit", "audit_entry"])
+def test_audit_screen(snap_compare: Any, view: str, size: tuple[int, int]) -> None:
+    """audit: a on the list: the changes ldtui sent, newest first, each with its HTTP status
+    (the 409 in the down colour), the integration, where, the profile and the request id; the
+    file's path and the count above. audit_entry: Enter on the edit: the entry in full, with
+    the exact patch."""
+    world = audit_world(size)
+    presses = ("a",) if view == "audit" else ("a", "down", "down", "enter")
+    assert snap_compare(world.app, terminal_size=size, run_before=checking_keys(view, keys(*presses)))

@@ -17,6 +17,7 @@ from ldtui.ui.screens.form import IntegrationFormScreen
 from ldtui.ui.screens.integrations import IntegrationsScreen
 from ldtui.ui.screens.picker import PickerScreen
 from ldtui.ui.screens.review import ConflictScreen, ReviewScreen
+from ldtui.ui.widgets.keybar import KeyBar
 from ldtui.ui.widgets.table import LdTable
 from tests.ui.harness import find, make_world, settle
 
@@ -39,7 +40,8 @@ def column(app: Any, index: int) -> list[str]:
 
 
 def notifications(app: Any) -> str:
-    return "\n".join(f"{n.title}: {n.message}" for n in app._notifications)
+    """Every notification in full (a toast shows four lines at most; the log has the rest)."""
+    return "\n".join(f"{n.title}: {n.message}" for n in app.notices)
 
 
 async def select_row(pilot: Any, name: str) -> None:
@@ -101,7 +103,7 @@ async def test_sort_by_key_and_header_click() -> None:
         await settle(pilot)
         await pilot.press("s", "s", "s", "s", "s", "s")  # project, env, store, name, on, status
         statuses = column(w.app, 5)
-        assert statuses == sorted(statuses, key=["OK", "STALE", "ERROR", "OFF", "UNKNOWN"].index)
+        assert statuses == sorted(statuses, key=["OK", "OFF", "UNKNOWN", "STALE", "ERROR"].index)
         screen = w.app.screen
         table = screen.query_one(LdTable)
         screen.post_message(LdTable.HeaderSelected(table, "name"))
@@ -111,9 +113,23 @@ async def test_sort_by_key_and_header_click() -> None:
         await pilot.pause()
         assert names(w.app) == sorted(ORDER, key=str.lower, reverse=True)
         assert "Name ↓" in table.render_line(0).text  # the header says how it is sorted
-        # S reverses the sort from the keyboard (worst first is one key away).
+        # S reverses the sort from the keyboard.
         await pilot.press("S")
         assert names(w.app) == sorted(ORDER, key=str.lower)
+
+
+async def test_worst_first_is_one_key_away() -> None:
+    w = make_world()
+    async with w.app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("S")  # from the default order: the worst status first
+        assert column(w.app, 5)[:2] == ["ERROR", "STALE"] and column(w.app, 5)[-1] == "OK"
+        table = w.app.screen.query_one(LdTable)
+        assert "Status ↓" in table.render_line(0).text
+        await pilot.press("S")  # again: the other way round
+        assert column(w.app, 5)[0] == "OK" and column(w.app, 5)[-1] == "ERROR"
+        # The key is on the key bar at 80 columns.
+        assert ("S", "Worst first") in w.app.screen.query_one(KeyBar).shown
 
 
 async def test_incremental_filter_and_clear() -> None:
@@ -183,6 +199,8 @@ async def pick(pilot: Any, project_index: int, env_index: int) -> None:
     await settle(pilot)
     picker = pilot.app.screen
     assert isinstance(picker, PickerScreen)
+    assert picker.focused is picker.query_one("#query")  # the search has the focus
+    await pilot.press("down")  # to the projects
     for _ in range(project_index):
         await pilot.press("down")
     await settle(pilot)
@@ -253,8 +271,16 @@ async def test_create_rejected_by_the_server_reopens_the_form_with_typing() -> N
     w = make_world()
     async with w.app.run_test(size=(120, 36)) as pilot:
         await settle(pilot)
-        await pick(pilot, 0, 0)  # default / production already has a Redis integration
+        # Someone adds a Redis integration to default/staging after the list was loaded: the
+        # picker cannot know, LaunchDarkly refuses the second one.
+        theirs = Integration(
+            id=w.state.new_id(), kind="redis", project="default", environment="staging",
+            config={"host": "redis.theirs.internal", "port": "6379"}, on=True, tags=[], name="Theirs",
+        )
+        w.state.integrations[theirs.id] = theirs
+        await pick(pilot, 0, 1)  # default / staging
         form = w.app.screen
+        assert isinstance(form, IntegrationFormScreen) and form.draft.kind == "redis"
         set_value(form, "#f-name", "Second Redis")
         set_value(form, "#f-host", "redis.two.internal")
         await pilot.press("ctrl+s")
@@ -264,6 +290,45 @@ async def test_create_rejected_by_the_server_reopens_the_form_with_typing() -> N
         assert again.query_one("#f-name", Input).value == "Second Redis"
         assert again.query_one("#f-host", Input).value == "redis.two.internal"
         assert "already exists" in rendered(again.query_one("#server-error", Static))
+        # The hint says what to do about it, not "reload and try again".
+        assert "edit that one instead" in notifications(w.app)
+
+
+async def test_the_picker_marks_environments_and_refuses_a_full_one() -> None:
+    w = make_world()
+    async with w.app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        # default/production has a Redis integration; give it a DynamoDB one too.
+        both = Integration(
+            id=w.state.new_id(), kind="dynamodb", project="default", environment="production",
+            config={"tableName": "t-prod", "region": "us-east-1", "roleArn": "arn:aws:iam::123456789012:role/r",
+                    "externalId": "x-1234"},
+            on=True, tags=[], name="Prod DynamoDB",
+        )
+        w.state.integrations[both.id] = both
+        await pilot.press("r")
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        picker = w.app.screen
+        assert isinstance(picker, PickerScreen)
+        envs = picker.query_one("#environments")
+        labels = {o.id: str(o.prompt) for o in envs.options}
+        assert "has Redis and DynamoDB" in labels["production"] and envs.get_option("production").disabled
+        assert "has DynamoDB" in labels["staging"] and not envs.get_option("staging").disabled
+        assert "has Redis" in labels["development"]
+        # Picking staging: the form offers only the kind it does not have yet.
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        staging = next(n for n, o in enumerate(envs.options) if o.id == "staging")
+        envs.highlighted = staging
+        await pilot.press("enter")
+        await settle(pilot)
+        form = w.app.screen
+        assert isinstance(form, IntegrationFormScreen) and form.draft.kind == "redis"
+        assert form.taken == {"dynamodb"}
+        text = " ".join(rendered(s) for s in form.query(".field-help"))
+        assert "has a DynamoDB integration already" in text
 
 
 # --- edit --------------------------------------------------------------------------------------

@@ -153,13 +153,13 @@ async def test_bad_input_keeps_what_was_typed() -> None:
     async with world.app.run_test(size=(120, 36)) as pilot:
         screen = await open_inspector(pilot)
         await look_up(pilot, "", SEGMENTS)
-        assert any("empty" in n.message for n in pilot.app._notifications)
+        assert any("empty" in n.message for n in pilot.app.notices)
         await look_up(pilot, "alice@example.com", "beta-testers=three")
-        assert any("'three' is not a whole number" in n.message for n in pilot.app._notifications)
+        assert any("'three' is not a whole number" in n.message for n in pilot.app.notices)
         assert screen.query_one("#inspect-segments", LdInput).value == "beta-testers=three"
         assert pilot.app.focused is screen.query_one("#inspect-segments", LdInput)
         await look_up(pilot, "x" * 70_000, "")
-        assert any("70,000 bytes long" in n.message for n in pilot.app._notifications)
+        assert any("70,000 bytes long" in n.message for n in pilot.app.notices)
 
 
 async def test_unconfigured_store_says_how_to_configure_it() -> None:
@@ -214,7 +214,7 @@ async def test_bulk_counts_export_and_bad_file(tmp_path: Path) -> None:
         pilot.app.screen.query_one("#export-path", LdInput).value = str(tmp_path / "missing" / "x.csv")
         await pilot.press("enter")
         await settle(pilot)
-        assert any("does not exist" in n.message for n in pilot.app._notifications)
+        assert any("does not exist" in n.message for n in pilot.app.notices)
         # Files: invalid UTF-8, and a CSV without the column, are refused with the reason.
         bad = tmp_path / "bad.txt"
         bad.write_bytes(b"ok\n\xff\n")
@@ -367,7 +367,7 @@ async def test_api_down_still_offers_the_configured_stores() -> None:
         await settle(pilot)
         screen = pilot.app.screen
         assert isinstance(screen, InspectorScreen)
-        assert any("showing the stores ldtui knows" in n.message for n in pilot.app._notifications)
+        assert any("showing the stores ldtui knows" in n.message for n in pilot.app.notices)
         assert "default/production" in text_of(screen.query_one("#inspector-store"))
         unknown = [t for t in screen.targets if t.prefix_unknown]
         assert unknown and all(t.store_key != "default/production" for t in unknown)

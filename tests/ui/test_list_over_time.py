@@ -80,7 +80,7 @@ async def test_a_failing_api_is_said_rows_marked_old_and_recovery_clears_it_by_i
         assert "last refresh failed" in line and "retrying in" in line and "HTTP 500" in line
         assert all(row[COL["status"]].endswith(" old") for row in shown(w.app))
         assert all(table.is_dim(key) for key in table.shown_keys)
-        assert sum(1 for n in w.app._notifications if n.title == "Refresh failed") == 1  # said once
+        assert sum(1 for n in w.app.notices if n.title == "Refresh failed") == 1  # said once
         w.state.faults.error_rate = 0.0
         await wait_for(pilot, lambda: screen.loop.state.failures == 0, 70)
         await wait_for(

@@ -108,7 +108,7 @@ async def test_panel_verdicts_and_counts(redis_url: str, moto_server: MotoServer
         await pilot.press("r")
         await settle(pilot)
         await wait_for(pilot, lambda: verdicts(app)["Prod Redis store"] == "DISAGREE")
-        assert any(n.title == "Store alert" and "DISAGREE" in n.message for n in app._notifications)
+        assert any(n.title == "Store alert" and "DISAGREE" in n.message for n in app.notices)
         order = [cells[COL["verdict"]] for cells in rows(app).values()]
         assert order[0] == "DISAGREE" and order[-1] == "OFF"  # worst first
         # The cursor stays on the row it was on as rows move; Home goes to the worst.

@@ -71,6 +71,12 @@ op = st.one_of(
     st.tuples(st.just("resize"), st.integers(8, 60), st.integers(2, 14)),
     st.tuples(st.just("scroll"), st.integers(0, 8), st.integers(0, 8)),
     st.tuples(st.just("focus"), st.booleans()),
+    # Narrow widths: columns that may shrink, columns that may be hidden.
+    st.tuples(
+        st.just("narrow"),
+        st.fixed_dictionaries({c: st.none() | st.integers(1, 6) for c, _ in COLUMNS}),
+        st.fixed_dictionaries({c: st.none() | st.integers(0, 3) for c, _ in COLUMNS}),
+    ),
 )
 
 
@@ -114,6 +120,9 @@ def apply(table: LdTable, step: tuple[Any, ...], state: dict[str, Any]) -> None:
         table.styles.width, table.styles.height = step[1], step[2]
     elif kind == "scroll":
         table.scroll_to(x=step[1], y=step[2], animate=False, immediate=True)
+    elif kind == "narrow":
+        table.set_min_widths(step[1])
+        table.set_priorities(step[2])
 
 
 async def fresh_copy(app: App[None], table: LdTable, state: dict[str, Any]) -> LdTable:
@@ -123,6 +132,8 @@ async def fresh_copy(app: App[None], table: LdTable, state: dict[str, Any]) -> L
     await app.query_one("#box").mount(copy)
     copy.set_columns([(c.key, c.label) for c in table.columns])
     copy.set_widths({c.key: c.width for c in table.columns})
+    copy.set_min_widths({c.key: c.min_width for c in table.columns})
+    copy.set_priorities({c.key: c.priority for c in table.columns})
     with copy.batch():
         for key in table.row_keys:
             copy.set_row(key, table.get_cells(key) or (), dim=table.is_dim(key))
@@ -203,3 +214,139 @@ async def test_an_empty_result_says_why() -> None:
         await pilot.pause()
         lines = ["".join(ch for ch, _ in line) for line in render(table)]
         assert lines[1].strip().startswith("b") and "nothing matches" not in "".join(lines)
+
+
+# --- narrow terminals ----------------------------------------------------------------------------
+
+from ldtui.ui.widgets.table import Column, fit_columns  # noqa: E402
+
+
+def fitted(columns: list[Column], available: int) -> list[tuple[str, int]]:
+    return [(s.column.key, s.width) for s in fit_columns(columns, available, 1, lambda c: c.width)]
+
+
+def test_the_least_important_column_gives_way_first() -> None:
+    cols = [
+        Column("name", "Name", 20, min_width=8),
+        Column("status", "Status", 6),
+        Column("error", "Error", 30, priority=2, min_width=10),
+        Column("tags", "Tags", 10, priority=3),
+    ]
+    # Room for everything: every column at its width.
+    assert fitted(cols, 200) == [("name", 20), ("status", 6), ("error", 30), ("tags", 10)]
+    # Four cells short: the name could give them up, so tags (the least important, with no
+    # minimum width) is not hidden; error, next in line, gives them up.
+    assert fitted(cols, 70) == [("name", 20), ("status", 6), ("error", 26), ("tags", 10)]
+    # Shorter: more than the name can give: tags goes, error shrinks to what is needed.
+    assert fitted(cols, 50) == [("name", 20), ("status", 6), ("error", 18)]
+    # Narrower still: error goes too; the name (never hidden) shrinks to what is left.
+    assert fitted(cols, 24) == [("name", 14), ("status", 6)]
+    # Columns without a priority are never hidden: the table scrolls sideways instead.
+    assert fitted(cols, 5) == [("name", 8), ("status", 6)]
+    # Before the first layout (no width yet) nothing is hidden.
+    assert [k for k, _ in fitted(cols, 0)] == ["name", "status", "error", "tags"]
+
+
+class WideApp(App[None]):
+    CSS = "LdTable { height: 10; width: 1fr; }"
+
+    def compose(self) -> ComposeResult:
+        yield LdTable(id="subject")
+
+
+async def test_a_narrow_table_hides_columns_by_priority_and_shows_them_again() -> None:
+    app = WideApp()
+    async with app.run_test(size=(100, 12)) as pilot:
+        table = app.query_one(LdTable)
+        table.set_columns([("name", "Name"), ("status", "Status"), ("error", "Last error"), ("tags", "Tags")])
+        table.set_rows([("k1", ("Prod Redis store", "STALE old", "x" * 40, "ops, critical"))])
+        table.fit_widths()
+        table.set_priorities({"error": 2, "tags": 3})
+        table.set_min_widths({"error": 12, "name": 8})
+        await pilot.pause()
+        assert table.hidden_columns == []
+        await pilot.resize_terminal(60, 12)
+        await pilot.pause()
+        assert table.shown_columns == ["name", "status", "error"]
+        line = "".join(ch for ch, _ in render(table)[1])
+        assert "STALE old" in line and "Prod Redis store" in line and line.rstrip().endswith("…")
+        await pilot.resize_terminal(30, 12)
+        await pilot.pause()
+        assert table.shown_columns == ["name", "status"]
+        header = "".join(ch for ch, _ in render(table)[0])
+        assert "Status" in header and "Last error" not in header
+        await pilot.resize_terminal(100, 12)
+        await pilot.pause()
+        assert table.hidden_columns == []
+
+
+# --- type-ahead ----------------------------------------------------------------------------------
+
+from textual.binding import Binding  # noqa: E402
+
+
+class TypingApp(App[None]):
+    CSS = "LdTable { height: 10; }"
+    BINDINGS = [Binding("d", "deleted", "Delete", id="delete")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.deleted = 0
+
+    def compose(self) -> ComposeResult:
+        yield LdTable(id="subject")
+
+    def action_deleted(self) -> None:
+        self.deleted += 1
+
+
+async def typing_table(pilot: Any, app: TypingApp) -> LdTable:
+    table = app.query_one(LdTable)
+    table.set_columns([("project", "Project"), ("name", "Name")])
+    rows = ["default", "mobile-app", "mobile-web", "payments", "Moped", "default"]
+    table.set_rows([(f"k{i}", (p, f"n{i}")) for i, p in enumerate(rows)])
+    table.focus()
+    now = [100.0]
+    table.type_ahead_clock = lambda: now[0]
+    table.now = now  # type: ignore[attr-defined]
+    await pilot.pause()
+    return table
+
+
+async def test_typed_letters_jump_to_the_next_row_that_starts_with_them() -> None:
+    app = TypingApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = await typing_table(pilot, app)
+        await pilot.press("p")
+        assert table.cursor_key == "k3"
+        table.now[0] += 2  # a pause: the next letter starts a new search
+        await pilot.press("m")
+        assert table.cursor_key == "k4"  # the next one after the cursor (case does not matter)
+        table.now[0] += 2
+        await pilot.press("m")
+        assert table.cursor_key == "k1"  # wraps around
+        # Within a second, letters extend the search: "mobile-w" from the current row on.
+        for ch in "obile-w":
+            table.now[0] += 0.3
+            await pilot.press("minus" if ch == "-" else ch)
+        assert table.cursor_key == "k2" and table.type_ahead_text == "mobile-w"
+        table.now[0] += 2
+        assert table.type_ahead_text == ""
+        # Nothing starts with it: the cursor stays.
+        await pilot.press("z")
+        assert table.cursor_key == "k2"
+
+
+async def test_a_bound_letter_acts_unless_a_search_is_in_progress() -> None:
+    app = TypingApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = await typing_table(pilot, app)
+        await pilot.press("d")  # bound: the action, not a jump
+        assert app.deleted == 1 and table.cursor_key == "k0"
+        await pilot.press("p")
+        table.now[0] += 0.3
+        await pilot.press("d")  # extends "p" to "pd": no row, and no delete either
+        assert app.deleted == 1 and table.type_ahead_text == "pd" and table.cursor_key == "k3"
+        table.now[0] += 2
+        await pilot.press("d")
+        assert app.deleted == 2

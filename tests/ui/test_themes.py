@@ -29,7 +29,7 @@ async def test_every_screen_in_every_theme(theme: str) -> None:
         async with world.app.run_test(size=(100, 30)) as pilot:
             await run(pilot)
             assert world.app.theme == theme
-            messages = [n.message for n in world.app._notifications]
+            messages = [n.message for n in world.app.notices]
             assert not any("theme" in m.lower() for m in messages), (scenario, messages)
 
 
@@ -63,7 +63,7 @@ async def test_user_theme_from_the_config_dir_and_fallback(tmp_path: Any) -> Non
     async with world.app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         assert world.app.theme == "ldtui-dark"
-        messages = [n.message for n in world.app._notifications]
+        messages = [n.message for n in world.app.notices]
         assert any(str(tmp_path / "mine.toml") in m for m in messages), messages
         assert any("'mine' was not found" in m for m in messages), messages
 
@@ -152,3 +152,71 @@ def test_mouse_can_be_left_to_the_terminal(monkeypatch: pytest.MonkeyPatch, tmp_
     assert main(["--config", str(path)]) == 0
     assert main([]) == 0
     assert [r["mouse"] for r in runs] == [False, False, True]
+
+
+def cell_colours(svg: str) -> list[tuple[int, int, str, str, str]]:
+    """(row, column, character, foreground, background) of every character drawn in a Textual
+    SVG screenshot: the text's fill over the background rectangle under it (or the terminal's
+    background where none is drawn)."""
+    import html
+    import re
+
+    fills = dict(re.findall(r"\.([\w-]+-r\d+)\s*\{\s*fill:\s*(#[0-9a-fA-F]{6})", svg))
+    clips = {
+        int(n): float(y)
+        for n, y in re.findall(r'<clipPath id="[\w-]+-line-(\d+)">\s*<rect x="0" y="([\d.]+)"', svg)
+    }
+    line_height = clips[1] - clips[0]
+    terminal_bg = re.search(r'<rect fill="(#[0-9a-fA-F]{6})" stroke="[^"]*" stroke-width="[^"]*" x="1"', svg)
+    default_bg = terminal_bg.group(1) if terminal_bg else "#000000"
+    backgrounds: dict[tuple[int, int], str] = {}
+    texts = []
+    char_width = None
+    for fill, x, y, width in re.findall(
+        r'<rect fill="(#[0-9a-fA-F]{6})" x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="[\d.]+" '
+        r'shape-rendering="crispEdges"', svg
+    ):
+        texts.append(("rect", fill, float(x), float(y), float(width)))
+    for cls, x, length, line, text in re.findall(
+        r'<text class="([\w-]+-r\d+)" x="([\d.]+)" y="[\d.]+" textLength="([\d.]+)" '
+        r'clip-path="url\(#[\w-]+-line-(\d+)\)">([^<]*)</text>', svg
+    ):
+        text = html.unescape(text)
+        if text and char_width is None:
+            char_width = float(length) / len(text)
+        texts.append(("text", cls, float(x), int(line), text))
+    assert char_width, "no text in the screenshot?"
+    for kind, fill, x, y, width in texts:
+        if kind == "rect":
+            row = round((y - clips[0]) / line_height)
+            for col in range(round(x / char_width), round((x + width) / char_width)):
+                backgrounds[(row, col)] = fill
+    out = []
+    for kind, cls, x, row, text in texts:
+        if kind != "text":
+            continue
+        start = round(x / char_width)
+        for n, char in enumerate(text):
+            if char.strip():
+                col = start + n
+                out.append((row, col, char, fills[cls], backgrounds.get((row, col), default_bg)))
+    return out
+
+
+@pytest.mark.parametrize("theme", SHIPPED)
+async def test_no_color_is_readable_in_every_shipped_theme(theme: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """NO_COLOR with any theme (the ANSI one included, which once drew black on black): every
+    character of the list screen differs from the background it is drawn on."""
+    from tests.ui.harness import settle
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    world = make_world(theme=theme)
+    async with world.app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert world.app.theme == theme and world.app.no_color
+        svg = world.app.export_screenshot()
+    cells = cell_colours(svg)
+    assert len(cells) > 200, "the list screen should show its rows"
+    unreadable = [(row, col, char, fg) for row, col, char, fg, bg in cells if fg.lower() == bg.lower()]
+    assert not unreadable, unreadable[:10]
+    assert "ProdRedisstore" in "".join(char for _, _, char, _, _ in cells)

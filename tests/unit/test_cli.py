@@ -105,7 +105,7 @@ def readme_exit_codes() -> dict[int, str]:
     return table()
 
 
-SUBCOMMANDS = ["config", "status", "exporter", "inspect", "doctor", "hash", "serve", "emulator"]
+SUBCOMMANDS = ["config", "status", "exporter", "inspect", "doctor", "hash", "audit", "serve", "emulator"]
 BAD_VALUES = [
     ["status", "--stale-after", "nan"],
     ["status", "--stale-after", "inf"],

@@ -16,6 +16,7 @@ from ldtui.core.patch import (
     UnsafePatchError,
     build_patch,
     check_patch,
+    human_diff,
     patch_for_display,
 )
 from ldtui.core.secrets import is_redacted, redact_like_launchdarkly
@@ -219,3 +220,25 @@ def test_display_masks_typed_secret() -> None:
     assert "correct horse" not in str(shown)
     assert shown[1]["value"].startswith("****")
     assert ops[1]["value"] == "correct horse battery staple"  # the original is untouched
+
+
+def test_the_human_diff_says_each_change_with_secrets_masked() -> None:
+    fetched = integration(
+        "redis",
+        {"host": "h", "port": "6379", "password": "s3c********ass", "tlsEnabled": False},
+        version=7, name="old", on=False, tags=["ops"],
+    )
+    edit = IntegrationEdit(
+        name="new", on=True, tags=["ops", "new"],
+        config={"host": "h", "port": "6380", "password": "typed-secret-1234", "tlsEnabled": False,
+                "username": "ld"},
+    )
+    lines = [str(c) for c in human_diff(fetched, build_patch(fetched, edit))]
+    assert 'port: "6379" → "6380"' in lines
+    assert 'name: "old" → "new"' in lines and "on: false → true" in lines
+    assert 'tags: ["ops"] → ["ops", "new"]' in lines
+    assert 'username: (none) → "ld"' in lines
+    (password,) = [line for line in lines if line.startswith("password:")]
+    assert "typed-secret-1234" not in password and "s3c" not in password and password.endswith('1234"')
+    assert not any("version" in line for line in lines)  # the version test is not a change
+    assert human_diff(fetched, [{"op": "remove", "path": "/config/port"}])[0].after == "(removed)"

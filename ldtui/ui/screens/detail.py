@@ -10,7 +10,6 @@ from rich.table import Table
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from ldtui.core.integration_status import summarize
@@ -18,6 +17,8 @@ from ldtui.core.models import BigSegmentStoreIntegration
 from ldtui.core.patch import mask_config
 from ldtui.core.text import literal, relative_age
 from ldtui.ui.cells import KIND_LABEL
+from ldtui.ui.keys import read_only
+from ldtui.ui.screens.base import LdModal
 
 
 def when(ms: int | None, now_ms: int) -> str:
@@ -75,7 +76,10 @@ def detail_table(integ: BigSegmentStoreIntegration, now_ms: int) -> Table:
     return t
 
 
-class DetailScreen(ModalScreen[str | None]):
+class DetailScreen(LdModal):
+    """One integration in full; returns "edit", "toggle" or "delete" (what the list then does),
+    or ``None``."""
+
     BINDINGS = [
         Binding("escape", "dismiss_screen", "Close", id="close", tooltip="Back to the list"),
         Binding("e", "choose('edit')", "Edit", id="detail_edit", tooltip="Edit this integration"),
@@ -83,6 +87,7 @@ class DetailScreen(ModalScreen[str | None]):
         Binding("d", "choose('delete')", "Delete", id="detail_delete", tooltip="Delete it"),
         Binding("c", "copy_id", "Copy ID", id="copy_id", tooltip="Copy the integration ID (OSC 52)"),
     ]
+    KEY_PRIORITY = ("close", "detail_edit", "detail_toggle", "detail_delete", "copy_id")
 
     def __init__(self, integration: BigSegmentStoreIntegration, clock: Callable[[], float]) -> None:
         super().__init__()
@@ -95,16 +100,17 @@ class DetailScreen(ModalScreen[str | None]):
     def tick(self) -> None:
         self.query_one("#detail", Static).update(detail_table(self.integration, int(self.clock() * 1000)))
 
-    def compose(self) -> Any:
+    def compose_dialog(self) -> Any:
         now = int(self.clock() * 1000)
         with Vertical(classes="dialog"):
             yield Static(Text(literal(self.integration.name)), classes="dialog-title")
             with VerticalScroll(classes="detail-body"):
                 yield Static(detail_table(self.integration, now), id="detail")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Edit", compact=True, id="edit", variant="primary")
-                yield Button("Turn off" if self.integration.on else "Turn on", compact=True, id="toggle")
-                yield Button("Delete", compact=True, id="delete", variant="error")
+                if not read_only(self.app):  # a read-only session has nothing to change
+                    yield Button("Edit", compact=True, id="edit", variant="primary")
+                    yield Button("Turn off" if self.integration.on else "Turn on", compact=True, id="toggle")
+                    yield Button("Delete", compact=True, id="delete", variant="error")
                 yield Button("Close", compact=True, id="close")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -114,6 +120,9 @@ class DetailScreen(ModalScreen[str | None]):
             self.dismiss(event.button.id)
 
     def action_choose(self, what: str) -> None:
+        words = {"edit": "edited", "toggle": "turned on or off", "delete": "deleted"}
+        if self.ldtui.refuse_write(words.get(what, "changed")):
+            return
         self.dismiss(what)
 
     def action_dismiss_screen(self) -> None:

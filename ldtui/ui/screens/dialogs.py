@@ -8,28 +8,31 @@ from rich.text import Text
 from textual import on
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from ldtui.core.text import literal
+from ldtui.ui.screens.base import LdModal
 from ldtui.ui.widgets.inputs import LdInput
 
 
-class ConfirmScreen(ModalScreen[bool]):
+class ConfirmScreen(LdModal):
+    """True for the confirming button (focused first: Enter confirms), False for Esc."""
+
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="confirm_cancel", tooltip="Do nothing")]
 
-    def __init__(self, title: str, message: str, confirm: str = "Confirm") -> None:
+    def __init__(self, title: str, message: str, confirm: str = "Confirm", *, cancel: str = "Cancel") -> None:
         super().__init__()
         self.title_text = title
         self.message = message
         self.confirm = confirm
+        self.cancel_label = cancel
 
-    def compose(self) -> Any:
+    def compose_dialog(self) -> Any:
         with Vertical(classes="dialog"):
             yield Static(Text(self.title_text), classes="dialog-title")
             yield Static(Text(literal(self.message)))
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Cancel", compact=True, id="cancel")
+                yield Button(self.cancel_label, compact=True, id="cancel")
                 yield Button(self.confirm, compact=True, id="confirm", variant="primary")
 
     def on_mount(self) -> None:
@@ -42,7 +45,7 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(False)
 
 
-class DeleteScreen(ModalScreen[bool]):
+class DeleteScreen(LdModal):
     """Deleting needs the integration's name typed exactly: a slip of one key cannot do it."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="delete_cancel", tooltip="Keep it")]
@@ -54,7 +57,7 @@ class DeleteScreen(ModalScreen[bool]):
         # Set when the integration changed since the first confirmation: said before all else.
         self.changed = changed
 
-    def compose(self) -> Any:
+    def compose_dialog(self) -> Any:
         with Vertical(classes="dialog"):
             yield Static(Text("Delete integration"), classes="dialog-title")
             if self.changed:
@@ -75,6 +78,7 @@ class DeleteScreen(ModalScreen[bool]):
                 )
             )
             yield LdInput(placeholder="the integration's name", id="confirm-name")
+            yield Static("", id="name-check", classes="field-help")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel", compact=True, id="cancel")
                 yield Button("Delete", compact=True, id="delete", variant="error", disabled=True)
@@ -87,14 +91,33 @@ class DeleteScreen(ModalScreen[bool]):
         holding an escape can only be typed the way the screen shows it)."""
         return typed == self.target or typed == literal(self.target)
 
+    def _say(self, typed: str, *, submitted: bool = False) -> None:
+        """Feedback as you type: whether it is the name yet, and what Enter does."""
+        check = self.query_one("#name-check", Static)
+        shown = literal(self.target)
+        if self._matches(typed):
+            check.update(Text("That is the name: Enter (or Delete) deletes it."))
+        elif not typed:
+            check.update(Text("Nothing typed yet." if submitted else ""))
+        elif shown.startswith(typed):
+            check.update(Text(f"So far so good: {len(shown) - len(typed)} more character(s)."))
+        else:
+            check.update(Text.assemble("Not the name: type ", (shown, "bold"), " exactly (case counts)."))
+        check.set_class(
+            bool(typed) and not self._matches(typed) and not shown.startswith(typed), "warning-text"
+        )
+
     @on(Input.Changed)
     def _typed(self, event: Input.Changed) -> None:
         self.query_one("#delete", Button).disabled = not self._matches(event.value)
+        self._say(event.value)
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
         if self._matches(event.value):
             self.dismiss(True)
+        else:
+            self._say(event.value, submitted=True)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "delete")

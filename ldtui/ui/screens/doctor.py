@@ -65,6 +65,7 @@ class DoctorScreen(LdModal):
         Binding("r", "rerun", "Run again", id="doctor_rerun", tooltip="Run every check again"),
         Binding("c", "copy", "Copy", id="doctor_copy", tooltip="Copy the results as JSON (OSC 52)"),
     ]
+    KEY_PRIORITY = ("doctor_close", "doctor_rerun", "doctor_copy")
 
     def __init__(self, request: DoctorRequest, *, results: list[Check] | None = None) -> None:
         """``results``: show these (an earlier run's) instead of running the checks at once."""
@@ -74,7 +75,7 @@ class DoctorScreen(LdModal):
         self.running = False
         self._results = results
 
-    def compose(self) -> Any:
+    def compose_dialog(self) -> Any:
         with Vertical(classes="dialog"):
             yield Static(Text(literal(self.request.title)), classes="dialog-title")
             yield Static("starting…", id="doctor-progress", classes="field-help")

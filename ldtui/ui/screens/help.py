@@ -1,16 +1,19 @@
-"""F1: the keys of the screen underneath, with what they do (the same list as the footer and
-the command palette)."""
+"""F1: the keys of the screen or dialog underneath, with what they do: the same list as its key
+bar and the command palette (``ldtui.ui.keys``), the ones a read-only session hides left out."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.table import Table
 from rich.text import Text
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
+
+from ldtui.ui.keys import read_only, screen_bindings
+from ldtui.ui.widgets.keybar import KeyBar
 
 
 def bindings_table(screen: Screen[Any]) -> Table:
@@ -19,20 +22,19 @@ def bindings_table(screen: Screen[Any]) -> Table:
     t.add_column()
     t.add_column(style="dim")
     t.add_column(style="dim italic", no_wrap=True)
-    seen = set()
-    for binding in [*getattr(screen, "BINDINGS", []), *screen.app.BINDINGS]:
-        if not isinstance(binding, Binding) or binding.action in seen:
-            continue
-        seen.add(binding.action)
+    for binding in screen_bindings(screen):
         keys = screen.app.get_key_display(binding)
         # The id is what [keys] in the configuration remaps.
         t.add_row(keys, binding.description or binding.action, binding.tooltip, binding.id or "")
-    t.add_row("ctrl+p", "Command palette", "every action by name", "")
+    if not screen.is_modal:
+        t.add_row("ctrl+p", "Command palette", "every action by name", "")
     return t
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,f1,q", "close", "Close", id="help_close", tooltip="Close help")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,f1,q", "close", "Close", id="help_close", tooltip="Close help")
+    ]
 
     def __init__(self, screen: Screen[Any]) -> None:
         super().__init__()
@@ -46,13 +48,15 @@ class HelpScreen(ModalScreen[None]):
             )
             with VerticalScroll(classes="detail-body"):
                 yield Static(bindings_table(self.target))
-            yield Static(
-                Text(
-                    "Mouse is optional: every action has a key. Remap one in [keys] by the id on "
-                    "the right. Over SSH, copying uses OSC 52."
-                ),
-                classes="field-help",
+            notes = (
+                "Mouse is optional: every action has a key. Remap one in [keys] by the id on "
+                "the right. Over SSH, copying uses OSC 52. Ctrl+N: every message in full."
             )
+            if read_only(self.app):
+                reason = getattr(self.app, "read_only_reason", "")
+                notes += f" Read-only session ({reason}): create, edit, on/off and delete are off."
+            yield Static(Text(notes), classes="field-help")
+        yield KeyBar()
 
     def action_close(self) -> None:
         self.dismiss(None)

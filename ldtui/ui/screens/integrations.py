@@ -12,22 +12,32 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from textual import on
+from textual import events, on
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Footer, Header, Input, Select, Static
+from textual.widgets import Header, Input, Select
 
 from ldtui.core.integration_status import ApiStatus, StatusSummary, summarize
 from ldtui.core.text import literal, next_change_ms, truncate
-from ldtui.ui.cells import COLUMN_CAPS, COLUMNS, Cell, age_cells, haystack, row_cells
+from ldtui.ui.cells import (
+    COLUMN_CAPS,
+    COLUMN_MIN_WIDTHS,
+    COLUMN_PRIORITIES,
+    COLUMNS,
+    Cell,
+    age_cells,
+    haystack,
+    row_cells,
+)
 from ldtui.ui.poller import PollLoop
-from ldtui.ui.screens.base import LdScreen, set_line
+from ldtui.ui.screens.base import LdScreen
 from ldtui.ui.widgets.inputs import LdInput
+from ldtui.ui.widgets.keybar import KeyBar
+from ldtui.ui.widgets.statusline import StatusLine
 from ldtui.ui.widgets.table import LdTable
 
 if TYPE_CHECKING:
     from ldtui.core.models import BigSegmentStoreIntegration
-    from ldtui.ui.app import LdtuiApp
 
 ALL = "*"
 COLUMN_KEYS = [k for k, _ in COLUMNS]
@@ -55,13 +65,15 @@ class IntegrationsScreen(LdScreen):
         Binding("e", "edit", "Edit", id="edit", tooltip="Edit the selected integration"),
         Binding("o", "switch", "On/Off", id="switch", tooltip="Turn the selected integration on or off"),
         Binding("d", "delete", "Delete", id="delete", tooltip="Delete the selected integration"),
-        Binding("s", "sort", "Sort", id="sort", tooltip="Sort by the next column (or click a header)"),
+        Binding(
+            "s", "sort", "Sort", id="sort", tooltip="Sort by the next column (S reverses; or click a header)"
+        ),
         Binding(
             "S",
             "reverse_sort",
-            "Reverse",
+            "Worst first",
             id="reverse_sort",
-            tooltip="Reverse the sort (worst or newest first)",
+            tooltip="The worst status first; on a sorted column, reverse the sort",
         ),
         Binding(
             "h",
@@ -79,8 +91,33 @@ class IntegrationsScreen(LdScreen):
         ),
         Binding("k", "doctor", "Doctor", id="doctor", tooltip="Check the selected store's setup"),
         Binding("enter", "open", "Details", id="open", tooltip="Config, status and errors of the row"),
-        Binding("escape", "clear_filter", "Clear filter", id="clear_filter", show=False),
+        Binding("a", "app.audit", "Audit", id="audit", tooltip="Every change ldtui sent, and the answer"),
+        Binding(
+            "escape",
+            "clear_filter",
+            "Clear filter",
+            id="clear_filter",
+            tooltip="Clear the filter (or leave the scope menu)",
+        ),
     ]
+    # What the key bar keeps on a short line (F1 lists every key).
+    KEY_PRIORITY = (
+        "clear_filter",
+        "create",
+        "edit",
+        "delete",
+        "health",
+        "inspect",
+        "quit",
+        "reverse_sort",
+        "switch",
+        "sort",
+        "refresh",
+        "filter",
+        "scope",
+        "audit",
+        "open",
+    )
 
     def __init__(self) -> None:
         super().__init__()
@@ -105,25 +142,24 @@ class IntegrationsScreen(LdScreen):
         self.kept_drafts: dict[str, Any] = {}
 
     @property
-    def ldtui(self) -> LdtuiApp:
-        return self.app  # type: ignore[return-value]
-
-    @property
     def table(self) -> LdTable:
         return self.query_one("#integrations", LdTable)
 
     def compose(self) -> Any:
         yield Header()
-        yield Static(id="statusline")
+        yield StatusLine(id="statusline")
         with Horizontal(id="toolbar"):
             yield LdInput(placeholder="filter: words in any column", id="filter")
             yield Select[str]([], prompt="All projects", id="scope", allow_blank=True, compact=True)
         yield LdTable(id="integrations")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         table = self.table
         table.set_columns(COLUMNS)
+        # At 80 columns: where, name, status word and age stay; the rest gives way.
+        table.set_priorities(COLUMN_PRIORITIES)
+        table.set_min_widths(COLUMN_MIN_WIDTHS)
         table.set_filter(self._matches.__contains__)
         self._apply_sort()
         # The loading state is in the status line: the table and its header are there at once.
@@ -133,10 +169,12 @@ class IntegrationsScreen(LdScreen):
             self._poll,
             interval=lambda: self.ldtui.refresh_interval,
             active=lambda: self.app.screen is self,
-            describe=_describe,
+            describe=_short,
             on_change=self._update_statusline,
             wall_clock=self.ldtui.clock,
         )
+        self._release_scope = False  # the scope menu just closed: the rows take the focus
+        self.watch(self.query_one("#scope", Select), "expanded", self._scope_menu)
         # After the first frame is on the terminal: then connect and load.
         self.call_after_refresh(self._start_loop)
         self.set_interval(1, self.tick)
@@ -176,6 +214,7 @@ class IntegrationsScreen(LdScreen):
             self._progress = ""
             raise
         self._progress = "loading integrations…" if not self.loaded else ""
+        self.ldtui.show_connection()
         self._update_statusline()
         try:
             items = await service.list()
@@ -367,26 +406,14 @@ class IntegrationsScreen(LdScreen):
         self.table.set_empty_text(text)
 
     def _update_statusline(self) -> None:
+        """What the list is and how fresh, in order of importance when the line is short: a
+        failing refresh first (short: the notification and Ctrl+N have the whole message), the
+        counts, the refresh time, then the profile and its URL (the header has them too)."""
         if not self.is_attached:
             return
-        parts = (
-            [self.ldtui.backend.label, literal(self.ldtui.backend.base_url)] if self.ldtui.connected else []
-        )
-        if self.start_error:
-            parts.append(f"cannot start: {self.start_error}")
+        parts: list[tuple[int, str]] = []
         state = self.loop.state if self.loop is not None else None
         waited = state.waited(time.monotonic()) if state is not None else None
-        if self._progress:
-            # What it waits for, and since when (a slow API is not a frozen screen).
-            since = f" ({waited:.0f} s)" if waited is not None and waited >= 2 else ""
-            parts.append(self._progress + since)
-        if self.loaded:
-            shown, counts = self._counts()
-            total = len(self.integrations)
-            parts.append(f"{shown} of {total} shown" if shown != total else f"{total} integrations")
-            parts.append(" ".join(f"{w.value} {counts[w]}" for w in ApiStatus if counts.get(w)))
-            if self.data_time is not None:
-                parts.append(f"refreshed {_hms(self.data_time)} UTC")
         if state is not None and state.failing and state.last_failure is not None:
             failed = f"last refresh failed {_hms(state.last_failure)} UTC ({state.failure_reason})"
             retry = state.retry_in(time.monotonic())
@@ -394,17 +421,36 @@ class IntegrationsScreen(LdScreen):
                 failed += " · retrying now"
             elif retry is not None:
                 failed += f" · retrying in {retry:.0f} s"
-            parts.append(failed)
-            if self.loaded:
-                parts.append("rows marked old are from the last good refresh")
+            parts.append((0, failed))
+        if self.start_error:
+            parts.append((0, f"cannot start: {self.start_error}"))
+        if self._progress:
+            # What it waits for, and since when (a slow API is not a frozen screen).
+            since = f" ({waited:.0f} s)" if waited is not None and waited >= 2 else ""
+            parts.append((1, self._progress + since))
+        if self.loaded:
+            shown, counts = self._counts()
+            total = len(self.integrations)
+            parts.append((1, f"{shown} of {total} shown" if shown != total else f"{total} integrations"))
+            parts.append((1, " ".join(f"{w.value} {counts[w]}" for w in ApiStatus if counts.get(w))))
+            if self.data_time is not None:
+                parts.append((2, f"refreshed {_hms(self.data_time)} UTC"))
+        if state is not None and state.failing and self.loaded:
+            parts.append((5, "rows marked old are from the last good refresh"))
         elif state is not None and state.in_flight and self.loaded:
             parts.append(
-                f"refreshing… waiting for LaunchDarkly for {waited:.0f} s"
-                if waited is not None and waited >= 2
-                else "refreshing…"
+                (
+                    3,
+                    f"refreshing… waiting for LaunchDarkly for {waited:.0f} s"
+                    if waited is not None and waited >= 2
+                    else "refreshing…",
+                )
             )
-        for line in self.query("#statusline").results(Static):
-            set_line(line, " · ".join(p for p in parts if p))
+        if self.ldtui.connected:
+            parts.append((4, self.ldtui.backend.label))
+            parts.append((6, literal(self.ldtui.backend.base_url)))
+        for line in self.query("#statusline").results(StatusLine):
+            line.set_parts(parts)
 
     def _update_scope_options(self) -> None:
         select: Select[str] = self.query_one("#scope", Select)
@@ -446,10 +492,20 @@ class IntegrationsScreen(LdScreen):
         if self.loop is not None and self.start_error is None:
             self.loop.poll_now()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Esc clears the filter: on the key bar only while there is one to clear (or the scope
+        menu to leave)."""
+        if action == "clear_filter" and self.is_mounted:
+            box = self.query_one("#filter", Input)
+            scope = self.query_one("#scope", Select)
+            return bool(box.value or box.has_class("-visible") or self.focused is scope)
+        return True
+
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
         box.add_class("-visible")
         box.focus()
+        self.refresh_bindings()
 
     def action_clear_filter(self) -> None:
         box = self.query_one("#filter", Input)
@@ -457,6 +513,9 @@ class IntegrationsScreen(LdScreen):
             box.value = ""
             box.remove_class("-visible")
             self.table.focus()
+            self.refresh_bindings()
+        elif self.focused is self.query_one("#scope", Select):
+            self.table.focus()  # Esc leaves the scope menu for the rows
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -471,7 +530,27 @@ class IntegrationsScreen(LdScreen):
         self.table.focus()
 
     def action_scope(self) -> None:
-        self.query_one("#scope", Select).focus()
+        select = self.query_one("#scope", Select)
+        select.focus()
+        select.expanded = True  # the menu at once: Up/Down choose, Enter or Esc go back
+
+    def _scope_menu(self, expanded: bool) -> None:
+        """The menu closed (a choice made with Enter, or Esc): back to the rows, so Down and
+        Enter move in the table instead of opening the menu again. (The select takes the focus
+        back itself once its menu closes: the table takes it when that has happened.)"""
+        select = self.query_one("#scope", Select)
+        if expanded:
+            self._release_scope = False
+            return
+        focused = self.focused
+        if focused is not None and (focused is select or select in focused.ancestors):
+            self._release_scope = True
+            self.table.focus()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if self._release_scope and event.widget is self.query_one("#scope", Select):
+            self._release_scope = False
+            self.table.focus()
 
     @on(Select.Changed, "#scope")
     def _scope_changed(self, event: Select.Changed) -> None:
@@ -493,7 +572,12 @@ class IntegrationsScreen(LdScreen):
         self._apply_sort()
 
     def action_reverse_sort(self) -> None:
-        self.sort_reverse = not self.sort_reverse
+        """One key from the default order to the worst first (status, reversed); on a chosen
+        column, the other way round."""
+        if self.sort_column is None:
+            self.sort_column, self.sort_reverse = "status", True
+        else:
+            self.sort_reverse = not self.sort_reverse
         self._apply_sort()
 
     @on(LdTable.HeaderSelected)
@@ -550,11 +634,15 @@ class IntegrationsScreen(LdScreen):
             open_doctor(self, integ.projectKey, integ.environmentKey, integ.integrationKey)
 
     def action_create(self) -> None:
+        if self.ldtui.refuse_write("created"):
+            return
         from ldtui.ui.flows import create_flow
 
         create_flow(self)
 
     def action_edit(self) -> None:
+        if self.ldtui.refuse_write("edited"):
+            return
         integ = self._need_selection()
         if integ is not None:
             from ldtui.ui.flows import edit_flow
@@ -562,6 +650,8 @@ class IntegrationsScreen(LdScreen):
             edit_flow(self, integ)
 
     def action_switch(self) -> None:
+        if self.ldtui.refuse_write("turned on or off"):
+            return
         integ = self._need_selection()
         if integ is not None:
             from ldtui.ui.flows import toggle_flow
@@ -569,6 +659,8 @@ class IntegrationsScreen(LdScreen):
             toggle_flow(self, integ)
 
     def action_delete(self) -> None:
+        if self.ldtui.refuse_write("deleted"):
+            return
         integ = self._need_selection()
         if integ is not None:
             from ldtui.ui.flows import delete_flow
@@ -584,3 +676,9 @@ def _describe(error: BaseException) -> str:
     from ldtui.ui.app import describe_error
 
     return describe_error(error)
+
+
+def _short(error: BaseException) -> str:
+    from ldtui.ui.app import short_reason
+
+    return short_reason(error)

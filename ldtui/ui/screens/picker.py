@@ -1,8 +1,12 @@
-"""Pick a project, then an environment: both lists paged from the API, projects searchable."""
+"""Pick a project, then an environment: both lists paged from the API, projects searchable.
+
+The search has the focus when it opens (type, Enter searches; Down goes to the projects).
+Environments that have an integration already say which; one that has both a Redis and a
+DynamoDB integration cannot take another and cannot be picked."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.text import Text
 from textual import on, work
@@ -11,15 +15,15 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from ldtui.core.manifests import MANIFESTS
 from ldtui.core.text import literal
+from ldtui.ui.cells import KIND_LABEL
 from ldtui.ui.screens.base import LdModal
 from ldtui.ui.widgets.inputs import LdInput
 
-if TYPE_CHECKING:
-    from ldtui.ui.app import LdtuiApp
-
 PAGE = 20
 MORE = "\x00more"
+Existing = dict[tuple[str, str], frozenset[str]]
 
 
 class PickerScreen(LdModal):
@@ -33,25 +37,33 @@ class PickerScreen(LdModal):
             id="picker_prev",
             tooltip="Previous page of projects",
         ),
+        Binding(
+            "down",
+            "to_projects",
+            "Projects",
+            show=False,
+            id="picker_to_list",
+            tooltip="From the search to the projects",
+        ),
     ]
+    KEY_PRIORITY = ("picker_cancel", "picker_next", "picker_prev")
 
-    def __init__(self) -> None:
+    def __init__(self, existing: Existing | None = None) -> None:
+        """``existing``: the kinds of integration each (project, environment) has already."""
         super().__init__()
         self.page_offset = 0
         self.total: int | None = None
         self.query_text = ""
         self.project: str | None = None
         self.env_offset = 0
+        self.existing: Existing = existing or {}
+        self._focus_list = False  # after a search: its results take the focus
 
-    @property
-    def ldtui(self) -> LdtuiApp:
-        return self.app  # type: ignore[return-value]
-
-    def compose(self) -> Any:
+    def compose_dialog(self) -> Any:
         with Vertical(classes="dialog"):
             yield Static("Where? Pick a project, then an environment.", classes="dialog-title")
             yield LdInput(placeholder="search projects (Enter)", id="query")
-            with Horizontal(classes="inline"):
+            with Horizontal(id="picker-lists"):
                 yield OptionList(id="projects")
                 yield OptionList(id="environments")
             yield Static("", id="pager", classes="field-help")
@@ -60,7 +72,11 @@ class PickerScreen(LdModal):
 
     def on_mount(self) -> None:
         self.query_one("#projects", OptionList).loading = True
+        self.query_one("#query", LdInput).focus()
         self.load_projects()
+
+    def action_to_projects(self) -> None:
+        self.query_one("#projects", OptionList).focus()
 
     @work(exclusive=True, group="projects", exit_on_error=False, description="Loading projects")
     async def load_projects(self) -> None:
@@ -81,7 +97,9 @@ class PickerScreen(LdModal):
         )
         if page.items:
             plist.highlighted = 0
-            plist.focus()
+            if self._focus_list:
+                plist.focus()
+        self._focus_list = False
 
     @work(
         exclusive=True,
@@ -97,12 +115,27 @@ class PickerScreen(LdModal):
             elist.clear_options()
         else:
             elist.remove_option(MORE)
-        elist.add_options(Option(Text(literal(f"{e.name} ({e.key})")), id=e.key) for e in page.items)
+        elist.add_options(self._environment_option(project, e.key, e.name) for e in page.items)
         if page.has_next:
             elist.add_option(Option("more…", id=MORE))
         if offset == 0 and page.items:
-            elist.highlighted = 0
+            free = [n for n, option in enumerate(elist.options) if not option.disabled]
+            elist.highlighted = free[0] if free else None
         self.env_offset = offset + len(page.items)
+
+    def _environment_option(self, project: str, key: str, name: str) -> Option:
+        """An environment, and what it has: one integration of each kind at most."""
+        kinds = self.existing.get((project, key), frozenset())
+        label = Text(literal(f"{name} ({key})"))
+        full = bool(MANIFESTS) and all(k in kinds for k in MANIFESTS)
+        if full:
+            label.append("  has Redis and DynamoDB", style="dim")
+        elif kinds:
+            label.append(
+                "  has " + " and ".join(KIND_LABEL.get(k, k) for k in sorted(kinds)),
+                style="dim",
+            )
+        return Option(label, id=key, disabled=full)
 
     @on(OptionList.OptionHighlighted, "#projects")
     def _project(self, event: OptionList.OptionHighlighted) -> None:
@@ -119,12 +152,22 @@ class PickerScreen(LdModal):
         if event.option.id == MORE and self.project:
             self.load_environments(self.project, self.env_offset)
         elif event.option.id and self.project:
+            kinds = self.existing.get((self.project, event.option.id), frozenset())
+            if all(k in kinds for k in MANIFESTS):
+                self.notify(
+                    "This environment has a Redis and a DynamoDB integration already: edit one "
+                    "of them instead (e on the list).",
+                    severity="warning",
+                )
+                return
             self.dismiss((self.project, event.option.id))
 
     @on(Input.Submitted, "#query")
     def _search(self, event: Input.Submitted) -> None:
+        event.stop()
         self.query_text = event.value.strip()
         self.page_offset = 0
+        self._focus_list = True
         self.load_projects()
 
     def action_page(self, delta: int) -> None:

@@ -1,4 +1,5 @@
-"""Before an edit is sent: the exact JSON Patch. After a 409: what changed on the server."""
+"""Before an edit is sent: what changes, field by field, then the exact JSON Patch. After a
+409: what changed on the server."""
 
 from __future__ import annotations
 
@@ -9,34 +10,49 @@ from rich.table import Table
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from ldtui.core.models import BigSegmentStoreIntegration
-from ldtui.core.patch import mask_config, patch_for_display
+from ldtui.core.patch import human_diff, mask_config, patch_for_display
 from ldtui.core.text import literal, literal_lines
+from ldtui.ui.screens.base import LdModal
 
 
-class ReviewScreen(ModalScreen[bool]):
-    """Shows the patch exactly as it will be sent (secrets masked). True = send."""
+def diff_text(integration: BigSegmentStoreIntegration, patch: list[dict[str, Any]]) -> Text:
+    """The change as a person reads it: ``port: "6379" → "6380"``, one field a line."""
+    out = Text()
+    for n, change in enumerate(human_diff(integration, patch)):
+        if n:
+            out.append("\n")
+        out.append(literal(change.field), style="bold")
+        out.append(f": {literal(change.before)} → ")
+        out.append(literal(change.after), style="bold")
+    return out
+
+
+class ReviewScreen(LdModal):
+    """Shows the change, then the patch exactly as it will be sent (secrets masked). True =
+    send."""
 
     BINDINGS = [
-        Binding("escape", "back", "Back to form", id="review_back", tooltip="Change the edit"),
         Binding("ctrl+s", "send", "Send", id="review_send", tooltip="Send the patch"),
+        Binding("escape", "back", "Back to form", id="review_back", tooltip="Change the edit"),
     ]
+    KEY_PRIORITY = ("review_send", "review_back")
 
     def __init__(self, integration: BigSegmentStoreIntegration, patch: list[dict[str, Any]]) -> None:
         super().__init__()
         self.integration = integration
         self.patch = patch
 
-    def compose(self) -> Any:
+    def compose_dialog(self) -> Any:
         with Vertical(classes="dialog"):
             yield Static(Text(literal(f"Review: {self.integration.name}")), classes="dialog-title")
             if not self.patch:
                 yield Static("Nothing changed: there is nothing to send.")
             else:
-                yield Static(Text(literal(f"PATCH {self.integration.links.self_.href}")))
+                yield Static(diff_text(self.integration, self.patch), id="diff", classes="diff")
+                yield Static(Text(literal(f"The exact patch: PATCH {self.integration.links.self_.href}")))
                 with VerticalScroll(classes="patch"):
                     yield Static(
                         Text(
@@ -91,7 +107,7 @@ def differences(
     return rows
 
 
-class ConflictScreen(ModalScreen[str]):
+class ConflictScreen(LdModal):
     """409: someone changed the integration. Returns "reapply", "form" or "discard"."""
 
     BINDINGS = [
@@ -109,7 +125,7 @@ class ConflictScreen(ModalScreen[str]):
         self.mine = mine
         self.latest = latest
 
-    def compose(self) -> Any:
+    def compose_dialog(self) -> Any:
         rows = differences(self.mine, self.latest)
         table = Table("field", "when you loaded it", "on the server now", expand=True)
         for field, a, b in rows:

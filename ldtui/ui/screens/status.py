@@ -25,18 +25,19 @@ from rich.text import Text
 from textual import on
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Footer, Header, Static
+from textual.widgets import Button, Header, Static
 
 from ldtui.core.health import Health, Reader, reader_verdicts, verdict
 from ldtui.core.text import literal, literal_lines, relative_age, truncate
 from ldtui.ui.cells import Cell, cell, status_style_for
 from ldtui.ui.poller import PollLoop, backoff
-from ldtui.ui.screens.base import LdModal, LdScreen, set_line
+from ldtui.ui.screens.base import LdModal, LdScreen
+from ldtui.ui.widgets.keybar import KeyBar
+from ldtui.ui.widgets.statusline import StatusLine
 from ldtui.ui.widgets.table import LdTable
 
 if TYPE_CHECKING:
     from ldtui.services.status import Target, TargetStatus
-    from ldtui.ui.app import LdtuiApp
 
 HEALTH_VARIABLE = {
     Health.HEALTHY: "status-ok",
@@ -71,6 +72,10 @@ WIDTH_CAPS = {
     "checked": 22,
     "reason": 90,
 }
+# At 80 columns the verdict, the name, what the store says (with its countdown) and when it
+# was read stay; at 120 the reason too. The rest gives way: the highest number first.
+PRIORITIES = {"kind": 5, "where": 4, "api": 3, "reason": 1}
+MIN_WIDTHS = {"verdict": 14, "name": 12, "store": 34, "api": 20, "reason": 20}
 # Worst first: what needs a person comes to the top.
 SEVERITY = [
     Health.DISAGREE,
@@ -103,6 +108,7 @@ class ApiTrack:
     last_ok: float | None = None  # the app's clock (wall)
     last_failure: float | None = None
     reason: str | None = None
+    short: str | None = None  # the reason in a few words, for the status line
     next_due: float = 0.0  # monotonic
 
 
@@ -137,12 +143,13 @@ def store_text(s: TargetStatus, now_ms: int, reader: Reader | None = None) -> st
         return "unreadable"
     synced = relative_age(st.status.synchronized_on, now_ms) if st.status.synchronized_on else "never"
     latency = f"{st.latency_ms:.1f} ms" if st.latency_ms is not None else "-"
-    text = f"synced {synced}; {latency}"
+    text = f"synced {synced}"
     if reader is not None and st.status.synchronized_on is not None:
         view = reader_verdicts(st.status.synchronized_on, now_ms, [reader])[0]
         if not view.stale and view.stale_in_ms is not None:
+            # Before the latency: on a narrow terminal the countdown is what stays.
             text += f"; {reader.label} stale in {_short(view.stale_in_ms)}"
-    return text
+    return f"{text}; {latency}"
 
 
 def _short(ms: float) -> str:
@@ -228,6 +235,7 @@ class StatusScreen(LdScreen):
         Binding("i", "inspect", "Inspect", id="status_inspect", tooltip="Inspect the selected store"),
         Binding("k", "doctor", "Doctor", id="status_doctor", tooltip="Check the selected store's setup"),
     ]
+    KEY_PRIORITY = ("status_back", "status_poll", "status_open", "status_inspect", "quit")
 
     def __init__(self) -> None:
         super().__init__()
@@ -247,29 +255,27 @@ class StatusScreen(LdScreen):
         self._targets_changed = True
 
     @property
-    def ldtui(self) -> LdtuiApp:
-        return self.app  # type: ignore[return-value]
-
-    @property
     def table(self) -> LdTable:
         return self.query_one("#targets", LdTable)
 
     def compose(self) -> Any:
         yield Header()
-        yield Static("checking stores…", id="statusline")
+        yield StatusLine("checking stores…", id="statusline")
         yield LdTable(id="targets", empty_text="no target yet")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         table = self.table
         table.set_columns(COLUMNS)
+        table.set_priorities(PRIORITIES)
+        table.set_min_widths(MIN_WIDTHS)
         table.set_sort(("verdict", "where", "name"))  # worst first
         table.focus()
         self.loop = PollLoop(
             self._round,
             interval=lambda: self.interval,
             active=self._polling_wanted,
-            describe=_describe,
+            describe=_short_reason,
             on_change=self._update_statusline,
             wall_clock=self.ldtui.clock,
         )
@@ -338,6 +344,7 @@ class StatusScreen(LdScreen):
             self.api.failures += 1
             self.api.last_failure = self.ldtui.clock()
             self.api.reason = _describe(exc)
+            self.api.short = _short_reason(exc)
             self.api.next_due = now + backoff(self.interval, self.api.failures, API_MAX_BACKOFF_S)
             if first:
                 self.notify(
@@ -517,39 +524,47 @@ class StatusScreen(LdScreen):
         summary = " ".join(f"{h.value} {counts[h]}" for h in SEVERITY if counts.get(h)) or "no targets yet"
         if self.app.screen is self:
             self.app.sub_title = summary  # the counts in the header, while the panel is shown
-        parts = [summary]
-        if self.updated_at is not None:
+        # (rank, text): what a short line keeps first: failures (short), the counts, the rest.
+        parts: list[tuple[int, str]] = []
+        if self.api.failures and self.api.last_failure is not None:
+            retry = max(0.0, self.api.next_due - time.monotonic())
             parts.append(
-                f"updated {relative_age(int(self.updated_at * 1000), int(self.ldtui.clock() * 1000))}"
+                (
+                    0,
+                    f"LaunchDarkly API: last refresh failed {_hms(self.api.last_failure)} UTC "
+                    f"({self.api.short}) · retrying in {retry:.0f} s",
+                )
             )
         state = self.loop.state if self.loop is not None else None
+        if state is not None and state.failing and not (state.in_flight):
+            retry_round = state.retry_in(time.monotonic())
+            when = f" · retrying in {retry_round:.0f} s" if retry_round is not None else ""
+            parts.append(
+                (0, f"last round failed {_hms(state.last_failure)} UTC ({state.failure_reason}){when}")
+            )
+        parts.append((1, summary))
+        if self.updated_at is not None:
+            ago = relative_age(int(self.updated_at * 1000), int(self.ldtui.clock() * 1000))
+            parts.append((2, f"updated {ago}"))
         if state is not None and state.in_flight:
             waited = state.waited(time.monotonic())
             if self._pending and waited is not None and waited >= 2:
                 some = f"{self._pending} store{'s' if self._pending > 1 else ''}"
-                parts.append(f"checking… waiting {waited:.0f} s for {some}")
+                parts.append((3, f"checking… waiting {waited:.0f} s for {some}"))
             else:
-                parts.append("checking…")
-        elif state is not None and state.failing:
-            retry = state.retry_in(time.monotonic())
-            when = f" · retrying in {retry:.0f} s" if retry is not None else ""
-            parts.append(f"last round failed {_hms(state.last_failure)} UTC ({state.failure_reason}){when}")
-        if self.api.failures and self.api.last_failure is not None:
-            retry = max(0.0, self.api.next_due - time.monotonic())
-            parts.append(
-                f"LaunchDarkly API: last refresh failed {_hms(self.api.last_failure)} UTC "
-                f"({self.api.reason}) · retrying in {retry:.0f} s · what it said is marked old"
-            )
+                parts.append((3, "checking…"))
+        if self.api.failures:
+            parts.append((5, "what LaunchDarkly said is marked old"))
         backed_off = sum(1 for t in self.tracks.values() if t.failures)
         if backed_off:
-            parts.append(f"{backed_off} failing target{'s' if backed_off > 1 else ''} backed off")
-        for line in self.query("#statusline").results(Static):
-            set_line(line, " · ".join(parts))
+            parts.append((4, f"{backed_off} failing target{'s' if backed_off > 1 else ''} backed off"))
+        for line in self.query("#statusline").results(StatusLine):
+            line.set_parts(parts)
 
     # --- actions -----------------------------------------------------------------------------
 
     def action_back(self) -> None:
-        self.app.sub_title = type(self.app).SUB_TITLE
+        self.app.sub_title = self.ldtui.default_sub_title
         self.app.pop_screen()
 
     def action_poll_now(self) -> None:
@@ -696,7 +711,7 @@ class TargetDetailScreen(LdModal):
         row("Probe latency (ms)", sparkline(list(self.track.latencies)))
         return t
 
-    def compose(self) -> Any:
+    def compose_dialog(self) -> Any:
         with Vertical(classes="dialog"):
             yield Static(Text(literal(self.status.target.name)), classes="dialog-title")
             with VerticalScroll(classes="detail-body"):
@@ -736,3 +751,9 @@ def _describe(error: BaseException) -> str:
     from ldtui.ui.app import describe_error
 
     return describe_error(error)
+
+
+def _short_reason(error: BaseException) -> str:
+    from ldtui.ui.app import short_reason
+
+    return short_reason(error)

@@ -13,11 +13,21 @@ lines on screen.
 Cells are Rich ``Text`` (single line; longer text ends in an ellipsis) or plain strings; a cell
 may carry a ``sort_key`` attribute (``ldtui.ui.cells.Cell``), used when sorting by its column.
 A cell given to the table is never changed in place afterwards: a new value is a new object.
+
+Narrow terminals: a column may have a priority (``set_priorities``) and a width it can shrink
+to (``set_min_widths``). When the columns do not fit, shrinkable columns give up width first
+(their text ends in an ellipsis), then the columns of the lowest priority are hidden, so what
+matters stays on screen at 80 columns; columns without a priority are never hidden.
+
+Type-ahead: printable characters that no binding takes jump to the next row whose first column
+(or the one given to ``set_type_ahead``) starts with what was typed; within a second, more
+characters extend the search (and then a bound letter extends it too, instead of acting).
 """
 
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -44,6 +54,22 @@ class Column:
     key: str
     label: str
     width: int  # content width, without the padding on each side
+    # Hidden first when the table is too narrow (higher first); None: always shown.
+    priority: int | None = None
+    # The width it may shrink to when the table is too narrow; None: it never shrinks.
+    min_width: int | None = None
+
+
+@dataclass(frozen=True)
+class ShownColumn:
+    """A column as it is drawn at the table's present width."""
+
+    index: int  # its cells' index in a row
+    column: Column
+    width: int  # content width at this size
+
+
+TYPE_AHEAD_SECONDS = 1.0
 
 
 @dataclass
@@ -227,6 +253,15 @@ class LdTable(ScrollView, can_focus=True):
         self._layout_dirty = False
         self._highlight_posted: str | None = None
         self._column_index_cache: tuple[int, dict[str, int]] | None = None
+        # The columns drawn at the present width, computed from (layout version, width).
+        self._fit: tuple[tuple[int, int], list[ShownColumn]] | None = None
+        self._fit_version = 0
+        self._fit_signature: tuple[tuple[str, int], ...] = ()
+        self._type_ahead_column: str | None = None
+        self._type_ahead = ""
+        self._type_ahead_at = float("-inf")
+        # The clock type-ahead measures its pause with (tests set their own).
+        self.type_ahead_clock: Callable[[], float] = time.monotonic
 
     # --- columns ------------------------------------------------------------------------------
 
@@ -236,10 +271,56 @@ class LdTable(ScrollView, can_focus=True):
 
     def set_columns(self, columns: Sequence[tuple[str, str]]) -> None:
         """The columns (key, label), in order; widths start at the labels' and are set with
-        ``set_widths`` or ``fit_widths``. Rows already in the table keep their cells."""
-        old = {c.key: c.width for c in self._columns}
-        self._columns = [Column(key, label, old.get(key, cell_len(label))) for key, label in columns]
+        ``set_widths`` or ``fit_widths``. Rows already in the table keep their cells, columns
+        kept by key their width, priority and minimum width."""
+        old = {c.key: c for c in self._columns}
+        self._columns = [
+            Column(
+                key,
+                label,
+                old[key].width if key in old else cell_len(label),
+                old[key].priority if key in old else None,
+                old[key].min_width if key in old else None,
+            )
+            for key, label in columns
+        ]
         self._layout_changed()
+
+    def set_priorities(self, priorities: Mapping[str, int | None]) -> None:
+        """Which columns may be hidden when the table is too narrow, and in which order: the
+        highest number first. A column without a priority is always shown."""
+        changed = False
+        for column in self._columns:
+            if column.key in priorities and priorities[column.key] != column.priority:
+                column.priority = priorities[column.key]
+                changed = True
+        if changed:
+            self._layout_changed()
+
+    def set_min_widths(self, widths: Mapping[str, int | None]) -> None:
+        """How narrow columns may become (their text then ends in an ellipsis) before any
+        column is hidden. A column without one keeps its width."""
+        changed = False
+        for column in self._columns:
+            if column.key in widths:
+                value = widths[column.key]
+                value = None if value is None else max(1, value)
+                if value != column.min_width:
+                    column.min_width = value
+                    changed = True
+        if changed:
+            self._layout_changed()
+
+    @property
+    def shown_columns(self) -> list[str]:
+        """The keys of the columns drawn at the table's present width, in order."""
+        return [shown.column.key for shown in self._layout()]
+
+    @property
+    def hidden_columns(self) -> list[str]:
+        """The keys of the columns hidden because the table is too narrow for them."""
+        shown = set(self.shown_columns)
+        return [c.key for c in self._columns if c.key not in shown]
 
     def set_widths(self, widths: Mapping[str, int]) -> None:
         changed = False
@@ -481,8 +562,11 @@ class LdTable(ScrollView, can_focus=True):
     # --- batching and refresh -----------------------------------------------------------------
 
     @contextlib.contextmanager
-    def batch(self) -> Iterator[None]:
-        """Many changes, one re-order and one refresh."""
+    def batch(self) -> Iterator[None]:  # type: ignore[override]
+        """Many changes, one re-order and one refresh. (Textual's own ``Widget.batch`` is an
+        async context manager for the same idea; this one is synchronous, as every caller
+        updates rows from the event loop without awaiting, and keeps its name so that no
+        caller in another branch silently gets Textual's.)"""
         self._batch_depth += 1
         try:
             yield
@@ -664,10 +748,10 @@ class LdTable(ScrollView, can_focus=True):
 
     def _column_at(self, x: int) -> Column | None:
         left = 0
-        for column in self._columns:
-            right = left + self._width(column) + 2 * self.cell_padding
+        for shown in self._layout():
+            right = left + shown.width + 2 * self.cell_padding
             if left <= x < right:
-                return column
+                return shown.column
             left = right
         return None
 
@@ -679,7 +763,28 @@ class LdTable(ScrollView, can_focus=True):
         return max(column.width, cell_len(self._header_label(column)))
 
     def _total_width(self) -> int:
-        return sum(self._width(c) + 2 * self.cell_padding for c in self._columns)
+        return sum(shown.width + 2 * self.cell_padding for shown in self._layout())
+
+    def _available_width(self) -> int:
+        """The width the columns may take: the viewport's (0 before the first layout, when
+        nothing is hidden yet)."""
+        if not self.is_attached:
+            return 0
+        return self.scrollable_content_region.width
+
+    def _layout(self) -> list[ShownColumn]:
+        """The columns drawn now, with their widths: a function of the columns and the width
+        available, computed once for each of their versions."""
+        key = (self._layout_version, self._available_width())
+        if self._fit is not None and self._fit[0] == key:
+            return self._fit[1]
+        shown = fit_columns(self._columns, key[1], self.cell_padding, self._width)
+        self._fit = (key, shown)
+        signature = tuple((s.column.key, s.width) for s in shown)
+        if signature != self._fit_signature:
+            self._fit_signature = signature
+            self._fit_version += 1
+        return shown
 
     def _header_label(self, column: Column) -> str:
         if column.key == self._sort_column:
@@ -736,15 +841,16 @@ class LdTable(ScrollView, can_focus=True):
     def _full_line(self, y: int) -> Strip:
         """Line ``y`` of the table (0 is the header), uncropped, from the cache when its inputs
         are unchanged."""
-        state = (self._layout_version, self._style_version, self.has_focus)
+        layout = self._layout()
+        state = (self._layout_version, self._fit_version, self._style_version, self.has_focus)
         if y == 0:
             cache_key: tuple[Any, ...] = ("header", *state)
             strip = self._lines.get(cache_key)
             if strip is None:
                 base = self.rich_style + self.get_component_rich_style("ldtable--header")
                 segments: list[Segment] = []
-                for column in self._columns:
-                    segments += self._cell_segments(self._header_label(column), self._width(column), base)
+                for shown in layout:
+                    segments += self._cell_segments(self._header_label(shown.column), shown.width, base)
                 strip = Strip(segments)
                 self._lines.set(cache_key, strip)
             return strip
@@ -757,9 +863,10 @@ class LdTable(ScrollView, can_focus=True):
         if strip is None:
             base, post = self._row_styles(index, cursor, row.dim)
             segments = []
-            for n, column in enumerate(self._columns):
+            for shown in layout:
+                n = shown.index
                 value = row.cells[n] if n < len(row.cells) else ""
-                segments += self._cell_segments(value, self._width(column), base, post)
+                segments += self._cell_segments(value, shown.width, base, post)
             strip = Strip(segments)
             self._lines.set(cache_key, strip)
         return strip
@@ -802,5 +909,114 @@ class LdTable(ScrollView, can_focus=True):
             self.post_message(self.ViewChanged(self))
 
     def on_resize(self, event: events.Resize) -> None:
+        before = self._fit_version
+        self._layout()
+        if self._fit_version != before:
+            # Other columns fit now: the scrollable width changes with them.
+            self._update_virtual_size()
         self.refresh()
         self.post_message(self.ViewChanged(self))
+
+    # --- type-ahead ---------------------------------------------------------------------------
+
+    def set_type_ahead(self, column: str | None) -> None:
+        """The column type-ahead searches (default: the first one)."""
+        self._type_ahead_column = column
+
+    @property
+    def type_ahead_text(self) -> str:
+        """What was typed in the current search ("" when none is in progress)."""
+        return self._type_ahead if self._searching() else ""
+
+    def _searching(self) -> bool:
+        return bool(self._type_ahead) and self.type_ahead_clock() - self._type_ahead_at < TYPE_AHEAD_SECONDS
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        # While a search is in progress, a letter extends it: it never acts on a row that
+        # the search happens to have reached.
+        return self._searching() and _searchable(character)
+
+    def type_ahead(self, character: str) -> bool:
+        """Extend (or start) the search with ``character`` and move to the next row whose
+        column starts with the search. True when a row matched."""
+        now = self.type_ahead_clock()
+        extending = self._searching()
+        self._type_ahead = (self._type_ahead if extending else "") + character
+        self._type_ahead_at = now
+        return self._jump(self._type_ahead, include_current=extending)
+
+    def _jump(self, prefix: str, *, include_current: bool) -> bool:
+        if not self._order:
+            return False
+        index = {c.key: n for n, c in enumerate(self._columns)}
+        column = self._type_ahead_column or (self._columns[0].key if self._columns else None)
+        n = index.get(column) if column is not None else None
+        if n is None:
+            return False
+        wanted = prefix.casefold()
+        start = self._cursor_index if include_current else self._cursor_index + 1
+        total = len(self._order)
+        for step in range(total):
+            i = (start + step) % total
+            cells = self._rows[self._order[i]].cells
+            value = cells[n] if n < len(cells) else ""
+            text = value.plain if isinstance(value, Text) else str(value)
+            if text.casefold().startswith(wanted):
+                self.move_cursor(row=i)
+                return True
+        return False
+
+    async def _on_key(self, event: events.Key) -> None:
+        character = event.character
+        if _searchable(character) and (self._searching() or event.key not in self.screen.active_bindings):
+            assert character is not None
+            event.stop()
+            event.prevent_default()
+            self.type_ahead(character)
+            return
+        await super()._on_key(event)
+
+
+def _searchable(character: str | None) -> bool:
+    return (
+        character is not None and len(character) == 1 and character.isprintable() and not character.isspace()
+    )
+
+
+def fit_columns(
+    columns: Sequence[Column], available: int, padding: int, width: Callable[[Column], int]
+) -> list[ShownColumn]:
+    """The columns that fit in ``available`` cells, with their widths. The least important
+    column gives way first (the highest priority number, of equals the rightmost): it shrinks
+    to its minimum width if it has one, and is hidden when the columns that are always shown
+    (no priority) could not make up the rest by shrinking; then the next one. Last, the
+    columns always shown shrink (the rightmost first) to their minimum widths. With no width
+    known yet (0), every column keeps its width; when even that is not enough, the table
+    scrolls sideways."""
+    widths = {c.key: width(c) for c in columns}
+    shown = list(columns)
+    excess = sum(w + 2 * padding for w in widths.values()) - available if available > 0 else 0
+    position = {c.key: n for n, c in enumerate(columns)}
+
+    def slack(column: Column) -> int:
+        return max(0, widths[column.key] - column.min_width) if column.min_width is not None else 0
+
+    order = sorted(
+        columns,
+        key=lambda c: (c.priority if c.priority is not None else -1, position[c.key]),
+        reverse=True,
+    )
+    for column in order:
+        if excess <= 0:
+            break
+        cut = min(excess, slack(column))
+        widths[column.key] -= cut
+        excess -= cut
+        if column.priority is None or excess <= 0:
+            continue
+        always = sum(slack(c) for c in shown if c.priority is None)
+        if excess > always:
+            shown.remove(column)
+            excess -= widths[column.key] + 2 * padding
+    index = {c.key: n for n, c in enumerate(columns)}
+    return [ShownColumn(index[c.key], c, widths[c.key]) for c in shown]
