@@ -770,7 +770,15 @@ class LdTable(ScrollView, can_focus=True):
         nothing is hidden yet)."""
         if not self.is_attached:
             return 0
-        return self.scrollable_content_region.width
+        # From the data, not from the scrollbars shown now: the horizontal one appears only
+        # when the columns are wider than this, and the vertical one when the rows are taller
+        # than the table (deciding from the scrollbars of the moment fed back: a fit for a
+        # width with scrollbars kept a virtual size that kept them).
+        region = self.content_region
+        width = region.width
+        if 1 + len(self._order) > region.height:
+            width -= self.styles.scrollbar_size_vertical
+        return max(0, width)
 
     def _layout(self) -> list[ShownColumn]:
         """The columns drawn now, with their widths: a function of the columns and the width
@@ -784,7 +792,14 @@ class LdTable(ScrollView, can_focus=True):
         if signature != self._fit_signature:
             self._fit_signature = signature
             self._fit_version += 1
+            if self.is_attached:
+                # The scrollable width follows the columns drawn (not during a render: next).
+                self.call_later(self._sync_virtual_size)
         return shown
+
+    def _sync_virtual_size(self) -> None:
+        if self.virtual_size.width != self._total_width():
+            self._update_virtual_size()
 
     def _header_label(self, column: Column) -> str:
         if column.key == self._sort_column:
