@@ -100,9 +100,11 @@ async def test_the_on_switch_is_beside_its_label_on_by_default_and_toggled_by_ke
         await pilot.pause()
         assert switch.value is False and form.draft.on is False
         assert "off: not synced" in str(form.query_one("#on-word").render())
-        # Tab past the switch lands on Save, then Cancel.
+        # Tab past the switch lands on Save, then Check (the store as typed), then Cancel.
         await pilot.press("tab")
         assert form.focused is form.query_one("#submit")
+        await pilot.press("tab")
+        assert form.focused is form.query_one("#check")
         await pilot.press("tab")
         assert form.focused is form.query_one("#cancel")
 

@@ -54,7 +54,13 @@ def detail_table(integ: BigSegmentStoreIntegration, now_ms: int) -> Table:
     t.add_row("", "")
     row("Status", f"{s.word.value}: {s.reason}")
     if s.failing_since is not None:
-        row("  failing since", when(s.failing_since, now_ms))
+        # The first error listed: earlier ones may not be, so it can be a lower bound.
+        row(
+            "  failing since",
+            when(s.failing_since, now_ms)
+            if s.failing_since_exact
+            else f"at least {when(s.failing_since, now_ms)}",
+        )
     st = integ.status
     row("  available", "—" if st.available is None else str(st.available).lower())
     row(

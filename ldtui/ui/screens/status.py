@@ -28,6 +28,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Header, Static
 
 from ldtui.core.health import Health, Reader, reader_verdicts, verdict
+from ldtui.core.integration_status import since_text
 from ldtui.core.text import literal, literal_lines, relative_age, truncate
 from ldtui.ui.cells import Cell, cell, status_style_for
 from ldtui.ui.poller import PollLoop, backoff
@@ -124,7 +125,7 @@ def api_text(s: TargetStatus, now_ms: int, *, old: bool = False) -> str:
             word += ", potentially stale"
         parts = [word, f"last sync {relative_age(a.last_sync, now_ms)}"]
         if a.failing and a.failing_since is not None:
-            parts.append(f"failing since {relative_age(a.failing_since, now_ms)}")
+            parts.append(f"failing since {since_text(a.failing_since, a.failing_since_exact, now_ms)}")
         if a.error_count:
             parts.append(f"{a.error_count} error{'s' if a.error_count > 1 else ''}")
         text = "; ".join(parts)
@@ -677,10 +678,12 @@ class TargetDetailScreen(LdModal):
         row("Target", f"{s.target.name} ({s.target.kind})")
         row("Prefix", s.target.prefix or "(none)")
         row("Config", f"stores.{s.target.store_key}" if s.target.store_key else "(not configured)")
+        if s.store.endpoint:  # what was read: after a Sentinel failover, the new master
+            row("Endpoint", s.store.endpoint)
         row("Read", f"{relative_age(s.checked_ms, now)} (probe latency in the sparkline below)")
         row("LaunchDarkly", api_text(s, now))
         if s.api is not None and s.api.failing_since is not None:
-            row("  failing since", relative_age(s.api.failing_since, now))
+            row("  failing since", since_text(s.api.failing_since, s.api.failing_since_exact, now))
         if s.api is not None and s.api.last_error_message:
             row("  latest error", f"{relative_age(s.api.last_error, now)}: {s.api.last_error_message}")
         errors = sorted(
