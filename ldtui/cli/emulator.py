@@ -91,6 +91,7 @@ def serve(args: argparse.Namespace, sock: Any, started: list[Any]) -> ExitCode:
     from ldtui.cli.output import error
     from ldtui.core.net import is_loopback
     from ldtui.core.secrets import mask_secret, redact_url
+    from ldtui.core.text import literal, literal_lines
     from ldtui.emulator.local_stores import LocalDynamoDB, LocalRedis, LocalStoreError
     from ldtui.emulator.runtime import EmulatorRuntime, SyncSettings
     from ldtui.emulator.seed import DEFAULT_TOKEN, READ_ONLY_TOKEN, SeedOptions, build_state
@@ -126,22 +127,24 @@ def serve(args: argparse.Namespace, sock: Any, started: list[Any]) -> ExitCode:
     host = f"[{args.host}]" if ":" in args.host else args.host
     # The well-known demo token is shown (it is public); one given with --token is a secret.
     token = given if given == DEFAULT_TOKEN else f"{mask_secret(given)} (the one given with --token)"
-    print(f"ldtui emulator: LaunchDarkly API at http://{host}:{port}", flush=True)
-    print(f"  access token (read/write): {token}")
-    print(f"  access token (read-only):  {READ_ONLY_TOKEN}")
-    print(f"  Redis stores:    {redact_url(redis_url)}  (prefix: each environment's client-side ID)")
-    print(f"  DynamoDB stores: {redact_url(endpoint)}")
+    print(f"ldtui emulator: LaunchDarkly API at http://{literal(host)}:{port:d}", flush=True)
+    print(f"  access token (read/write): {literal(token)}")
+    print(f"  access token (read-only):  {literal(READ_ONLY_TOKEN)}")
+    print(f"  Redis stores:    {literal(redact_url(redis_url))}  (prefix: each environment's client-side ID)")
+    print(f"  DynamoDB stores: {literal(redact_url(endpoint))}")
     print("  Ctrl-C stops it.")
     print()
     from ldtui.emulator.paste import ready_config
 
     print(
-        ready_config(
-            state,
-            api_url=f"http://{host}:{port}",
-            redis_url=redact_url(redis_url),
-            dynamodb_endpoint=redact_url(endpoint),
-            token=given if given == DEFAULT_TOKEN else "<the token given with --token>",
+        literal_lines(
+            ready_config(
+                state,
+                api_url=f"http://{host}:{port}",
+                redis_url=redact_url(redis_url),
+                dynamodb_endpoint=redact_url(endpoint),
+                token=given if given == DEFAULT_TOKEN else "<the token given with --token>",
+            )
         ),
         end="",
         flush=True,

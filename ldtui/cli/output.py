@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 
 def error(prog: str, message: object) -> None:
     """``prog: message`` on stderr, control characters spelled out."""
-    print(f"{prog}: {literal_lines(str(message))}", file=sys.stderr)  # safe-text: prog is a command's own name
+    # safe-text: prog is a command's own name
+    print(f"{prog}: {literal_lines(str(message))}", file=sys.stderr)
 
 
 def say_config_error(exc: ConfigError) -> None:

@@ -192,7 +192,7 @@ class LdtuiApp(App[None]):
 
     def show_connection(self) -> None:
         """The header says which account this is: the profile and its URL."""
-        self.sub_title = self.default_sub_title
+        self.sub_title = self.default_sub_title  # safe-text: default_sub_title escapes
 
     @property
     def default_sub_title(self) -> str:
@@ -203,6 +203,7 @@ class LdtuiApp(App[None]):
         return type(self).SUB_TITLE
 
     def _update_title(self) -> None:
+        # safe-text: ldtui's own title
         self.title = f"{type(self).TITLE} · READ-ONLY" if self.read_only else type(self).TITLE
 
     @property

@@ -125,7 +125,7 @@ class AuditScreen(LdScreen):
             parts.append(f"{read.skipped} line{'s' if read.skipped > 1 else ''} not understood")
         if read.error:
             parts = [literal(read.error)]
-        set_line(self.query_one("#statusline", Static), " · ".join(parts))
+        set_line(self.query_one("#statusline", Static), " · ".join(parts))  # safe-text: parts are literal()
         if rows:
             table.move_cursor(row=0)
 

@@ -32,7 +32,7 @@ def set_line(widget: Any, content: Any, *, layout: bool = False) -> None:
     if getattr(widget, "_ldtui_line", None) == key:
         return
     widget._ldtui_line = key
-    widget.update(content, layout=layout)
+    widget.update(content, layout=layout)  # safe-text: each caller of set_line is checked
 
 
 class LdScreen(ReportsFailures, Screen[Any]):

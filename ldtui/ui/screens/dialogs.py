@@ -29,7 +29,7 @@ class ConfirmScreen(LdModal):
 
     def compose_dialog(self) -> Any:
         with Vertical(classes="dialog"):
-            yield Static(Text(self.title_text), classes="dialog-title")
+            yield Static(Text(literal(self.title_text)), classes="dialog-title")
             yield Static(Text(literal(self.message)))
             with Horizontal(classes="dialog-buttons"):
                 yield Button(self.cancel_label, compact=True, id="cancel")
@@ -100,8 +100,9 @@ class DeleteScreen(LdModal):
         elif not typed:
             check.update(Text("Nothing typed yet." if submitted else ""))
         elif shown.startswith(typed):
-            check.update(Text(f"So far so good: {len(shown) - len(typed)} more character(s)."))
+            check.update(Text(f"So far so good: {len(shown) - len(typed):d} more character(s)."))
         else:
+            # safe-text: shown is literal(self.target)
             check.update(Text.assemble("Not the name: type ", (shown, "bold"), " exactly (case counts)."))
         check.set_class(
             bool(typed) and not self._matches(typed) and not shown.startswith(typed), "warning-text"

@@ -104,7 +104,7 @@ class IntegrationFormScreen(LdModal):
                     )
                     if self.taken:
                         names = " and ".join(KIND_LABEL.get(k, k) for k in sorted(self.taken))
-                        yield Static(
+                        yield Static(  # safe-text: names are ldtui's own words (KIND_LABEL)
                             f"This environment has a {names} integration already (one of each kind).",
                             classes="field-help",
                         )
@@ -142,13 +142,14 @@ class IntegrationFormScreen(LdModal):
             )
 
     def _label(self, text: str, optional: bool) -> Static:
+        # safe-text: labels are the manifest's (ldtui's copy of the spec), not the API's
         return Static(f"{text}{' (optional)' if optional else ''}", classes="field-label")
 
     def _text_field(self, key: str, label: str, value: str, help_text: str, *, optional: bool = False) -> Any:
         self._shown.setdefault(("", key), value)
         yield self._label(label, optional)
         yield LdInput(value=value, compact=True, placeholder=PLACEHOLDERS.get(key, ""), id=f"f-{key}")
-        yield Static(help_text, classes="field-help")
+        yield Static(help_text, classes="field-help")  # safe-text: the manifest's help text
         yield Static("", classes="field-error", id=f"e-{key}")
 
     def _config_field(self, var: FormVariable) -> Any:

@@ -12,6 +12,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
+from ldtui.core.text import literal
 from ldtui.ui.keys import read_only, screen_bindings
 from ldtui.ui.widgets.keybar import KeyBar
 
@@ -42,7 +43,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> Any:
         with Vertical(classes="dialog"):
-            yield Static(
+            yield Static(  # safe-text: a class name of ldtui's
                 Text(f"Keys: {type(self.target).__name__.removesuffix('Screen')}"),
                 classes="dialog-title",
             )
@@ -54,8 +55,8 @@ class HelpScreen(ModalScreen[None]):
             )
             if read_only(self.app):
                 reason = getattr(self.app, "read_only_reason", "")
-                notes += f" Read-only session ({reason}): create, edit, on/off and delete are off."
-            yield Static(Text(notes), classes="field-help")
+                notes += f" Read-only session ({literal(reason)}): create, edit, on/off and delete are off."
+            yield Static(Text(notes), classes="field-help")  # safe-text: fixed words and literal()
         yield KeyBar()
 
     def action_close(self) -> None:

@@ -90,6 +90,7 @@ class PickerScreen(LdModal):
         plist.clear_options()
         plist.add_options(Option(Text(literal(f"{p.name} ({p.key})")), id=p.key) for p in page.items)
         pages = f"of {max(1, -(-page.total // PAGE))}" if page.total is not None else ""
+        # safe-text: page numbers and fixed words
         self.query_one("#pager", Static).update(
             f"projects page {self.page_offset // PAGE + 1} {pages} · PgUp/PgDn to turn"
             if page.items

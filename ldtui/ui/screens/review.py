@@ -62,6 +62,7 @@ class ReviewScreen(LdModal):
                         ),
                         id="patch",
                     )
+                # safe-text: a version number and fixed words
                 yield Static(
                     f"The first operation makes LaunchDarkly refuse the change (409) if anyone "
                     f"changed the integration since version {self.integration.version} was loaded.",
@@ -143,6 +144,7 @@ class ConflictScreen(LdModal):
                 )
             )
             with VerticalScroll(classes="patch"):
+                # safe-text: every cell of the table is literal()
                 yield Static(table if rows else Text("(no visible field changed: only the version)"))
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Discard my edit", compact=True, id="discard", variant="error")

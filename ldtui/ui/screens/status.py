@@ -524,6 +524,7 @@ class StatusScreen(LdScreen):
         counts = self._counts()
         summary = " ".join(f"{h.value} {counts[h]}" for h in SEVERITY if counts.get(h)) or "no targets yet"
         if self.app.screen is self:
+            # safe-text: health words and counts
             self.app.sub_title = summary  # the counts in the header, while the panel is shown
         # (rank, text): what a short line keeps first: failures (short), the counts, the rest.
         parts: list[tuple[int, str]] = []
@@ -565,7 +566,7 @@ class StatusScreen(LdScreen):
     # --- actions -----------------------------------------------------------------------------
 
     def action_back(self) -> None:
-        self.app.sub_title = self.ldtui.default_sub_title
+        self.app.sub_title = self.ldtui.default_sub_title  # safe-text: it escapes
         self.app.pop_screen()
 
     def action_poll_now(self) -> None:
@@ -718,7 +719,7 @@ class TargetDetailScreen(LdModal):
         with Vertical(classes="dialog"):
             yield Static(Text(literal(self.status.target.name)), classes="dialog-title")
             with VerticalScroll(classes="detail-body"):
-                yield Static(self._detail(), id="target-detail")
+                yield Static(self._detail(), id="target-detail")  # safe-text: rows are literal()
                 yield Static("Events", classes="field-label")
                 yield Static(Text(literal_lines(self._events_text())), id="events")
             with Horizontal(classes="dialog-buttons"):
@@ -729,7 +730,7 @@ class TargetDetailScreen(LdModal):
         self.set_interval(1, self.tick)
 
     def tick(self) -> None:
-        self.query_one("#target-detail", Static).update(self._detail())
+        self.query_one("#target-detail", Static).update(self._detail())  # safe-text: rows are literal()
         self.query_one("#events", Static).update(Text(literal_lines(self._events_text())))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

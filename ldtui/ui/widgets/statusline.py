@@ -6,6 +6,8 @@ from __future__ import annotations
 from textual import events
 from textual.widgets import Static
 
+from ldtui.core.text import literal
+
 SEPARATOR = " · "
 
 
@@ -27,7 +29,7 @@ def fit_line(parts: list[tuple[int, str]], width: int, separator: str = SEPARATO
 
 
 class StatusLine(Static):
-    """``set_parts`` with (rank, text); text composed of safe parts (escaped already)."""
+    """``set_parts`` with (rank, text); each text is escaped for the terminal here."""
 
     def __init__(self, text: str = "", *, id: str | None = None, classes: str | None = None) -> None:  # noqa: A002
         super().__init__(text, id=id, classes=classes, markup=False)
@@ -44,14 +46,16 @@ class StatusLine(Static):
         return fit_line(self._parts, 0)
 
     def set_parts(self, parts: list[tuple[int, str]]) -> None:
-        self._parts = list(parts)
+        # Escaped here, whatever the caller did (literal() of escaped text is the same text):
+        # an exception's words or a profile's name can reach this line.
+        self._parts = [(rank, literal(text)) for rank, text in parts]
         self._fit()
 
     def _fit(self) -> None:
         text = fit_line(self._parts, self.size.width if self.is_attached else 0)
         if text != self._shown:  # rewritten every second: only when it reads differently
             self._shown = text
-            self.update(text, layout=False)
+            self.update(text, layout=False)  # safe-text: parts are literal() in set_parts
 
     def on_resize(self, event: events.Resize) -> None:
         self._fit()
