@@ -1,10 +1,16 @@
-"""Inspector benchmarks (issue 7). Prints a Markdown table; ``--json FILE`` saves the numbers.
+"""Inspector benchmarks (issues 7 and 17). Prints a Markdown table; ``--json FILE`` saves the
+numbers.
 
-1. ``ldtui inspect --keys-file F --json`` with 100,000 keys on a local redis-server, timed as a
-   whole process (start-up, reading the file, hashing, the store, JSON on stdout), against the
-   official SDK's per-key path (``get_membership`` per key, as an evaluation does) in the same
-   run. Target: >= 20x the SDK's keys per second.
-2. The TUI during a bulk run of 100,000 keys: keystroke latency (a key event posted to the
+1. ``ldtui inspect --keys-file F --jsonl`` with 1,000,000 keys on a local redis-server, timed as
+   a whole process (start-up, the check pass over the file, hashing, the store, explanation,
+   output to a file) with its peak RSS, against the official SDK's per-key path
+   (``get_membership`` per key, as an evaluation does) in the same run: once as the machine is
+   and once with a busy loop taking one core. Targets: >= 150,000 keys/s, >= 30x the SDK idle,
+   >= 18x busy, peak RSS < 200 MB. The same with 10,000,000 keys (1,000,000 of them in the store)
+   for memory: RSS < 200 MB.
+2. Where the time goes: the phases of the same run timed in-process (start-up, check pass,
+   decode and split, hashing, store reads, explanation and JSON Lines).
+3. The TUI during a bulk run of 100,000 keys: keystroke latency (a key event posted to the
    focused input until the input holds the character), and the event loop's longest stall.
    Target: keystrokes under 100 ms.
 """
@@ -14,11 +20,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +42,14 @@ from ldtui.core.bigsegments import context_key_hash  # noqa: E402
 from tests.servers import RedisServer  # noqa: E402
 
 SEGMENTS = [f"--segment=seg-{i}=1" for i in range(5)]
+
+# Runs a command with stdout to a file; prints its exit code and its own peak RSS (KiB).
+MEASURE = """
+import resource, subprocess, sys
+with open(sys.argv[1], "wb") as out:
+    code = subprocess.run(sys.argv[2:], stdout=out).returncode
+print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
 
 
 def sdk_rate(server: RedisServer, keys: list[str]) -> float:
@@ -48,36 +66,134 @@ def sdk_rate(server: RedisServer, keys: list[str]) -> float:
         sdk.stop()
 
 
-def command_rate(server: RedisServer, keys_file: Path, n: int, runs: int) -> tuple[float, list[float]]:
-    times = []
+def inspect_argv(server: RedisServer, keys_file: Path, fmt: str = "--jsonl") -> list[str]:
+    return [
+        sys.executable, "-m", "ldtui", "inspect", "--store", "redis", "--redis-url", server.url,
+        "--prefix", PREFIX, *SEGMENTS, "--keys-file", str(keys_file), fmt,
+    ]  # fmt: skip
+
+
+def command_run(server: RedisServer, keys_file: Path, n: int, out: Path) -> tuple[float, float]:
+    """One whole-process run: (seconds, peak RSS in MB); the output is checked."""
+    t = time.perf_counter()
+    run = subprocess.run(
+        [sys.executable, "-c", MEASURE, str(out), *inspect_argv(server, keys_file)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    wall = time.perf_counter() - t
+    code, rss_kb = run.stdout.split()
+    assert code == "0", run.stderr
+    with out.open("rb") as f:
+        first = json.loads(f.readline())
+        lines = 1 + sum(1 for _ in f)
+    assert lines == n and first["segments"], (lines, n)
+    return wall, int(rss_kb) / 1024
+
+
+def _spin(stop: Any) -> None:
+    while not stop.is_set():
+        pass
+
+
+@contextmanager
+def busy_core() -> Iterator[None]:
+    """A parallel busy loop taking one core for the duration."""
+    stop = multiprocessing.Event()
+    proc = multiprocessing.Process(target=_spin, args=(stop,), daemon=True)
+    proc.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        proc.join(5)
+        if proc.is_alive():
+            proc.kill()
+
+
+def loadavg() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "?"
+
+
+def whole_process(
+    server: RedisServer, keys: list[str], keys_file: Path, n_sdk: int, runs: int, tmp: Path
+) -> dict[str, Any]:
+    """Median of ``runs`` whole-process runs and the SDK's rate, interleaved in the same run."""
+    walls, rss, sdks = [], [], []
     for _ in range(runs):
+        sdks.append(sdk_rate(server, keys[:n_sdk]))
+        wall, peak = command_run(server, keys_file, len(keys), tmp / "out.jsonl")
+        walls.append(wall)
+        rss.append(peak)
+    wall = statistics.median(walls)
+    sdk = statistics.median(sdks)
+    rate = len(keys) / wall
+    return {
+        "wall_s": wall,
+        "walls": walls,
+        "rate": rate,
+        "sdk": sdk,
+        "ratio": rate / sdk,
+        "rss_mb": max(rss),
+        "load_before": loadavg(),
+    }
+
+
+def phases(server: RedisServer, keys_file: Path) -> dict[str, float]:
+    """The run's phases, each timed in-process over the same file (seconds)."""
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import ldtui.cli.inspect, ldtui.stores.redis_reader"], check=True)
+    start_up = time.perf_counter() - t
+    return {"start-up (interpreter and imports)": start_up, **asyncio.run(_phases(server, keys_file))}
+
+
+async def _phases(server: RedisServer, keys_file: Path) -> dict[str, float]:
+    import io
+
+    from ldtui.core.key_input import hash_checked
+    from ldtui.core.reports import JsonLinesReport
+    from ldtui.core.store_settings import RedisStore
+    from ldtui.services.inspect import Inspector, open_keys
+    from ldtui.stores.redis_reader import RedisBigSegmentReader
+
+    out: dict[str, float] = {}
+    t = time.perf_counter()
+    source = open_keys(str(keys_file))
+    out["check pass (read, decode, check every line)"] = time.perf_counter() - t
+    t = time.perf_counter()
+    blocks = list(source.blocks())
+    out["decode and split (second pass)"] = time.perf_counter() - t
+    keys = [k for b in blocks for k in b]
+    del blocks
+    t = time.perf_counter()
+    hashes = hash_checked(keys)
+    out["hashing (SHA-256, base64)"] = time.perf_counter() - t
+    reader = RedisBigSegmentReader(RedisStore(url=server.url), PREFIX)
+    async with reader as r:
+        await r.probe()
         t = time.perf_counter()
-        out = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "ldtui",
-                "inspect",
-                "--store",
-                "redis",
-                "--redis-url",
-                server.url,
-                "--prefix",
-                PREFIX,
-                *SEGMENTS,
-                "--keys-file",
-                str(keys_file),
-                "--json",
-            ],
-            capture_output=True,
-            check=True,
-        ).stdout
-        times.append(time.perf_counter() - t)
-        doc = json.loads(out)
-        assert len(doc["contexts"]) == n
-        assert all(c["segments"] for c in doc["contexts"][:100])
-    wall = statistics.median(times)
-    return n / wall, times
+        for i in range(0, len(hashes), 100_000):
+            await r.get_memberships(hashes[i : i + 100_000])
+        out["store reads (pipelined SMEMBERS, parsed)"] = time.perf_counter() - t
+    reader = RedisBigSegmentReader(RedisStore(url=server.url), PREFIX)
+    inspector = Inspector(reader, typed={f"seg-{i}": 1 for i in range(5)})
+    sink = io.StringIO()
+    writer = JsonLinesReport(sink.write)
+    t = time.perf_counter()
+    async for window in inspector.stream(source, total=source.count):
+        writer.results(window)
+        sink.seek(0)
+        sink.truncate()
+    whole = time.perf_counter() - t
+    await inspector.aclose()
+    out["the whole stream in-process (the above but start-up and check, with explanation, JSON Lines)"] = (
+        whole
+    )
+    return out
 
 
 async def tui_latency(server: RedisServer, keys: list[str]) -> dict[str, Any]:
@@ -145,50 +261,95 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     parser.add_argument("--json", metavar="FILE")
+    parser.add_argument("--no-ten-million", action="store_true", help="skip the 10,000,000-key memory run")
     args = parser.parse_args()
-    n, n_sdk, runs = (10_000, 2_000, 1) if args.quick else (100_000, 20_000, 3)
+    n, n_sdk, runs, n_tui = (20_000, 2_000, 1, 10_000) if args.quick else (1_000_000, 20_000, 3, 100_000)
+    big = 0 if args.quick or args.no_ten_million else 10_000_000
     server = RedisServer().start()
+    results: dict[str, Any] = {}
     try:
         server.client().flushall()
         keys = fill_contexts(server.port, n)
-        with tempfile.TemporaryDirectory() as tmp:
-            keys_file = Path(tmp) / "keys.txt"
+        with tempfile.TemporaryDirectory() as tmp_name:
+            tmp = Path(tmp_name)
+            keys_file = tmp / "keys.txt"
             keys_file.write_text("\n".join(keys) + "\n", encoding="utf-8")
-            sdk = sdk_rate(server, keys[:n_sdk])
-            ours, times = command_rate(server, keys_file, n, runs)
-        tui = asyncio.run(tui_latency(server, keys))
+            results["idle"] = whole_process(server, keys, keys_file, n_sdk, runs, tmp)
+            with busy_core():
+                results["busy"] = whole_process(server, keys, keys_file, n_sdk, runs, tmp)
+            results["phases"] = phases(server, keys_file)
+            if big:
+                big_file = tmp / "big.txt"
+                with big_file.open("w", encoding="utf-8") as f:
+                    f.writelines(k + "\n" for k in keys)
+                    for start in range(n, big, 100_000):
+                        f.write("".join(f"user-{i}\n" for i in range(start, min(big, start + 100_000))))
+                wall, peak = command_run(server, big_file, big, tmp / "big.jsonl")
+                results["ten_million"] = {"wall_s": wall, "rate": big / wall, "rss_mb": peak}
+        results["tui"] = asyncio.run(tui_latency(server, keys[:n_tui]))
         version = server.version()
     finally:
         server.stop()
-    ratio = ours / sdk
+    idle, busy, tui = results["idle"], results["busy"], results["tui"]
     rows = [
         (
-            "`ldtui inspect --keys-file --json`, whole process",
+            "`ldtui inspect --keys-file --jsonl`, whole process, machine as it is",
             f"{n:,} keys",
-            f"{ours:,.0f} keys/s (median of {runs}: {statistics.median(times):.2f} s)",
-            f"SDK per-key {sdk:,.0f} keys/s",
-            f"{ratio:.1f}x",
-            ">= 20x",
-            ratio >= 20,
+            f"{idle['rate']:,.0f} keys/s (median of {runs}: {idle['wall_s']:.2f} s); "
+            f"peak RSS {idle['rss_mb']:.0f} MB",
+            f"SDK per-key {idle['sdk']:,.0f} keys/s",
+            f"{idle['ratio']:.1f}x",
+            ">= 150k keys/s, >= 30x idle, RSS < 200 MB",
+            idle["rate"] >= 150_000 and idle["ratio"] >= 30 and idle["rss_mb"] < 200,
         ),
         (
+            "the same with a busy loop on one core",
+            f"{n:,} keys",
+            f"{busy['rate']:,.0f} keys/s (median of {runs}: {busy['wall_s']:.2f} s); "
+            f"peak RSS {busy['rss_mb']:.0f} MB",
+            f"SDK per-key {busy['sdk']:,.0f} keys/s",
+            f"{busy['ratio']:.1f}x",
+            ">= 150k keys/s, >= 18x busy",
+            busy["rate"] >= 150_000 and busy["ratio"] >= 18,
+        ),
+    ]
+    if "ten_million" in results:
+        tm = results["ten_million"]
+        rows.append(
+            (
+                "`ldtui inspect --keys-file --jsonl`, memory",
+                f"{big:,} keys ({n:,} in the store)",
+                f"peak RSS {tm['rss_mb']:.0f} MB; {tm['rate']:,.0f} keys/s ({tm['wall_s']:.1f} s)",
+                "",
+                "",
+                "RSS < 200 MB",
+                tm["rss_mb"] < 200,
+            )
+        )
+    rows.append(
+        (
             "TUI keystroke latency during a bulk run",
-            f"{n:,} keys, {tui['keystrokes']} keystrokes",
+            f"{n_tui:,} keys, {tui['keystrokes']} keystrokes",
             f"p50 {tui['p50_ms']:.1f} ms, p99 {tui['p99_ms']:.1f} ms, max {tui['max_ms']:.1f} ms",
             f"longest loop stall {tui['max_stall_ms']:.1f} ms; run {tui['run_s']:.1f} s",
             "",
             "< 100 ms",
             tui["max_ms"] < 100,
-        ),
-    ]
-    print(f"Machine: {machine()}")
+        )
+    )
+    print(f"Machine: {machine()}; load average before the runs {idle['load_before']}")
     print(f"Redis: redis-server {version}; date {time.strftime('%Y-%m-%d')}")
     print()
     print_table(rows)
+    print()
+    print(f"Where the time goes ({n:,} keys, in-process, seconds):")
+    print()
+    print("| phase | seconds |")
+    print("|---|---|")
+    for name, secs in results["phases"].items():
+        print(f"| {name} | {secs:.2f} |")
     if args.json:
-        Path(args.json).write_text(
-            json.dumps({"sdk": sdk, "ldtui": ours, "times": times, "tui": tui}, indent=2)
-        )
+        Path(args.json).write_text(json.dumps(results, indent=2))
     return 0 if all(r[-1] for r in rows) else 1
 
 

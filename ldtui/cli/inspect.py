@@ -14,7 +14,7 @@ import json
 import sys
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ldtui.cli.exit_codes import ExitCode
 from ldtui.cli.flags import setting
@@ -77,7 +77,10 @@ def register(sub: Subcommands) -> None:
     what.add_argument("--keys-file", metavar="F", help="keys, one per line, or a CSV file ('-' for stdin)")
     what.add_argument("--key-column", metavar="COL", help="the CSV column holding the keys (name or 1-based)")
     what.add_argument("keys", nargs="*", metavar="KEY", help="context keys")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print one JSON document (streamed)")
+    out.add_argument("--jsonl", action="store_true", help="print one JSON object per context per line")
+    out.add_argument("--csv", action="store_true", help="print CSV: a row per context, a column per segment")
     p.add_argument(
         "--stale-after",
         type=setting("status", "stale_after"),
@@ -110,28 +113,31 @@ class InspectRequest:
     kind: str | None = None
     discover: bool = False
     json: bool = False
+    jsonl: bool = False
+    csv: bool = False
+    keys_file: str | None = None
+    key_column: str | None = None
     stale_after_ms: float | None = None
     config: str | None = None
     profile: str | None = None
 
 
 def _keys(args: argparse.Namespace) -> list[str]:
+    """The keys given as arguments (a keys file is streamed later, checked first)."""
     from ldtui.core.key_input import KeyInputError, check_key
-    from ldtui.services.inspect import read_keys_file
 
     if args.keys_file and args.keys:
         raise UsageError("give keys as arguments or in --keys-file, not both")
     if args.key_column and not args.keys_file:
         raise UsageError("--key-column needs --keys-file")
+    if args.keys_file:
+        return []
+    if not args.keys:
+        raise UsageError("no context keys: give KEY arguments or --keys-file F")
     try:
-        if args.keys_file:
-            stdin = getattr(sys.stdin, "buffer", None)  # None when there is no stdin at all
-            return read_keys_file(args.keys_file, args.key_column, stdin=stdin)
-        if not args.keys:
-            raise UsageError("no context keys: give KEY arguments or --keys-file F")
         return [check_key(k, f"KEY {i}") for i, k in enumerate(args.keys, start=1)]
     except KeyInputError as exc:
-        raise UsageError(f"--keys-file: {exc}" if args.keys_file else str(exc)) from None
+        raise UsageError(str(exc)) from None
 
 
 def _segments(args: argparse.Namespace) -> dict[str, int | None]:
@@ -186,6 +192,10 @@ def request(args: argparse.Namespace) -> InspectRequest:
         kind=args.kind,
         discover=args.discover,
         json=args.json,
+        jsonl=args.jsonl,
+        csv=args.csv,
+        keys_file=args.keys_file,
+        key_column=args.key_column,
         stale_after_ms=args.stale_after * 1000 if args.stale_after else None,
         config=args.config,
         profile=args.profile,
@@ -206,57 +216,181 @@ async def _inspect(req: InspectRequest) -> ExitCode:
     from ldtui.api.errors import ApiError
     from ldtui.cli.output import error
     from ldtui.config import load_config
+    from ldtui.core.key_input import KeyInputError
     from ldtui.services.inspect import (
+        KeySource,
         SourceError,
         StoreOptionError,
         direct_inspector,
         integration_inspector,
+        open_keys,
     )
     from ldtui.stores.base import StoreError, StoreUnavailable
 
+    # The keys file first: a bad one is refused before any store or API is asked anything.
+    source: KeySource | None = None
+    if req.keys_file:
+        stdin = getattr(sys.stdin, "buffer", None)  # None when there is no stdin at all
+        try:
+            source = open_keys(req.keys_file, req.key_column, stdin=stdin)
+        except KeyInputError as exc:
+            raise UsageError(f"--keys-file: {exc}") from None
     try:
-        if req.direct is not None:
-            inspector = direct_inspector(req.direct, typed=req.segments, stale_after_ms=req.stale_after_ms)
-        else:
-            assert req.integration is not None
-            cfg = load_config(file=req.config)  # ConfigError: exit 78, from main
-            inspector = await integration_inspector(
-                cfg,
-                req.profile,
-                req.integration,
-                typed=req.segments,
-                prefix=req.prefix,
-                stale_after_ms=req.stale_after_ms,
-            )
-    except StoreOptionError as exc:
-        raise UsageError(f"--{exc.option.replace('_', '-')}: {exc}") from None
-    except SourceError as exc:
-        raise UsageError(f"--integration {exc}") from None
-    except ApiError as exc:
-        error(PROG, exc)
-        return ExitCode.CRITICAL
-    try:
-        report = await inspector.report(req.keys, kind=req.kind, discover=req.discover)
-    except StoreUnavailable as exc:
-        return _unavailable(req, inspector.kind, inspector.prefix, str(exc))
-    except StoreError as exc:
-        error(PROG, exc)
-        return ExitCode.CRITICAL
-    except ApiError as exc:
-        error(PROG, exc)
-        return ExitCode.CRITICAL
+        try:
+            if req.direct is not None:
+                inspector = direct_inspector(
+                    req.direct, typed=req.segments, stale_after_ms=req.stale_after_ms
+                )
+            else:
+                assert req.integration is not None
+                cfg = load_config(file=req.config)  # ConfigError: exit 78, from main
+                inspector = await integration_inspector(
+                    cfg,
+                    req.profile,
+                    req.integration,
+                    typed=req.segments,
+                    prefix=req.prefix,
+                    stale_after_ms=req.stale_after_ms,
+                )
+        except StoreOptionError as exc:
+            raise UsageError(f"--{exc.option.replace('_', '-')}: {exc}") from None
+        except SourceError as exc:
+            raise UsageError(f"--integration {exc}") from None
+        except ApiError as exc:
+            error(PROG, exc)
+            return ExitCode.CRITICAL
+        try:
+            return await _lookup(req, inspector, source)
+        except StoreUnavailable as exc:
+            return _unavailable(req, inspector.kind, inspector.prefix, str(exc))
+        except (StoreError, ApiError) as exc:
+            error(PROG, exc)
+            return ExitCode.CRITICAL
+        finally:
+            await inspector.aclose()
     finally:
-        await inspector.aclose()
+        if source is not None:
+            source.close()
+
+
+def _terminal_write(text: str) -> int:
+    """CSV rows for a terminal: each line's control characters spelled out (JSON is escaped
+    by its encoder, to ASCII; a file or a pipe gets the CSV exactly as written)."""
+    from ldtui.core.text import literal
+
+    return sys.stdout.write("\n".join(literal(line) for line in text.split("\r\n")))
+
+
+async def _lookup(req: InspectRequest, inspector: Any, source: Any) -> ExitCode:
+    """Stream the lookup to stdout in the chosen format; counts at the end."""
+    from ldtui.cli.output import error, note
+    from ldtui.core.reports import CsvReport, JsonLinesReport, JsonReport
+    from ldtui.services.inspect import CROSS_CHECK_CONTEXTS
+
+    keys = source if source is not None else req.keys
+    total = source.count if source is not None else len(req.keys)
+    report = await inspector.report_stream(keys, kind=req.kind, discover=req.discover, total=total)
+    write = sys.stdout.write
+    if req.csv and sys.stdout.isatty():
+        write = _terminal_write  # CSV holds keys as they are: a terminal gets them spelled out
     if req.json:
-        sys.stdout.write(report.json_text())
-        sys.stdout.write("\n")
+        writer: Any = JsonReport(write, report.store)
+    elif req.jsonl:
+        writer = JsonLinesReport(write)
+    elif req.csv:
+        writer = CsvReport(write, [k for k in report.segments if k in inspector.wanted])
     else:
-        print(text_report(report, int(time.time() * 1000)))
-        for info in report.unresolved:
-            print(f"note: segment {literal(info.key)}: {literal(info.note)}", file=sys.stderr)
+        writer = None
+    first: list[Any] = []
+    table: TextTable | None = None
+    disagreements = 0
+    checked = False
+    async for window in report.windows:
+        if not checked and total <= CROSS_CHECK_CONTEXTS:
+            # A handful of contexts, and an API at hand: LaunchDarkly's own word beside the store's.
+            disagreements = await inspector.cross_check(window)
+            checked = True
+        if writer is not None:
+            writer.results(window)
+        elif total == 1:
+            first += window  # one context: explained in full below
+        else:
+            if table is None:
+                table = TextTable(report, window)
+            write(table.rows(window))
+    if writer is not None:
+        writer.end(report.segments, report.tally)
+    elif total == 1 and first:
+        from ldtui.services.inspect import InspectionReport
+
+        single = InspectionReport(
+            report.kind, report.prefix, report.state, first, report.segments, report.tally
+        )
+        print(text_report(single, int(time.time() * 1000)))
+    elif table is not None:
+        write(table.footer(report.tally))
+    sys.stdout.flush()
+    if not req.json and total > 1:
+        note(PROG, counts_line(report.tally))
+    for info in report.unresolved:
+        note(PROG, f"segment {info.key}: {info.note}")
+    unknown = report.unknown
+    for info in unknown:
+        if info.resolved:
+            note(PROG, f"segment {info.key}: {info.note or 'unknown'} (reported as unknown-segment)")
+    if disagreements:
+        error(
+            PROG,
+            f"{disagreements} verdict{'s' if disagreements > 1 else ''} differ from LaunchDarkly's own "
+            "word: the store lags behind, or is not the one LaunchDarkly writes (host, table, prefix)",
+        )
+    if not report.state.available or disagreements:
         if not report.state.available:
             error(PROG, report.state.reason)
-    return ExitCode.OK if report.state.available else ExitCode.CRITICAL
+        return ExitCode.CRITICAL
+    return ExitCode.WARNING if unknown else ExitCode.OK
+
+
+def counts_line(tally: Any) -> str:
+    parts = [f"{tally.contexts:,} contexts, {tally.with_data:,} with data, {tally.errors:,} errors"]
+    for seg, counts in sorted(tally.per_segment.items()):
+        parts.append(f"{seg}: " + ", ".join(f"{n:,} {v}" for v, n in sorted(counts.items())))
+    return "; ".join(parts)
+
+
+class TextTable:
+    """The many-contexts table, streamed: columns from the first window (cut at 48)."""
+
+    def __init__(self, report: Any, first: list[Any]) -> None:
+        self.segs = sorted({a.segment_key for r in first for a in r.answers} | set(report.asked))
+        head = ["KEY", "HASH", *(literal(s) for s in self.segs), "ORPHANED"]
+        rows = [self._cells(r) for r in first]
+        self.widths = [min(48, max(len(x[i]) for x in [head, *rows])) for i in range(len(head) - 1)]
+        self.header = store_line(report.store, int(time.time() * 1000)) + "\n" + self._line(head)
+
+    def _cells(self, r: Any) -> list[str]:
+        return [
+            literal(r.key),
+            r.hash or "-",
+            *((r.verdict_of(s) or "-") for s in self.segs),
+            str(len(r.orphaned)) if not r.error else literal(r.error),
+        ]
+
+    def _line(self, row: list[str]) -> str:
+        return "  ".join([*(c.ljust(w) for c, w in zip(row, self.widths, strict=False)), row[-1]]) + "\n"
+
+    def rows(self, window: list[Any]) -> str:
+        out = [self.header] if self.header else []
+        self.header = ""
+        out += [self._line(self._cells(r)) for r in window]
+        return "".join(out)
+
+    def footer(self, tally: Any) -> str:
+        lines = ["", f"{tally.contexts} contexts, {tally.with_data} with data, {tally.errors} errors"]
+        for seg, counts in sorted(tally.per_segment.items()):
+            parts = ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
+            lines.append(f"  {literal(seg)}: {parts}")
+        return "\n".join(lines) + "\n"
 
 
 def _unavailable(req: InspectRequest, kind: str, prefix: str, message: str) -> ExitCode:
@@ -269,14 +403,17 @@ def _unavailable(req: InspectRequest, kind: str, prefix: str, message: str) -> E
     return ExitCode.CRITICAL
 
 
-def text_report(report: InspectionReport, now_ms: int) -> str:
-    store, results = report.store, report.results
+def store_line(store: dict[str, object], now_ms: int) -> str:
     word = "UNAVAILABLE" if not store["available"] else ("STALE" if store["stale"] else "HEALTHY")
     synced_on = store["synchronizedOn"]
     synced = relative_age(synced_on, now_ms) if isinstance(synced_on, int) else "never"
-    lines = [
-        f"store     {store['kind']}  prefix {literal(repr(store['prefix']))}  {word}  synchronized {synced}"
-    ]
+    prefix = literal(repr(store["prefix"]))
+    return f"store     {store['kind']}  prefix {prefix}  {word}  synchronized {synced}"
+
+
+def text_report(report: InspectionReport, now_ms: int) -> str:
+    store, results = report.store, report.results
+    lines = [store_line(store, now_ms)]
     if len(results) == 1:
         r = results[0]
         lines += [
@@ -294,13 +431,16 @@ def text_report(report: InspectionReport, now_ms: int) -> str:
             lines.append("          (no data in the store for this context: each segment's rules decide)")
         if r.answers:
             width = max(len(literal(a.segment_key)) for a in r.answers)
+            ld = r.launchdarkly or {}
             lines.append("")
-            lines.append(f"{'SEGMENT':<{width}}  {'GEN':>4}  {'VERDICT':<14}  REASON")
+            lines.append(f"{'SEGMENT':<{width}}  {'GEN':>4}  {'VERDICT':<15}  {'LAUNCHDARKLY':<12}  REASON")
             for a in r.answers:
                 gen = "-" if a.generation is None else str(a.generation)
-                lines.append(
-                    f"{literal(a.segment_key):<{width}}  {gen:>4}  {a.verdict:<14}  {literal(a.reason)}"
-                )
+                said = ld.get(a.segment_key, "-")
+                if a.segment_key in r.disagreements:
+                    said += " DISAGREE"
+                name = literal(a.segment_key)
+                lines.append(f"{name:<{width}}  {gen:>4}  {a.verdict:<15}  {said:<12}  {literal(a.reason)}")
         for o in r.orphaned:
             lines.append(f"orphaned  {literal(o.ref)} ({o.side}): {literal(o.reason)}")
         return "\n".join(lines)

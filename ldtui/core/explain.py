@@ -61,6 +61,9 @@ def segment_keys_in(memberships: Iterable[Membership | None]) -> set[str]:
 
 OTHER_KIND = "other-kind"
 UNRESOLVED = "unknown"
+# A segment asked for by name that LaunchDarkly does not have (or that is not a big segment):
+# said, never dropped (a typo must not read as "nothing to report").
+UNKNOWN_SEGMENT = "unknown-segment"
 
 
 @dataclass(frozen=True)
@@ -113,14 +116,40 @@ class Explanation:
     @cached_property
     def json_fragment(self) -> str:
         """``to_json()`` as the inside of a JSON object, for fast streaming of many results."""
-        return json.dumps(self.to_json(), ensure_ascii=False)[1:-1]
+        return json.dumps(self.to_json(), ensure_ascii=True)[1:-1]
 
 
-@dataclass(frozen=True)
 class ContextResult:
-    key: str
-    hash: str | None
-    explanation: Explanation
+    """One context's answer: its key, its hash and the (shared) explanation of its sets. A plain
+    slotted class, not a dataclass: a bulk run makes one per key, millions of them."""
+
+    __slots__ = ("key", "hash", "explanation", "launchdarkly")
+
+    def __init__(self, key: str, hash: str | None, explanation: Explanation) -> None:  # noqa: A002
+        self.key = key
+        self.hash = hash
+        self.explanation = explanation
+        # LaunchDarkly's own word per segment, when it was asked (``cross_check``).
+        self.launchdarkly: dict[str, str] | None = None
+
+    @property
+    def disagreements(self) -> list[str]:
+        """Segments where LaunchDarkly's word and the store's verdict differ."""
+        if not self.launchdarkly:
+            return []
+        return [s for s, word in sorted(self.launchdarkly.items()) if self.verdict_of(s) != word]
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, ContextResult)
+            and (self.key, self.hash) == (other.key, other.hash)
+            and self.explanation is other.explanation
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"ContextResult(key={self.key!r}, hash={self.hash!r})"
 
     @property
     def membership(self) -> Membership | None:
@@ -154,16 +183,22 @@ class ContextResult:
         return self.explanation.verdicts.get(segment_key)
 
     def to_json(self) -> dict[str, object]:
-        return {"key": self.key, "hash": self.hash, **self.explanation.to_json()}
+        out = {"key": self.key, "hash": self.hash, **self.explanation.to_json()}
+        if self.launchdarkly is not None:
+            out["launchDarkly"] = dict(sorted(self.launchdarkly.items()))
+            out["disagree"] = self.disagreements
+        return out
 
     def json_text(self) -> str:
         """``json.dumps(self.to_json())``, fast: the hash needs no escaping (base64), the rest
         is the explanation's shared fragment."""
+        if self.launchdarkly is not None:
+            return json.dumps(self.to_json(), ensure_ascii=True)
         h = "null" if self.hash is None else f'"{self.hash}"'
         return f'{{"key": {_encode_string(self.key)}, "hash": {h}, {self.explanation.json_fragment}}}'
 
 
-_encode_string = json.encoder.encode_basestring
+_encode_string = json.encoder.encode_basestring_ascii
 
 
 def _answer(v: SegmentVerdict) -> SegmentAnswer:
@@ -175,18 +210,31 @@ def explain_membership(
     segments: Mapping[str, SegmentInfo],
     *,
     kind: str | None = None,
+    judged: Iterable[str] | None = None,
+    asked: Iterable[str] = (),
 ) -> Explanation:
-    """The verdict for every known big segment, and the refs no SDK reads (orphaned).
+    """The verdict for each big segment judged, and the refs no SDK reads (orphaned).
 
+    ``judged``: the segments to judge, besides those the membership references itself (which
+    are always judged); ``None`` judges every segment known. ``asked``: segments named by the
+    person, reported as ``unknown-segment`` when LaunchDarkly has no such big segment.
     ``kind`` is the context's kind; ``None`` means "whatever kind each segment targets"."""
     from ldtui.core.bigsegments import segment_verdict
 
+    asked = set(asked)
+    keys = set(segments) if judged is None else set(judged) | asked | segment_keys_in([membership])
     answers = []
-    for seg in sorted(segments.values(), key=lambda s: s.key):
+    for key in sorted(keys):
+        seg = segments.get(key)
+        if seg is None:
+            continue  # not resolved yet: its refs are reported unresolved below, if any
         if not seg.resolved:
             answers.append(SegmentAnswer(seg.key, UNRESOLVED, seg.note or "generation unknown"))
             continue
         if not seg.exists or not seg.big:
+            if key in asked:
+                why = seg.note or ("no such segment" if not seg.exists else "not a big segment")
+                answers.append(SegmentAnswer(seg.key, UNKNOWN_SEGMENT, why))
             continue
         if kind is not None and seg.context_kind is not None and seg.context_kind != kind:
             answers.append(
@@ -201,7 +249,7 @@ def explain_membership(
             )
             continue
         answers.append(_answer(segment_verdict(membership, seg.key, seg.generation)))
-    known = {s.key: s.current_generation for s in segments.values() if s.resolved}
+    known = {k: segments[k].current_generation for k in keys if k in segments and segments[k].resolved}
     orphans = [
         o
         for o in orphaned_refs(membership, known)
@@ -209,7 +257,9 @@ def explain_membership(
         if o.segment_key is None or o.segment_key in known
     ]
     unresolved: tuple[str, ...] = ()
-    unknown = {a.segment_key for a in answers if a.verdict == UNRESOLVED}
+    unknown = {a.segment_key for a in answers if a.verdict == UNRESOLVED} | {
+        k for k in keys if k not in segments
+    }
     if unknown and membership is not None:
         refs = membership.included | membership.excluded
         unresolved = tuple(sorted(r for r in refs if parse_segment_ref(r).segment_key in unknown))
@@ -217,21 +267,39 @@ def explain_membership(
 
 
 class Explainer:
-    """Explains many contexts against one set of segments, each distinct membership once."""
+    """Explains many contexts against one set of segments, each distinct membership once.
 
-    def __init__(self, segments: Mapping[str, SegmentInfo], *, kind: str | None = None) -> None:
+    Each context is judged for the segments ``judged`` (named, or found by a scan) and for
+    every segment its own sets reference: what it is judged for depends only on its sets, so
+    a stream of contexts can be explained window by window, in any order, the same way."""
+
+    def __init__(
+        self,
+        segments: Mapping[str, SegmentInfo],
+        *,
+        kind: str | None = None,
+        judged: Iterable[str] | None = None,
+        asked: Iterable[str] = (),
+    ) -> None:
         self.segments = segments
         self.kind = kind
+        self.judged = None if judged is None else tuple(judged)
+        self.asked = tuple(asked)
         self._cache: dict[Membership | None, Explanation] = {}
         self._errors: dict[str, Explanation] = {}
 
-    def explain(self, key: str, context_hash: str | None, membership: Membership | None) -> ContextResult:
+    def explanation_for(self, membership: Membership | None) -> Explanation:
         e = self._cache.get(membership)
         if e is None:
             if len(self._cache) > 50_000:  # a store of mostly unique combinations: stay bounded
                 self._cache.clear()
-            e = self._cache[membership] = explain_membership(membership, self.segments, kind=self.kind)
-        return ContextResult(key, context_hash, e)
+            e = self._cache[membership] = explain_membership(
+                membership, self.segments, kind=self.kind, judged=self.judged, asked=self.asked
+            )
+        return e
+
+    def explain(self, key: str, context_hash: str | None, membership: Membership | None) -> ContextResult:
+        return ContextResult(key, context_hash, self.explanation_for(membership))
 
     def failed(self, key: str, context_hash: str | None, error: str) -> ContextResult:
         e = self._errors.get(error)

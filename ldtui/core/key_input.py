@@ -6,10 +6,11 @@ segment specs (``KEY`` or ``KEY=GENERATION``), checked and hashed as the SDKs ha
 from __future__ import annotations
 
 import base64
+import binascii
 import csv
 import hashlib
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
 
 # No context key of LaunchDarkly's is anywhere near this; a longer "key" is almost always a
@@ -127,6 +128,151 @@ def keys_from_file(
     return keys
 
 
+# --- keys, streamed ------------------------------------------------------------------------------
+
+
+def _undecodable(source: str, line: int, raw: bytes, exc: UnicodeDecodeError) -> KeyInputError:
+    return KeyInputError(
+        f"{source}, line {line}, column {exc.start + 1}: byte 0x{raw[exc.start]:02x} is not valid "
+        "UTF-8; save the file as UTF-8 (context keys are hashed as UTF-8, so a key in another "
+        "encoding would never match)"
+    )
+
+
+def decode_lines(raw_lines: Iterable[bytes], source: str) -> Iterator[tuple[int, str]]:
+    """Numbered lines (line endings kept) of a keys file given as raw lines: strict UTF-8,
+    a leading byte order mark dropped, a bad byte named by line and column."""
+    for n, raw in enumerate(raw_lines, start=1):
+        try:
+            text = raw.decode("utf-8-sig" if n == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            if n == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                exc = UnicodeDecodeError(exc.encoding, exc.object, exc.start + 3, exc.end + 3, exc.reason)
+            raise _undecodable(source, n, raw, exc) from None
+        yield n, text
+
+
+def iter_line_keys(lines: Iterable[tuple[int, str]], source: str) -> Iterator[str]:
+    """One key per line (only the line ending is removed: a key may begin or end with
+    spaces); blank lines skipped."""
+    for n, line in lines:
+        key = line[:-1] if line.endswith("\n") else line
+        if key.endswith("\r"):
+            key = key[:-1]
+        if not key.strip():
+            continue
+        yield key if len(key) <= _SURELY_SHORT else check_key(key, f"{source}, line {n}")
+
+
+def iter_csv_keys(lines: Iterable[tuple[int, str]], source: str, column: str | None) -> Iterator[str]:
+    """Keys from one column of a CSV file with a header row, streamed (a quoted field may span
+    lines). Without a column, a header named like a key column is used."""
+    physical = (line for _, line in lines)
+    reader = csv.reader(physical)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise KeyInputError(f"{source} is empty: expected a header row and one key per row") from None
+    except csv.Error as exc:
+        raise KeyInputError(f"{source}, line 1: {exc}") from None
+    names = [h.strip() for h in header]
+    index = _column_index(names, column, source)
+    label = column or names[index]
+    try:
+        for row in reader:
+            if not any(cell.strip() for cell in row):
+                continue
+            if index >= len(row):
+                raise KeyInputError(f"{source}, line {reader.line_num}: the row has no column {label!r}")
+            yield check_key(row[index], f"{source}, line {reader.line_num}, column {label!r}")
+    except csv.Error as exc:
+        raise KeyInputError(f"{source}, line {reader.line_num}: {exc}") from None
+
+
+def _column_index(names: list[str], column: str | None, source: str) -> int:
+    shown = ", ".join(repr(n) for n in names[:12]) + (", ..." if len(names) > 12 else "")
+    if column is None:
+        found = next((c for c in DEFAULT_KEY_COLUMNS if c in names), None)
+        if found is None:
+            raise KeyInputError(
+                f"{source}: no key column; the columns are {shown}; choose one (--key-column NAME)"
+            )
+        return names.index(found)
+    if column in names:
+        return names.index(column)
+    if column.isdigit() and 1 <= int(column) <= len(names):
+        return int(column) - 1
+    raise KeyInputError(f"{source}: no column {column!r}; the columns are {shown}")
+
+
+def key_blocks(chunks: Iterable[bytes], source: str, *, line_limit: int) -> Iterator[list[str]]:
+    """The keys of a one-key-per-line file, a block at a time, from its bytes in chunks: each
+    block decoded and split at once (a file of millions of keys is read at C speed, not a
+    generator step per line). Only line endings are removed (``\\n``, ``\\r\\n``); blank lines
+    are skipped; a bad byte is named by line and column, a too long line or key by its line."""
+    line_no = 0  # lines before the current block
+    carry = b""
+    first = True
+    for chunk in chunks:
+        data = carry + chunk if carry else chunk
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            if len(data) > line_limit:
+                raise _line_too_long(source, line_no + 1, line_limit)
+            carry = data
+            continue
+        block, carry = data[: cut + 1], data[cut + 1 :]
+        if len(carry) > line_limit:
+            raise _line_too_long(source, line_no + block.count(b"\n") + 1, line_limit)
+        yield _block_keys(block, source, line_no, first)
+        first = False
+        line_no += block.count(b"\n")
+    if carry:
+        yield _block_keys(carry, source, line_no, first)
+
+
+def _line_too_long(source: str, line: int, limit: int) -> KeyInputError:
+    return KeyInputError(
+        f"{source}, line {line} is longer than {limit // (1024 * 1024)} MiB without a line break: "
+        "not a keys file (one key per line, or CSV)"
+    )
+
+
+def _block_keys(block: bytes, source: str, line_no: int, first: bool) -> list[str]:
+    try:
+        text = block.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = line_no + block.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (block.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise KeyInputError(
+            f"{source}, line {line}, column {column}: byte 0x{block[exc.start]:02x} is not valid "
+            "UTF-8; save the file as UTF-8 (context keys are hashed as UTF-8, so a key in another "
+            "encoding would never match)"
+        ) from None
+    if first and text.startswith("\ufeff"):
+        text = text[1:]
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    keys = [line[:-1] if line.endswith("\r") else line for line in lines]
+    if max(map(len, keys), default=0) > _SURELY_SHORT:
+        for n, key in enumerate(keys, start=line_no + 1):
+            if len(key) > _SURELY_SHORT and key.strip():
+                check_key(key, f"{source}, line {n}")
+    return [k for k in keys if k and not k.isspace()]
+
+
+def iter_keys(
+    raw_lines: Iterable[bytes], source: str, *, column: str | None = None, as_csv: bool | None = None
+) -> Iterator[str]:
+    """The keys of a keys file, streamed from its raw lines: CSV when ``as_csv`` (default: a
+    column was chosen or the name ends in .csv), else one key per line."""
+    if as_csv is None:
+        as_csv = column is not None or source.lower().endswith(".csv")
+    lines = decode_lines(raw_lines, source)
+    return iter_csv_keys(lines, source, column) if as_csv else iter_line_keys(lines, source)
+
+
 # --- segments -----------------------------------------------------------------------------------
 
 # A generation is a counter LaunchDarkly bumps; nothing real has more digits than this, and
@@ -183,6 +329,13 @@ class HashedKey(NamedTuple):
     key: str
     hash: str | None  # base64(SHA-256(key)); None when the key is refused
     error: str | None  # why the key is refused
+
+
+def hash_checked(keys: Sequence[str]) -> list[str]:
+    """The hashes of keys already checked (``check_key``: not empty, not too long): the bulk
+    path, one C call after another."""
+    sha256, b64 = hashlib.sha256, binascii.b2a_base64
+    return [b64(sha256(k.encode("utf-8")).digest(), newline=False).decode("ascii") for k in keys]
 
 
 def hash_keys(keys: Sequence[str]) -> list[HashedKey]:

@@ -7,12 +7,11 @@ import csv
 import io
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from ldtui.core.bigsegments import StoreStatus, parse_segment_ref
-from ldtui.core.explain import ContextResult, SegmentInfo
+from ldtui.core.explain import ContextResult, Explanation, SegmentInfo
 
 
 @dataclass
@@ -26,15 +25,11 @@ class Tally:
     per_segment: dict[str, Counter[str]] = field(default_factory=dict)
 
     def add(self, results: Iterable[ContextResult]) -> None:
-        # Contexts sharing an explanation are counted together.
-        groups: dict[int, list[Any]] = {}
-        for r in results:
-            g = groups.get(id(r.explanation))
-            if g is None:
-                groups[id(r.explanation)] = [r.explanation, 1]
-            else:
-                g[1] += 1
-        for e, n in groups.values():
+        # Contexts sharing an explanation are counted together (a window may bring its counts).
+        counts = getattr(results, "counts", None)
+        if counts is None:
+            counts = Counter(r.explanation for r in results)
+        for e, n in counts.items():
             self.contexts += n
             if e.error:
                 self.errors += n
@@ -77,14 +72,109 @@ def results_json(
 ) -> str:
     """``{"store": ..., "contexts": [...], "segmentGenerations": ...}``; the contexts are
     written from their shared explanations' pre-encoded fragments."""
-    parts = ['{"store": ', json.dumps(dict(store), ensure_ascii=False), ', "contexts": [']
+    parts = ['{"store": ', json.dumps(dict(store), ensure_ascii=True), ', "contexts": [']
     parts.append(", ".join(r.json_text() for r in results))
     parts.append("]")
     if segments:
         gens = {k: s.generation for k, s in sorted(segments.items()) if s.resolved and s.exists and s.big}
-        parts += [', "segmentGenerations": ', json.dumps(gens, ensure_ascii=False)]
+        parts += [', "segmentGenerations": ', json.dumps(gens, ensure_ascii=True)]
     parts.append("}")
     return "".join(parts)
+
+
+# --- streamed reports: written a window of results at a time, never held whole ------------------
+
+Write = Callable[[str], object]
+
+
+def segment_generations(segments: Mapping[str, SegmentInfo]) -> dict[str, int | None]:
+    return {k: s.generation for k, s in sorted(segments.items()) if s.resolved and s.exists and s.big}
+
+
+class JsonReport:
+    """One JSON document, streamed: ``{"store": …, "contexts": [ … ], "segmentGenerations":
+    …, "tally": …}``. The contexts go out as they are explained; the tail at the end."""
+
+    def __init__(self, write: Write, store: Mapping[str, object]) -> None:
+        self._write = write
+        self._first = True
+        write('{"store": ' + json.dumps(dict(store), ensure_ascii=True) + ', "contexts": [')
+
+    def results(self, results: Iterable[ContextResult]) -> None:
+        texts = [r.json_text() for r in results]
+        if not texts:
+            return
+        self._write(("" if self._first else ", ") + ", ".join(texts))
+        self._first = False
+
+    def end(self, segments: Mapping[str, SegmentInfo], tally: Tally) -> None:
+        tail = {"segmentGenerations": segment_generations(segments), "tally": tally.to_json()}
+        self._write("], " + json.dumps(tail, ensure_ascii=True)[1:] + "\n")
+
+
+class JsonLinesReport:
+    """One JSON object per context per line (``--jsonl``): nothing to close, every line whole."""
+
+    def __init__(self, write: Write) -> None:
+        self._write = write
+
+    def results(self, results: Iterable[ContextResult]) -> None:
+        lines = [r.json_text() for r in results]
+        if lines:
+            self._write("\n".join(lines) + "\n")
+
+    def end(self, segments: Mapping[str, SegmentInfo], tally: Tally) -> None:
+        return None
+
+
+class CsvReport:
+    """CSV rows (key, hash, one column per segment judged, the refs, any error), streamed.
+    The segment columns are fixed up front: the segments named and found by a scan.
+
+    Exactly what ``csv.writer`` writes (RFC 4180 line ends, minimal quoting), made fast: all
+    of a row but its key and hash depends on the explanation only, so it is encoded once per
+    explanation; a hash (base64) never needs quoting."""
+
+    def __init__(self, write: Write, segment_keys: Sequence[str]) -> None:
+        self._write = write
+        self.segment_keys = list(segment_keys)
+        self._tails: dict[int, tuple[Explanation, str]] = {}
+        header = ["key", "hash", *self.segment_keys, "included", "excluded", "orphaned", "error"]
+        write(",".join(map(csv_field, header)) + "\r\n")
+
+    def _tail(self, e: Explanation) -> str:
+        hit = self._tails.get(id(e))
+        if hit is not None and hit[0] is e:
+            return hit[1]
+        fields = [
+            *((e.verdicts.get(s) or "") for s in self.segment_keys),
+            " ".join(e.included),
+            " ".join(e.excluded),
+            " ".join(o.ref for o in e.orphaned),
+            e.error or "",
+        ]
+        tail = ",".join(map(csv_field, fields))
+        if len(self._tails) > 50_000:
+            self._tails.clear()
+        self._tails[id(e)] = (e, tail)
+        return tail
+
+    def results(self, results: Iterable[ContextResult]) -> None:
+        tail = self._tail
+        self._write("".join(f"{csv_field(r.key)},{r.hash or ''},{tail(r.explanation)}\r\n" for r in results))
+
+    def end(self, segments: Mapping[str, SegmentInfo], tally: Tally) -> None:
+        return None
+
+
+_NEEDS_QUOTES = frozenset(',"\r\n')
+
+
+def csv_field(value: str) -> str:
+    """One field as ``csv.writer`` (QUOTE_MINIMAL) writes it."""
+    if _NEEDS_QUOTES.isdisjoint(value):
+        return value
+    return '"' + value.replace('"', '""') + '"'
 
 
 def results_csv(results: Sequence[ContextResult], segment_keys: Sequence[str]) -> str:

@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import stat
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from ldtui.core.bigsegments import StoreStatus, store_status
-from ldtui.core.explain import ContextResult, Explainer, SegmentInfo, segment_keys_in
-from ldtui.core.key_input import HashedKey, KeyInputError, hash_keys, keys_from_file
+from ldtui.core.explain import ContextResult, Explainer, Explanation, SegmentInfo, segment_keys_in
+from ldtui.core.key_input import KeyInputError, hash_checked, hash_keys, keys_from_file
 from ldtui.core.reports import GenerationCount, Tally, generation_counts, results_json, store_json
 from ldtui.stores.base import (
     BigSegmentStoreReader,
@@ -27,13 +29,27 @@ from ldtui.stores.base import (
 )
 
 if TYPE_CHECKING:
+    from pydantic import SecretStr
+
     from ldtui.config import Config
+    from ldtui.core.store_settings import Store
     from ldtui.stores.base import StoreStatistics
 
 # A bulk run reads this many contexts per store call, reporting progress between calls.
 CHUNK = 20_000
+# Segments found only in a store's sets are looked up in the segments API at most this many
+# per session: a store full of junk refs must not burn the account's shared rate limit with
+# thousands of requests (the rest are reported as unknown refs; --segment names any of them).
+MAX_REF_LOOKUPS = 50
 
 SegmentLookup = Callable[[str], Awaitable[SegmentInfo]]
+# LaunchDarkly's word on one context in one big segment: (segment key, context key) -> the
+# verdict the store should give ("included", "excluded" or "no-data").
+MembershipCheck = Callable[[str, str], Awaitable[str]]
+# The cross-check asks LaunchDarkly about at most this many contexts and calls in all: it is
+# for explaining one context (or a handful), never a bulk run against a shared rate limit.
+CROSS_CHECK_CONTEXTS = 10
+CROSS_CHECK_CALLS = 50
 ProgressFn = Callable[[Progress], None]
 
 
@@ -64,6 +80,19 @@ def api_segment_lookup(client: Any, project: str, environment: str) -> SegmentLo
     return lookup
 
 
+def api_membership_check(client: Any, project: str, environment: str) -> MembershipCheck:
+    """LaunchDarkly's view through ``GET /api/v2/segments/{p}/{e}/{segment}/contexts/{key}``:
+    included wins over excluded, as in the store."""
+
+    async def check(segment: str, key: str) -> str:
+        target = await client.get_segment_membership(project, environment, segment, key)
+        if target.included:
+            return "included"
+        return "excluded" if target.excluded else "no-data"
+
+    return check
+
+
 class Inspector:
     """One store, one environment's segments. Segment answers are cached for the session."""
 
@@ -78,10 +107,15 @@ class Inspector:
     ) -> None:
         self.reader = reader
         self.lookup = lookup
+        # LaunchDarkly's own membership answers, when an API is at hand (``cross_check``).
+        self.membership_check: MembershipCheck | None = None
         self.stale_after_ms = stale_after_ms
         self.clock = clock
         self.segments: dict[str, SegmentInfo] = {}
-        self.wanted: list[str] = []  # segments asked for by name, checked for every context
+        self.wanted: list[str] = []  # segments judged for every context: named, or found by a scan
+        self.asked: list[str] = []  # of those, the ones named (an unknown one is said so)
+        self._ref_lookups = 0  # segments found only in sets, asked of the API so far
+        self._over_budget: set[str] = set()
         # What this inspector opened and closes with itself (the API client of an integration).
         self.owned: list[Any] = []
         self.set_typed(typed or {})
@@ -99,6 +133,8 @@ class Inspector:
         for key, gen in typed.items():
             if key not in self.wanted:
                 self.wanted.append(key)
+            if key not in self.asked:
+                self.asked.append(key)
             if gen is not None:
                 self.segments[key] = SegmentInfo(key, gen, source="typed")
             elif self.segments.get(key, None) is not None and self.segments[key].source == "typed":
@@ -119,13 +155,33 @@ class Inspector:
         )
 
     async def resolve(self, keys: Sequence[str]) -> dict[str, SegmentInfo]:
-        """Current generations for these segment keys (asked once per session each)."""
-        # An earlier API failure is asked again; everything else is remembered.
+        """Current generations for these segment keys (asked once per session each). Keys
+        not named by the person count against ``MAX_REF_LOOKUPS``; past it they stay unknown."""
+        # An earlier API failure is asked again (unless it was the budget); the rest is kept.
         missing = [
             k
             for k in dict.fromkeys(keys)
-            if k not in self.segments or (self.lookup is not None and not self.segments[k].resolved)
+            if k not in self.segments
+            or (self.lookup is not None and not self.segments[k].resolved and k not in self._over_budget)
         ]
+        if self.lookup is not None:
+            allowed = []
+            for k in missing:
+                if k in self.asked:
+                    allowed.append(k)
+                elif self._ref_lookups < MAX_REF_LOOKUPS:
+                    self._ref_lookups += 1
+                    allowed.append(k)
+                else:
+                    self._over_budget.add(k)
+                    self.segments[k] = SegmentInfo(
+                        k,
+                        None,
+                        source="unknown",
+                        note=f"not looked up: this run asked LaunchDarkly about {MAX_REF_LOOKUPS} segments "
+                        "found only in the store's sets already; name it with --segment KEY[=GEN]",
+                    )
+            missing = allowed
         if missing:
             if self.lookup is None:
                 for k in missing:
@@ -150,6 +206,75 @@ class Inspector:
                     self.segments[info.key] = info
         return {k: self.segments[k] for k in dict.fromkeys(keys)}
 
+    async def stream(
+        self,
+        keys: Iterable[str],
+        *,
+        kind: str | None = None,
+        progress: ProgressFn | None = None,
+        total: int | None = None,
+        window: int = CHUNK,
+    ) -> AsyncIterator[list[ContextResult]]:
+        """Every key explained, in input order, a window at a time: hash, one store read,
+        the segments the window references resolved, explained, handed out; memory holds one
+        window, whatever the number of keys. Bad keys and contexts whose store entries are not
+        in the schema get an error in their result; an unreachable store raises. Cancel by
+        cancelling the task (between windows the event loop runs)."""
+        explainer = Explainer(self.segments, kind=kind, judged=self.wanted, asked=self.asked)
+        done = 0
+        if progress is not None:
+            progress(Progress(0, total, 0))
+        checked = getattr(keys, "checked", False)
+        if hasattr(keys, "windows"):
+            batches: Iterator[list[str]] = keys.windows(window)
+        else:
+            iterator = iter(keys)
+            batches = iter(lambda: list(itertools.islice(iterator, window)), [])
+        for batch in batches:
+            if checked:  # every key valid (checked in a first pass): the fast path
+                hashes = hash_checked(batch)
+                found = await self.reader.get_memberships(hashes)
+                await self._resolve_referenced(found)
+                # One explanation per distinct answer in the window (the reader shares one object
+                # per distinct pair of sets); per key, lookups done in C (map), no Python step.
+                answers = list(map(found.__getitem__, hashes))
+                ids = list(map(id, answers))
+                by_id = {
+                    id(a): self._explain_answer(explainer, a) for a in {id(a): a for a in answers}.values()
+                }
+                explanations = list(map(by_id.__getitem__, ids))
+                out = ResultWindow(map(ContextResult, batch, hashes, explanations))
+                out.counts = Counter(explanations)
+            else:
+                hashed = hash_keys(batch)
+                lookups = [k.hash for k in hashed if k.error is None and k.hash is not None]
+                found = await self.reader.get_memberships(lookups) if lookups else {}
+                await self._resolve_referenced(found)
+                out = ResultWindow()
+                for key, h, err in hashed:  # HashedKey
+                    if err is not None or h is None:
+                        out.append(explainer.failed(key, None, err or "not looked up"))
+                    else:
+                        out.append(ContextResult(key, h, self._explain_answer(explainer, found.get(h))))
+            done += len(batch)
+            if progress is not None:
+                progress(Progress(done, total, done))
+            yield out
+            await asyncio.sleep(0)
+
+    async def _resolve_referenced(self, found: Mapping[str, Any]) -> None:
+        """Resolve the segments a window's answers reference that are not known yet."""
+        distinct = {id(m): m for m in found.values() if m is not None and not isinstance(m, StoreError)}
+        new = [k for k in segment_keys_in(distinct.values()) if k not in self.segments]
+        if new:
+            await self.resolve(sorted(new))
+
+    @staticmethod
+    def _explain_answer(explainer: Explainer, answer: Any) -> Explanation:
+        if isinstance(answer, StoreDataError):
+            return explainer.failed("", None, answer.message).explanation
+        return explainer.explanation_for(answer)
+
     async def inspect(
         self,
         keys: Sequence[str],
@@ -158,44 +283,47 @@ class Inspector:
         progress: ProgressFn | None = None,
         chunk: int = CHUNK,
     ) -> list[ContextResult]:
-        """Every key explained, in input order. Bad keys and contexts whose store entries are
-        not in the schema get an error in their result; an unreachable store raises.
-
-        Work goes in chunks (hash, read, then explain), yielding to the event loop between
-        them, so a screen stays responsive during a long run. Cancel by cancelling the task."""
-        total = len(keys)
-        hashed: list[HashedKey] = []
-        found: dict[str, Any] = {}
-        if progress is not None:
-            progress(Progress(0, total, 0))
-        for start in range(0, total, chunk):
-            part = hash_keys(keys[start : start + chunk])
-            hashed += part
-            lookups = [k.hash for k in part if k.error is None and k.hash is not None]
-            if lookups:
-                found.update(await self.reader.get_memberships(lookups))
-            else:
-                await asyncio.sleep(0)
-            if progress is not None:
-                done = min(start + chunk, total)
-                progress(Progress(done, total, done))
-        distinct = {id(m): m for m in found.values() if m is not None and not isinstance(m, StoreError)}
-        await self.resolve([*self.wanted, *sorted(segment_keys_in(distinct.values()))])
-        explainer = Explainer(self.segments, kind=kind)
+        """Every key explained, in input order (``stream``, collected: for inputs that fit in
+        memory, a pasted list or one key)."""
+        await self.resolve(self.wanted)
         out: list[ContextResult] = []
-        for start in range(0, total, chunk):
-            for key, h, err in hashed[start : start + chunk]:  # HashedKey
-                if err is not None or h is None:
-                    out.append(explainer.failed(key, None, err or "not looked up"))
-                    continue
-                m = found.get(h)
-                if isinstance(m, StoreDataError):
-                    out.append(explainer.failed(key, h, m.message))
-                else:
-                    out.append(explainer.explain(key, h, m))
-            if total > chunk:
-                await asyncio.sleep(0)
+        async for part in self.stream(keys, kind=kind, progress=progress, total=len(keys), window=chunk):
+            out += part
         return out
+
+    async def cross_check(self, results: Sequence[ContextResult]) -> int:
+        """Ask LaunchDarkly, for the first few contexts, whether each is in each big segment it
+        was judged for, and record its word (``ContextResult.launchdarkly``): a verdict that
+        differs means the store lags, or is not the one LaunchDarkly writes (prefix, table).
+        Bounded (``CROSS_CHECK_CONTEXTS``, ``CROSS_CHECK_CALLS``); an API failure leaves the
+        word out. Returns the number of disagreements."""
+        from ldtui.api.errors import ApiError
+
+        check = self.membership_check
+        if check is None:
+            return 0
+        judged = ("included", "excluded", "no-data")
+        asks = [
+            (r, a.segment_key)
+            for r in results[:CROSS_CHECK_CONTEXTS]
+            if r.error is None
+            for a in r.answers
+            if a.verdict in judged
+        ][:CROSS_CHECK_CALLS]
+        gate = asyncio.Semaphore(4)
+
+        async def one(r: ContextResult, segment: str) -> None:
+            async with gate:
+                try:
+                    word = await check(segment, r.key)
+                except ApiError:
+                    return
+            if r.launchdarkly is None:
+                r.launchdarkly = {}
+            r.launchdarkly[segment] = word
+
+        await asyncio.gather(*(one(r, seg) for r, seg in asks))
+        return sum(len(r.disagreements) for r in results)
 
     async def segment_view(self, segment_key: str, *, progress: ProgressFn | None = None) -> SegmentView:
         """Contexts included and excluded per generation of one segment, counted over the
@@ -240,6 +368,37 @@ class Inspector:
         tally.add(results)
         return InspectionReport(self.kind, self.prefix, state, results, dict(self.segments), tally)
 
+    async def report_stream(
+        self,
+        keys: Iterable[str],
+        *,
+        kind: str | None = None,
+        discover: bool = False,
+        progress: ProgressFn | None = None,
+        total: int | None = None,
+        window: int = CHUNK,
+    ) -> StreamedReport:
+        """The whole lookup, streamed, as ``ldtui inspect --keys-file`` and the bulk screen's
+        exports run it: the store's freshness and, optionally, a scan for every segment it
+        holds, first; then the results a window at a time (``windows``), counted as they
+        pass. Memory holds a window, whatever the number of keys. ``StoreUnavailable`` when
+        the store cannot be reached."""
+        state = await self.store_state()
+        if discover:
+            await self.discover(progress=progress)
+        await self.resolve(self.wanted)
+        tally = Tally()
+        windows = self.stream(keys, kind=kind, progress=progress, total=total, window=window)
+
+        async def counted() -> AsyncIterator[list[ContextResult]]:
+            async for part in windows:
+                tally.add(part)
+                yield part
+
+        return StreamedReport(
+            self.kind, self.prefix, state, self.segments, tally, counted(), list(self.wanted)
+        )
+
     async def aclose(self) -> None:
         try:
             await self.reader.aclose()
@@ -247,6 +406,13 @@ class Inspector:
             owned, self.owned = self.owned, []
             for thing in reversed(owned):
                 await thing.aclose()
+
+
+class ResultWindow(list[ContextResult]):
+    """A window of results, with how many share each explanation (counted at C speed, so the
+    tally of a million contexts costs a few dictionary updates)."""
+
+    counts: Counter[Explanation] | None = None
 
 
 class SegmentView(NamedTuple):
@@ -277,6 +443,34 @@ class InspectionReport:
     def unresolved(self) -> list[SegmentInfo]:
         """Segments whose generation nobody could say, with the reason in ``note``."""
         return [s for s in self.segments.values() if s.note and not s.resolved]
+
+
+@dataclass
+class StreamedReport:
+    """A lookup whose results arrive as ``windows``; ``tally`` and ``segments`` are complete
+    once they have all been read."""
+
+    kind: str
+    prefix: str
+    state: StoreStatus
+    segments: dict[str, SegmentInfo]
+    tally: Tally
+    windows: AsyncIterator[list[ContextResult]]
+    asked: list[str]  # the segments named by the person
+
+    @property
+    def store(self) -> dict[str, object]:
+        return store_json(self.kind, self.prefix, self.state)
+
+    @property
+    def unresolved(self) -> list[SegmentInfo]:
+        return [s for s in self.segments.values() if s.note and not s.resolved]
+
+    @property
+    def unknown(self) -> list[SegmentInfo]:
+        """Segments named that LaunchDarkly does not have as big segments (or could not say)."""
+        found = [self.segments[k] for k in self.asked if k in self.segments]
+        return [s for s in found if not s.resolved or not s.exists or not s.big]
 
 
 def unavailable_json(kind: str, prefix: str, error: str) -> dict[str, object]:
@@ -318,11 +512,14 @@ def inspector_for(
         raise SourceError(f"{target.name}: no store connection is configured")
     password = config.store_password(target.store_key) if target.store_key else None
     reader = (reader_factory or open_reader)(target.store, target.prefix, password)
-    lookup = None
+    lookup = check = None
     if client is not None and target.project and target.environment:
         lookup = api_segment_lookup(client, target.project, target.environment)
+        check = api_membership_check(client, target.project, target.environment)
     stale_after = config.settings.status.stale_after * 1000
-    return Inspector(reader, typed=typed, lookup=lookup, stale_after_ms=stale_after, clock=clock)
+    inspector = Inspector(reader, typed=typed, lookup=lookup, stale_after_ms=stale_after, clock=clock)
+    inspector.membership_check = check
+    return inspector
 
 
 @dataclass(frozen=True)
@@ -349,23 +546,19 @@ class StoreOptionError(ValueError):
         super().__init__(message)
 
 
-def direct_inspector(
-    store: DirectStore,
-    *,
-    typed: Mapping[str, int | None] | None = None,
-    stale_after_ms: float | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> Inspector:
-    """An inspector on a store given by its options; ``StoreOptionError`` names the option
-    that is missing or wrong (never showing a password)."""
-    from pydantic import ValidationError
+def direct_store_model(
+    store: DirectStore, *, environ: Mapping[str, str] | None = None
+) -> tuple[Store, SecretStr | None, str]:
+    """The store model, the password and the prefix that a ``DirectStore``'s options name
+    (``ldtui inspect --store`` and ``ldtui doctor --store``); ``StoreOptionError`` names the
+    option that is missing or wrong (never showing a password)."""
+    from pydantic import SecretStr, ValidationError
 
     from ldtui.config import DynamoDBStore, RedisStore
     from ldtui.core.bigsegments import resolve_prefix
-    from ldtui.stores.open import open_reader
 
     env = os.environ if environ is None else environ
-    model: Any
+    model: Store
     password = None
     try:
         if store.kind == "redis":
@@ -377,8 +570,9 @@ def direct_inspector(
             if store.redis_password_env:
                 if store.redis_password_env not in env:
                     raise StoreOptionError("redis_password_env", f"${store.redis_password_env} is not set")
-                password = env[store.redis_password_env]
+                password = SecretStr(env[store.redis_password_env])
             model = RedisStore(url=store.redis_url, timeout=store.timeout)
+            model.endpoint(password)  # a malformed URL fails here, naming the part
         else:
             if not store.table:
                 raise StoreOptionError(
@@ -393,7 +587,6 @@ def direct_inspector(
                 endpoint_url=store.endpoint_url,
                 timeout=store.timeout,
             )
-        reader = open_reader(model, resolve_prefix(store.kind, configured=store.prefix), password)
     except ValidationError as exc:
         from ldtui.config import error_message
 
@@ -401,6 +594,27 @@ def direct_inspector(
         field_name = str(err["loc"][0]) if err["loc"] else "redis_url"
         option = {"url": "redis_url"}.get(field_name, field_name)
         raise StoreOptionError(option, error_message(err)) from None
+    except (StoreError, ValueError) as exc:  # a malformed URL: the message names the part, never the password
+        if isinstance(exc, StoreOptionError):
+            raise
+        raise StoreOptionError("redis_url", str(exc)) from None
+    return model, password, resolve_prefix(store.kind, configured=store.prefix)
+
+
+def direct_inspector(
+    store: DirectStore,
+    *,
+    typed: Mapping[str, int | None] | None = None,
+    stale_after_ms: float | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Inspector:
+    """An inspector on a store given by its options; ``StoreOptionError`` names the option
+    that is missing or wrong (never showing a password)."""
+    from ldtui.stores.open import open_reader
+
+    model, password, prefix = direct_store_model(store, environ=environ)
+    try:
+        reader = open_reader(model, prefix, password)
     except StoreError as exc:  # a malformed URL: the message names the part, never the password
         raise StoreOptionError("redis_url", str(exc)) from None
     inspector = Inspector(reader, typed=typed)
@@ -476,35 +690,193 @@ async def integration_inspector(
 
 # --- files --------------------------------------------------------------------------------------
 
+
+class KeySource:
+    """A keys file (or stdin, spooled to a temporary file) read twice, never held in memory:
+    once to check every line before anything is looked up (a bad byte on line 900,000 must not
+    end a run halfway, with half a JSON document printed), then again, streamed, for the
+    lookups. ``count`` is known after the check, for progress."""
+
+    def __init__(
+        self, path: str, name: str, *, column: str | None, as_csv: bool | None, spooled: bool
+    ) -> None:
+        self.path = path
+        self.name = name
+        self.column = column
+        self.as_csv = as_csv
+        self.spooled = spooled
+        self.count = 0
+
+    # Every key it yields passed check_key (the first pass made sure): hashed without checks.
+    checked = True
+
+    def _raw_lines(self) -> Iterator[bytes]:
+        with open(self.path, "rb") as f:
+            yield from _bounded_lines(f, self.name)
+
+    def _is_csv(self) -> bool:
+        return self.as_csv if self.as_csv is not None else self.name.lower().endswith(".csv")
+
+    def blocks(self) -> Iterator[list[str]]:
+        """The keys, a block (about a megabyte of the file) at a time."""
+        from ldtui.core.key_input import iter_keys, key_blocks
+
+        if self._is_csv():
+            it = iter_keys(self._raw_lines(), self.name, column=self.column, as_csv=True)
+            while block := list(itertools.islice(it, 20_000)):
+                yield block
+            return
+        with open(self.path, "rb") as f:
+            chunks = iter(lambda: f.read(_CHUNK_BYTES), b"")
+            yield from key_blocks(chunks, self.name, line_limit=KEYS_FILE_LINE_LIMIT)
+
+    def windows(self, size: int) -> Iterator[list[str]]:
+        """The keys in lists of ``size`` (the last one shorter)."""
+        pending: list[str] = []
+        for block in self.blocks():
+            pending += block
+            while len(pending) >= size:
+                yield pending[:size]
+                pending = pending[size:]
+        if pending:
+            yield pending
+
+    def __iter__(self) -> Iterator[str]:
+        for block in self.blocks():
+            yield from block
+
+    def check(self) -> KeySource:
+        """The first pass: every line decoded and checked, the keys counted."""
+        n = sum(len(block) for block in self.blocks())
+        if not n:
+            raise KeyInputError(f"{self.name} holds no keys")
+        self.count = n
+        return self
+
+    def close(self) -> None:
+        if self.spooled:
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
+
+    def __enter__(self) -> KeySource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _bounded_lines(f: IO[bytes], name: str) -> Iterator[bytes]:
+    n = 0
+    while line := f.readline(KEYS_FILE_LINE_LIMIT + 1):
+        n += 1
+        if len(line) > KEYS_FILE_LINE_LIMIT and not line.endswith(b"\n"):
+            raise _long_line(name, n)
+        yield line
+
+
+def open_keys(path: str, column: str | None = None, *, stdin: IO[bytes] | None = None) -> KeySource:
+    """A checked, streamable ``KeySource``: a regular file, or ``-`` for stdin (copied to a
+    temporary file as it is read, bounded). ``KeyInputError`` names the problem."""
+    import tempfile
+    from pathlib import Path
+
+    as_csv = None if column is None else True
+    if path == "-":
+        if stdin is None:
+            raise KeyInputError("- means standard input, and there is none to read here")
+        fd, spool = tempfile.mkstemp(prefix="ldtui-keys-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                bound = _LineBound("stdin")
+                while chunk := stdin.read(_CHUNK_BYTES):
+                    bound.feed(chunk)  # /dev/zero is refused after 4 MiB, not spooled
+                    if bound.total > KEYS_STDIN_LIMIT:
+                        limit = KEYS_STDIN_LIMIT // (1024**3)
+                        raise KeyInputError(
+                            f"stdin is larger than {limit} GiB (it is copied to a temporary file); "
+                            "write the keys to a file and give its path instead"
+                        )
+                    out.write(chunk)
+            source = KeySource(spool, "stdin", column=column or None, as_csv=as_csv, spooled=True)
+            return source.check()
+        except (OSError, ValueError) as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(spool)
+            if isinstance(exc, KeyInputError):
+                raise
+            raise KeyInputError(f"cannot read stdin: {getattr(exc, 'strerror', None) or exc}") from None
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(spool)
+            raise
+    p = Path(path).expanduser()
+    try:
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        raise KeyInputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        st = os.fstat(fd)
+    finally:
+        os.close(fd)
+    if not stat.S_ISREG(st.st_mode):
+        mode = st.st_mode
+        kind = "a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "a device"
+        raise KeyInputError(
+            f"{path} is {kind}, not a regular file; to stream keys, use --keys-file - and pipe them in"
+        )
+    if st.st_size > KEYS_STREAM_LIMIT:
+        raise KeyInputError(
+            f"{path} is larger than {KEYS_STREAM_LIMIT // (1024**3)} GiB; split it into smaller runs"
+        )
+    try:
+        return KeySource(str(p), str(path), column=column or None, as_csv=as_csv, spooled=False).check()
+    except OSError as exc:
+        raise KeyInputError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
 # A keys file is streamed with these bounds: a line longer than any key (or CSV row) could be
 # is the sign of a binary file or /dev/zero, and the whole is capped so memory stays bounded.
 KEYS_FILE_LINE_LIMIT = 4 * 1024 * 1024
-KEYS_FILE_LIMIT = 256 * 1024 * 1024
+KEYS_FILE_LIMIT = 256 * 1024 * 1024  # read into memory (the TUI's paste-sized files)
+KEYS_STREAM_LIMIT = 16 * 1024**3  # streamed: bounded by time, not memory
+KEYS_STDIN_LIMIT = 2 * 1024**3  # stdin is spooled to a temporary file: bounded by disk too
 _CHUNK_BYTES = 1024 * 1024
+
+
+class _LineBound:
+    """Counts bytes and lines of a stream fed in chunks and refuses, as soon as it is seen, a
+    line longer than ``KEYS_FILE_LINE_LIMIT`` (a binary file, ``/dev/zero``)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.total, self.line, self.pending = 0, 1, 0  # pending: bytes since the last line break
+
+    def feed(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        # A chunk is shorter than the line limit, so only a line across chunks can exceed it.
+        first = chunk.find(b"\n")
+        if first < 0:
+            self.pending += len(chunk)
+        else:
+            if self.pending + first > KEYS_FILE_LINE_LIMIT:
+                raise _long_line(self.name, self.line)
+            self.line += chunk.count(b"\n")
+            self.pending = len(chunk) - chunk.rfind(b"\n") - 1
+        if self.pending > KEYS_FILE_LINE_LIMIT:
+            raise _long_line(self.name, self.line)
 
 
 def read_keys_source(source: IO[bytes], name: str) -> bytes:
     """All of ``source`` (a file or stdin), read in chunks and refused as soon as a line or
     the whole exceeds its bound: ``/dev/zero`` or ``yes`` on stdin end in a clear message."""
     chunks: list[bytes] = []
-    total, line, pending = 0, 1, 0  # pending: bytes since the last line break
+    bound = _LineBound(name)
     while chunk := source.read(_CHUNK_BYTES):
-        total += len(chunk)
-        if total > KEYS_FILE_LIMIT:
+        if bound.total + len(chunk) > KEYS_FILE_LIMIT:
             raise KeyInputError(
                 f"{name} is larger than {KEYS_FILE_LIMIT // (1024 * 1024)} MiB; split it into smaller files"
             )
-        # A chunk is shorter than the line limit, so only a line across chunks can exceed it.
-        first = chunk.find(b"\n")
-        if first < 0:
-            pending += len(chunk)
-        else:
-            if pending + first > KEYS_FILE_LINE_LIMIT:
-                raise _long_line(name, line)
-            line += chunk.count(b"\n")
-            pending = len(chunk) - chunk.rfind(b"\n") - 1
-        if pending > KEYS_FILE_LINE_LIMIT:
-            raise _long_line(name, line)
+        bound.feed(chunk)
         chunks.append(chunk)
     return b"".join(chunks)
 

@@ -23,7 +23,9 @@ from tests.servers import MotoServer, RedisServer
 pytestmark = pytest.mark.network
 
 
-def ldtui(*args: str, env: dict[str, str] | None = None, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
+def ldtui(
+    *args: str, env: dict[str, str] | None = None, stdin: bytes | None = None
+) -> subprocess.CompletedProcess[str]:
     run = subprocess.run(
         [sys.executable, "-m", "ldtui", *args],
         capture_output=True,
@@ -37,7 +39,9 @@ def ldtui(*args: str, env: dict[str, str] | None = None, stdin: bytes | None = N
 
 
 @pytest.fixture(scope="module")
-def emulated(redis_server: RedisServer, moto_server: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Any:
+def emulated(
+    redis_server: RedisServer, moto_server: MotoServer, tmp_path_factory: pytest.TempPathFactory
+) -> Any:
     state = build_state(SeedOptions(seed=4242, contexts=120, extra_projects=0))
     runtime = EmulatorRuntime(
         state,
@@ -77,8 +81,15 @@ def test_integration_resolves_store_prefix_and_generations(emulated: Any, env_ke
     segments = state.projects["default"].environments[env_key].segments
     keys = ["alice@example.com", "ключ-пользователя", *(f"user-{env_key}-{i:05d}" for i in range(40))]
     run = ldtui(
-        "--config", str(path), "inspect", "--integration", f"default/{env_key}/{kind}",
-        *(f"--segment={s}" for s in segments), "--json", *keys, env=env,
+        "--config",
+        str(path),
+        "inspect",
+        "--integration",
+        f"default/{env_key}/{kind}",
+        *(f"--segment={s}" for s in segments),
+        "--json",
+        *keys,
+        env=env,
     )
     assert run.returncode == 0, run.stderr
     data = json.loads(run.stdout)
@@ -94,7 +105,9 @@ def test_integration_resolves_store_prefix_and_generations(emulated: Any, env_ke
         # Older generations of legacy-cohort linger: reported as orphaned, never as verdicts.
         assert all(o.startswith("legacy-cohort.g") and not o.endswith(".g3") for o in c["orphaned"])
     assert any(c["orphaned"] for c in data["contexts"])
-    assert {"included", "excluded", "no-data"} <= {v for c in data["contexts"] for v in c["segments"].values()}
+    assert {"included", "excluded", "no-data"} <= {
+        v for c in data["contexts"] for v in c["segments"].values()
+    }
     assert DEFAULT_TOKEN not in run.stdout + run.stderr
     env_obj = state.projects["default"].environments[env_key]
     assert env_obj.api_key not in run.stdout
@@ -103,16 +116,29 @@ def test_integration_resolves_store_prefix_and_generations(emulated: Any, env_ke
 def test_discover_judges_every_segment_in_the_store(emulated: Any) -> None:
     state, path, env = emulated
     segments = state.projects["default"].environments["production"].segments
-    run = ldtui("--config", str(path), "inspect", "--integration", "default/production/redis", "--discover",
-                "--json", "user-production-00003", env=env)
+    run = ldtui(
+        "--config",
+        str(path),
+        "inspect",
+        "--integration",
+        "default/production/redis",
+        "--discover",
+        "--json",
+        "user-production-00003",
+        env=env,
+    )
     assert run.returncode == 0, run.stderr
     (context,) = json.loads(run.stdout)["contexts"]
-    assert context["segments"] == {s: truth(state, "production", "user-production-00003", s) for s in segments}
+    assert context["segments"] == {
+        s: truth(state, "production", "user-production-00003", s) for s in segments
+    }
 
 
 def test_integration_without_a_store_connection_says_how_to_add_one(emulated: Any) -> None:
     _, path, env = emulated
-    run = ldtui("--config", str(path), "inspect", "--integration", "mobile-app/production/dynamodb", "k", env=env)
+    run = ldtui(
+        "--config", str(path), "inspect", "--integration", "mobile-app/production/dynamodb", "k", env=env
+    )
     assert run.returncode == 64
     assert '[stores."mobile-app/production"]' in run.stderr
     run = ldtui("--config", str(path), "inspect", "--integration", "default/nowhere/redis", "k", env=env)
@@ -124,15 +150,26 @@ def test_integration_without_a_store_connection_says_how_to_add_one(emulated: An
 def test_text_output_explains_one_context(emulated: Any) -> None:
     state, path, env = emulated
     run = ldtui(
-        "--config", str(path), "inspect", "--integration", "default/production/redis",
-        "--segment", "legacy-cohort", "--segment", "beta-testers=1", "alice@example.com", env=env,
+        "--config",
+        str(path),
+        "inspect",
+        "--integration",
+        "default/production/redis",
+        "--segment",
+        "legacy-cohort",
+        "--segment",
+        "beta-testers=1",
+        "alice@example.com",
+        env=env,
     )
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
     assert lines[0].startswith("store     redis") and "HEALTHY" in lines[0]
     assert "hash      /42YGfwOEr8NJIkuRZh+JJoo3Og2qFytYOKOqqjG2XY=" in lines
     legacy = next(line for line in lines if line.startswith("legacy-cohort"))
-    assert legacy.split()[1] == "3" and legacy.split()[2] == truth(state, "production", "alice@example.com", "legacy-cohort")
+    assert legacy.split()[1] == "3" and legacy.split()[2] == truth(
+        state, "production", "alice@example.com", "legacy-cohort"
+    )
 
 
 def test_wrong_redis_type_is_reported_for_that_context_only(redis_server: RedisServer) -> None:
@@ -142,7 +179,18 @@ def test_wrong_redis_type_is_reported_for_that_context_only(redis_server: RedisS
     r.sadd(f"launchdarkly:big_segment_include:{context_key_hash(good)}", "seg.g1")
     r.set(f"launchdarkly:big_segment_include:{context_key_hash(bad)}", "not a set")
     r.set("launchdarkly:big_segments_synchronized_on", str(int(time.time() * 1000)))
-    run = ldtui("inspect", "--store", "redis", "--redis-url", redis_server.url, "--segment", "seg=1", "--json", good, bad)
+    run = ldtui(
+        "inspect",
+        "--store",
+        "redis",
+        "--redis-url",
+        redis_server.url,
+        "--segment",
+        "seg=1",
+        "--json",
+        good,
+        bad,
+    )
     assert run.returncode == 0, run.stderr
     by_key = {c["key"]: c for c in json.loads(run.stdout)["contexts"]}
     assert by_key[good]["segments"] == {"seg": "included"}
@@ -169,7 +217,9 @@ def test_unreadable_synchronized_on_is_unavailable_like_the_sdk(redis_server: Re
     r.flushall()
     r.set("launchdarkly:big_segments_synchronized_on", "yesterday")
     r.sadd(f"launchdarkly:big_segment_include:{context_key_hash('k')}", "seg.g1")
-    run = ldtui("inspect", "--store", "redis", "--redis-url", redis_server.url, "--segment", "seg=1", "--json", "k")
+    run = ldtui(
+        "inspect", "--store", "redis", "--redis-url", redis_server.url, "--segment", "seg=1", "--json", "k"
+    )
     assert run.returncode == 2
     data = json.loads(run.stdout)
     # The SDK still uses the membership it read (STORE_ERROR status): so does the report.
@@ -179,7 +229,11 @@ def test_unreadable_synchronized_on_is_unavailable_like_the_sdk(redis_server: Re
 BAD_INPUT = [
     (["k", "--keys-file", "KEYS"], b"a\n", "not both"),
     (["--keys-file", "KEYS"], b"ok\n\xff\xfebad\n", "line 2, column 1: byte 0xff is not valid UTF-8"),
-    (["--keys-file", "KEYS.csv"], b"id,email\n1,a@example.com\n", "no key column; the columns are 'id', 'email'"),
+    (
+        ["--keys-file", "KEYS.csv"],
+        b"id,email\n1,a@example.com\n",
+        "no key column; the columns are 'id', 'email'",
+    ),
     (["--keys-file", "KEYS.csv", "--key-column", "user"], b"id,email\n1,a\n", "no column 'user'"),
     (["--keys-file", "KEYS"], b"x" * 1_048_576 + b"\n", "line 1 is 1,048,576 bytes long"),
     (["--keys-file", "KEYS"], b"\n\n", "holds no keys"),
@@ -192,7 +246,9 @@ BAD_INPUT = [
 
 
 @pytest.mark.parametrize("args,content,message", BAD_INPUT, ids=[m.split(":")[0][:30] for *_, m in BAD_INPUT])
-def test_bad_input_is_a_usage_error(tmp_path: Path, args: list[str], content: bytes | None, message: str) -> None:
+def test_bad_input_is_a_usage_error(
+    tmp_path: Path, args: list[str], content: bytes | None, message: str
+) -> None:
     args = list(args)
     for i, a in enumerate(args):
         if a.startswith("KEYS"):
@@ -210,14 +266,37 @@ def test_csv_column_and_stdin(redis_server: RedisServer, tmp_path: Path) -> None
     r.sadd(f"launchdarkly:big_segment_exclude:{context_key_hash('b, with comma')}", "seg.g2")
     csv_file = tmp_path / "export.csv"
     csv_file.write_text('id,user\n1,a\n2,"b, with comma"\n', encoding="utf-8")
-    run = ldtui("inspect", "--store", "redis", "--redis-url", redis_server.url, "--segment", "seg=2",
-                "--keys-file", str(csv_file), "--key-column", "user", "--json")
+    run = ldtui(
+        "inspect",
+        "--store",
+        "redis",
+        "--redis-url",
+        redis_server.url,
+        "--segment",
+        "seg=2",
+        "--keys-file",
+        str(csv_file),
+        "--key-column",
+        "user",
+        "--json",
+    )
     assert run.returncode == 0
     contexts = json.loads(run.stdout)["contexts"]
     assert [c["key"] for c in contexts] == ["a", "b, with comma"]
     assert [c["segments"]["seg"] for c in contexts] == ["no-data", "excluded"]
-    run = ldtui("inspect", "--store", "redis", "--redis-url", redis_server.url, "--segment", "seg=2",
-                "--keys-file", "-", "--json", stdin=b" a\nb, with comma\n")
+    run = ldtui(
+        "inspect",
+        "--store",
+        "redis",
+        "--redis-url",
+        redis_server.url,
+        "--segment",
+        "seg=2",
+        "--keys-file",
+        "-",
+        "--json",
+        stdin=b" a\nb, with comma\n",
+    )
     assert [c["key"] for c in json.loads(run.stdout)["contexts"]] == [" a", "b, with comma"]
 
 
@@ -240,13 +319,18 @@ def test_bad_connection_options_name_the_option() -> None:
     run = ldtui("inspect", "--store", "dynamodb", "k")
     assert run.returncode == 64 and "--table" in run.stderr
     run = ldtui("inspect", "--store", "redis", "--redis-url", "redis://u:s3cret@cache:notaport/0", "k")
-    assert run.returncode == 64 and "--redis-url: invalid Redis URL" in run.stderr and "s3cret" not in run.stderr
+    assert (
+        run.returncode == 64 and "--redis-url: invalid Redis URL" in run.stderr and "s3cret" not in run.stderr
+    )
 
 
 def test_a_closed_pipe_is_not_a_traceback() -> None:
     run = subprocess.run(
         f"{sys.executable} -m ldtui hash {' '.join(f'k{i}' for i in range(5000))} | head -1",
-        shell=True, capture_output=True, text=True, timeout=60,
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert run.stdout.count("\n") == 1 and "Traceback" not in run.stderr and "BrokenPipe" not in run.stderr
 
@@ -260,3 +344,93 @@ def test_a_malformed_store_url_in_the_config_is_a_configuration_error(emulated: 
     run = ldtui("--config", str(broken), "inspect", "--integration", "default/production/redis", "k", env=env)
     assert run.returncode == 78
     assert "stores.default/production" in run.stderr and "invalid Redis URL" in run.stderr
+
+
+def test_launchdarkly_is_asked_beside_the_store_and_disagreement_is_said(
+    emulated: Any, redis_server: RedisServer
+) -> None:
+    """With an API at hand, a lookup of a few contexts asks LaunchDarkly itself
+    (getSegmentMembershipForContext): agreeing verdicts carry its word; a store that lags (a
+    membership removed behind the writer's back) is marked DISAGREE, exit 2."""
+    state, path, env = emulated
+    seg = state.projects["default"].environments["production"].segments["beta-testers"]
+    inside = sorted(seg.included)[0]
+    outside = sorted(seg.excluded - seg.included)[0] if seg.excluded - seg.included else None
+    keys = [inside, "nobody-at-all", *([outside] if outside else [])]
+    run = ldtui(
+        "--config",
+        str(path),
+        "inspect",
+        "--integration",
+        "default/production/redis",
+        "--segment",
+        "beta-testers",
+        "--json",
+        *keys,
+        env=env,
+    )
+    assert run.returncode == 0, run.stderr
+    by_key = {c["key"]: c for c in json.loads(run.stdout)["contexts"]}
+    assert by_key[inside]["launchDarkly"]["beta-testers"] == "included" and by_key[inside]["disagree"] == []
+    assert by_key["nobody-at-all"]["launchDarkly"]["beta-testers"] == "no-data"
+    if outside:
+        assert by_key[outside]["launchDarkly"]["beta-testers"] == "excluded"
+    # The store loses the membership LaunchDarkly still has: DISAGREE.
+    prod = state.projects["default"].environments["production"]
+    set_key = f"{prod.id}:big_segment_include:{context_key_hash(inside)}"
+    ref = f"beta-testers.g{seg.generation}"
+    redis_server.client().srem(set_key, ref)
+    try:
+        run = ldtui(
+            "--config",
+            str(path),
+            "inspect",
+            "--integration",
+            "default/production/redis",
+            "--segment",
+            "beta-testers",
+            inside,
+            env=env,
+        )
+    finally:
+        redis_server.client().sadd(set_key, ref)  # the module's other tests see the store whole
+    assert run.returncode == 2
+    row = next(line for line in run.stdout.splitlines() if line.startswith("beta-testers"))
+    assert "included DISAGREE" in row and "differ from LaunchDarkly's own word" in run.stderr
+
+
+def test_an_unknown_segment_gets_a_row_and_exit_1(emulated: Any) -> None:
+    state, path, env = emulated
+    run = ldtui(
+        "--config",
+        str(path),
+        "inspect",
+        "--integration",
+        "default/production/redis",
+        "--segment",
+        "no-such-seg",
+        "--segment",
+        "beta-testers",
+        "--json",
+        "alice@example.com",
+        env=env,
+    )
+    assert run.returncode == 1, run.stderr
+    (context,) = json.loads(run.stdout)["contexts"]
+    assert context["segments"]["no-such-seg"] == "unknown-segment"
+    assert context["segments"]["beta-testers"] in ("included", "excluded", "no-data")
+    assert "segment no-such-seg" in run.stderr
+    text = ldtui(
+        "--config",
+        str(path),
+        "inspect",
+        "--integration",
+        "default/production/redis",
+        "--segment",
+        "no-such-seg",
+        "alice@example.com",
+        env=env,
+    )
+    assert text.returncode == 1
+    row = next(line for line in text.stdout.splitlines() if line.startswith("no-such-seg"))
+    assert "unknown-segment" in row and "no segment 'no-such-seg'" in row

@@ -73,8 +73,10 @@ def test_segment_specs() -> None:
 
 
 def test_explain_kinds_orphans_and_unresolved() -> None:
-    m = Membership(included=frozenset({"beta.g1", "orgs.g1", "mystery.g4", "gone.g1", "junk"}),
-                   excluded=frozenset({"beta.g2"}))
+    m = Membership(
+        included=frozenset({"beta.g1", "orgs.g1", "mystery.g4", "gone.g1", "junk"}),
+        excluded=frozenset({"beta.g2"}),
+    )
     r = Explainer(SEGS, kind="user").explain("k", context_key_hash("k"), m)
     verdicts = {a.segment_key: a.verdict for a in r.answers}
     assert verdicts == {"beta": "excluded", "orgs": "other-kind", "mystery": "unknown"}
@@ -107,8 +109,14 @@ def test_tally_and_exports_roundtrip() -> None:
     assert rows[0]["hash"] == context_key_hash("a") and rows[4]["error"] == "empty"
     store = store_json("redis", "p", store_status(synchronized_on=1000, now_ms=6000))
     doc = json.loads(results_json(store, results, {"beta": SEGS["beta"]}))
-    assert doc["store"] == {"kind": "redis", "prefix": "p", "synchronizedOn": 1000, "ageSeconds": 5.0,
-                            "stale": False, "available": True}
+    assert doc["store"] == {
+        "kind": "redis",
+        "prefix": "p",
+        "synchronizedOn": 1000,
+        "ageSeconds": 5.0,
+        "stale": False,
+        "available": True,
+    }
     assert [c["key"] for c in doc["contexts"]] == [*keys, ""]
     assert doc["segmentGenerations"] == {"beta": 2}
 
@@ -125,19 +133,36 @@ def test_generation_counts_newest_first_with_current_marked() -> None:
     exc = {"seg.g3": 1}
     got = generation_counts("seg", inc, exc, current_generation=4)
     assert [(g.generation, g.included, g.excluded, g.current) for g in got] == [
-        (4, 0, 0, True), (3, 2, 1, False), (1, 5, 0, False)]
+        (4, 0, 0, True),
+        (3, 2, 1, False),
+        (1, 5, 0, False),
+    ]
 
 
-@given(st.text(), st.sampled_from([None, Membership(frozenset({"a.g1"})), Membership(excluded=frozenset({"b.g2"}))]))
+@given(
+    st.text(),
+    st.sampled_from([None, Membership(frozenset({"a.g1"})), Membership(excluded=frozenset({"b.g2"}))]),
+)
 def test_fast_json_is_exactly_json_dumps(key: str, membership: Membership | None) -> None:
     from ldtui.core.explain import Explainer
 
     r = Explainer({"a": SegmentInfo("a", 1), "b": SegmentInfo("b", 3)}).explain(key, "h+/=", membership)
     assert json.loads(r.json_text()) == r.to_json()
-    assert r.json_text() == json.dumps(r.to_json(), ensure_ascii=False)
+    assert r.json_text() == json.dumps(r.to_json())
     failed = Explainer({}).failed(key, None, "bad \x1b key")
-    assert json.loads(failed.json_text()) == failed.to_json() == {
-        "key": key, "hash": None, "included": [], "excluded": [], "segments": {}, "orphaned": [], "error": "bad \x1b key"}
+    assert (
+        json.loads(failed.json_text())
+        == failed.to_json()
+        == {
+            "key": key,
+            "hash": None,
+            "included": [],
+            "excluded": [],
+            "segments": {},
+            "orphaned": [],
+            "error": "bad \x1b key",
+        }
+    )
 
 
 async def test_segment_lookup_through_the_api_404_500_and_not_big() -> None:
@@ -150,8 +175,12 @@ async def test_segment_lookup_through_the_api_404_500_and_not_big() -> None:
         async def get_segment(self, project: str, environment: str, key: str) -> object:
             if key in ("gone", "flaky"):
                 status = 404 if key == "gone" else 503
-                raise ApiError(status=status, code="x", message="nope",
-                               context=RequestContext("GET", f"/api/v2/segments/p/e/{key}", segment=key))
+                raise ApiError(
+                    status=status,
+                    code="x",
+                    message="nope",
+                    context=RequestContext("GET", f"/api/v2/segments/p/e/{key}", segment=key),
+                )
             return SimpleNamespace(is_big=key != "small", generation=4, context_kind="org")
 
     class Reader:
@@ -167,3 +196,159 @@ async def test_segment_lookup_through_the_api_404_500_and_not_big() -> None:
     assert "HTTP 503" in inspector.segments["flaky"].note  # type: ignore[operator]
     assert sorted(o.ref for o in r.orphaned) == ["big.g3", "gone.g1", "small.g4"]
     assert r.verdict_of("small") is None and r.verdict_of("gone") is None
+
+
+# --- streamed reports and streamed keys ---------------------------------------------------------
+
+MEMBERSHIPS = st.sampled_from(
+    [
+        None,
+        Membership(frozenset({"beta.g2"})),
+        Membership(excluded=frozenset({"beta.g2", "old.g1"})),
+        Membership(frozenset({"beta.g2"}), frozenset({"beta.g2"})),
+    ]
+)
+
+
+@given(st.lists(st.tuples(st.text(min_size=1), MEMBERSHIPS), min_size=1, max_size=30), st.integers(1, 7))
+def test_streamed_csv_is_exactly_what_csv_writer_writes(
+    rows: list[tuple[str, Membership | None]], window: int
+) -> None:
+    from ldtui.core.reports import CsvReport
+
+    explainer = Explainer({"beta": SEGS["beta"]}, judged=["beta"])
+    results = [explainer.explain(k, context_key_hash(k), m) for k, m in rows]
+    results.append(explainer.failed("bad, key", None, 'an "error"\n'))
+    out: list[str] = []
+    report = CsvReport(out.append, ["beta"])
+    for i in range(0, len(results), window):
+        report.results(results[i : i + window])
+    assert "".join(out) == results_csv(results, ["beta"])
+
+
+@given(st.lists(MEMBERSHIPS, min_size=0, max_size=25), st.integers(1, 6))
+def test_streamed_json_is_one_document_with_the_tally(ms: list[Membership | None], window: int) -> None:
+    from ldtui.core.reports import JsonReport
+
+    explainer = Explainer({"beta": SEGS["beta"]}, judged=["beta"])
+    results = [explainer.explain(f"k{i}", context_key_hash(f"k{i}"), m) for i, m in enumerate(ms)]
+    store = store_json("redis", "p", store_status(synchronized_on=1000, now_ms=6000))
+    out: list[str] = []
+    report = JsonReport(out.append, store)
+    tally = Tally()
+    for i in range(0, len(results), window):
+        report.results(results[i : i + window])
+        tally.add(results[i : i + window])
+    report.end({"beta": SEGS["beta"]}, tally)
+    doc = json.loads("".join(out))
+    whole = json.loads(results_json(store, results, {"beta": SEGS["beta"]}))
+    assert doc["store"] == whole["store"] and doc["contexts"] == whole["contexts"]
+    assert doc["segmentGenerations"] == whole["segmentGenerations"]
+    assert doc["tally"]["contexts"] == len(ms)
+
+
+KEY_TEXT = st.text(
+    alphabet=st.characters(blacklist_characters="\n\r", blacklist_categories=("Cs",)), max_size=12
+)
+
+
+@given(
+    st.lists(st.tuples(KEY_TEXT, st.sampled_from(["\n", "\r\n"])), max_size=40),
+    st.integers(1, 9),
+    st.booleans(),
+)
+def test_keys_read_in_blocks_do_not_depend_on_where_the_chunks_end(
+    lines: list[tuple[str, str]], size: int, bom: bool
+) -> None:
+    from ldtui.core.key_input import key_blocks
+
+    data = ("\ufeff" if bom else "").encode() + "".join(k + end for k, end in lines).encode()
+    chunks = [data[i : i + size] for i in range(0, len(data), size)]
+    got = [k for block in key_blocks(chunks, "f", line_limit=1 << 20) for k in block]
+    assert got == [k for k, _ in lines if k.strip()]
+
+
+def test_keys_read_in_blocks_name_the_bad_byte_and_the_long_line() -> None:
+    from ldtui.core.key_input import key_blocks
+
+    data = b"ok\nfine\nbad \xff byte\n"
+    with pytest.raises(KeyInputError, match=r"f, line 3, column 5: byte 0xff"):
+        [k for block in key_blocks([data[:5], data[5:]], "f", line_limit=1 << 20) for k in block]
+    with pytest.raises(KeyInputError, match="line 2 is longer than"):
+        list(key_blocks([b"a\n" + b"x" * 3_000_000], "f", line_limit=2 * 1024 * 1024))
+    with pytest.raises(KeyInputError, match="line 2"):
+        list(key_blocks([b"a\n" + b"y" * (MAX_KEY_BYTES + 1) + b"\n"], "f", line_limit=1 << 22))
+
+
+class _Segments:
+    """A segments API that counts its calls and knows some segments."""
+
+    def __init__(self, known: dict[str, int], small: tuple[str, ...] = ()) -> None:
+        self.known, self.small, self.calls = known, small, 0
+
+    async def get_segment(self, project: str, environment: str, key: str) -> object:
+        from types import SimpleNamespace
+
+        from ldtui.api.errors import ApiError, RequestContext
+
+        self.calls += 1
+        if key not in self.known and key not in self.small:
+            raise ApiError(
+                status=404,
+                code="not_found",
+                message="nope",
+                context=RequestContext("GET", f"/api/v2/segments/p/e/{key}", segment=key),
+            )
+        return SimpleNamespace(
+            is_big=key not in self.small, generation=self.known.get(key, 1), context_kind="user"
+        )
+
+
+class _Store:
+    kind, prefix, description = "redis", "p", "fake"
+
+    def __init__(self, refs: frozenset[str]) -> None:
+        self.refs = refs
+
+    async def get_memberships(self, hashes: list[str]) -> dict[str, object]:
+        return {h: Membership(self.refs) for h in hashes}
+
+    async def get_metadata(self) -> object:
+        from ldtui.stores.base import Metadata
+
+        return Metadata(1_000)
+
+
+async def test_junk_refs_in_a_store_cost_a_bounded_number_of_api_calls() -> None:
+    """One context whose sets hold 3,000 refs of unknown segments: at most MAX_REF_LOOKUPS
+    lookups (plus the segments named), the rest reported as unknown refs, not asked one by one."""
+    from ldtui.services.inspect import MAX_REF_LOOKUPS, Inspector, api_segment_lookup
+
+    api = _Segments({"real": 2})
+    junk = frozenset({f"junk-{i}.g1" for i in range(3000)} | {"real.g2"})
+    inspector = Inspector(_Store(junk), lookup=api_segment_lookup(api, "p", "e"), typed={"real": None})  # type: ignore[arg-type]
+    (r,) = await inspector.inspect(["k"])
+    assert api.calls <= MAX_REF_LOOKUPS + 1
+    assert r.verdict_of("real") == "included"
+    assert len(r.unresolved_refs) >= 3000 - MAX_REF_LOOKUPS
+    (again,) = await inspector.inspect(["k2"])  # the budget is spent once per session
+    assert api.calls <= MAX_REF_LOOKUPS + 1 and again.verdict_of("real") == "included"
+
+
+async def test_a_named_segment_that_does_not_exist_is_said_not_dropped() -> None:
+    from ldtui.services.inspect import Inspector, api_segment_lookup
+
+    api = _Segments({"real": 2}, small=("standard",))
+    inspector = Inspector(
+        _Store(frozenset({"real.g2"})),  # type: ignore[arg-type]
+        lookup=api_segment_lookup(api, "p", "e"),
+        typed={"real": None, "no-such-seg": None, "standard": None},
+    )
+    report = await inspector.report_stream(["k"])
+    results = [r async for window in report.windows for r in window]
+    (r,) = results
+    assert r.verdict_of("real") == "included"
+    assert r.verdict_of("no-such-seg") == "unknown-segment"
+    assert r.verdict_of("standard") == "unknown-segment"
+    assert sorted(s.key for s in report.unknown) == ["no-such-seg", "standard"]
+    assert "no segment 'no-such-seg'" in next(a.reason for a in r.answers if a.segment_key == "no-such-seg")

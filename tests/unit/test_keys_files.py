@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -85,3 +86,47 @@ def test_the_whole_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(KeyInputError, match="larger than"):
         service.read_keys_source(io.BytesIO(b"y\n" * 51), "stdin")
     assert len(service.read_keys_source(io.BytesIO(b"y\n" * 50), "stdin")) == 100
+
+
+class Endless(io.RawIOBase):
+    """A stream that never ends (``yes`` on stdin), counting what was read from it."""
+
+    def __init__(self, line: bytes) -> None:
+        self.line, self.read_bytes = line, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        n = len(b)
+        chunk = (self.line * (n // len(self.line) + 1))[:n]
+        b[:n] = chunk
+        self.read_bytes += n
+        return n
+
+
+def spools(tmp_path: Path) -> list[Path]:
+    return sorted(tmp_path.glob("ldtui-keys-*"))
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [(b"\0", "stdin, line 1 is longer than"), (b"y\n", "stdin is larger than")],
+)
+def test_streamed_stdin_is_bounded_while_it_is_copied(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, line: bytes, message: str
+) -> None:
+    """``--keys-file -`` copies stdin to a temporary file to read it twice: an endless stream
+    is refused while it is copied (a line too long as soon as it is seen; short lines at the
+    cap), and the copy is removed, so a disk is never filled."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(service, "KEYS_FILE_LINE_LIMIT", 1000)
+    monkeypatch.setattr(service, "KEYS_STDIN_LIMIT", 50_000)
+    monkeypatch.setattr(service, "_CHUNK_BYTES", 512)
+    source = Endless(line)
+    with pytest.raises(KeyInputError, match=message):
+        service.open_keys("-", stdin=io.BufferedReader(source, 512))
+    assert source.read_bytes < 60_000  # stopped at its bound, not at the end of the stream
+    assert spools(tmp_path) == []
