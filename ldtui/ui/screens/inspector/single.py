@@ -17,6 +17,7 @@ from textual.widgets import (
 )
 
 from ldtui.core.text import literal, truncate
+from ldtui.ui.cells import status_style_for
 from ldtui.ui.screens.inspector.base import InspectorBase, verdict_text
 from ldtui.ui.screens.inspector.bulk import BulkScreen
 from ldtui.ui.screens.inspector.dialogs import StorePickerScreen
@@ -29,6 +30,10 @@ if TYPE_CHECKING:
     from ldtui.core.explain import ContextResult
     from ldtui.services.inspect import Inspector
     from ldtui.services.status import Target
+
+
+# LaunchDarkly's answers (getSegmentMembershipForContext) as the LaunchDarkly column says them.
+LAUNCHDARKLY_WORDS = {"included": "included", "excluded": "excluded", "no-data": "not included"}
 
 
 class InspectorScreen(InspectorBase):
@@ -238,6 +243,10 @@ class InspectorScreen(InspectorBase):
         self.query_one("#inspector-hash", Static).update("reading the store…")
         try:
             (result,) = await self.inspector.inspect([key], kind=kind)
+            if self.inspector.membership_check is not None:
+                # An API at hand: LaunchDarkly's own word beside the store's, per segment.
+                self.query_one("#inspector-hash", Static).update("asking LaunchDarkly…")
+                await self.inspector.cross_check([result])
             await self.refresh_state()
         except StoreUnavailable as exc:
             self.state, self.state_error = None, str(exc)
@@ -248,14 +257,37 @@ class InspectorScreen(InspectorBase):
         self.show_result(result)
         self.query_one("#inspector-verdicts", LdTable).focus()
 
+    def launchdarkly_word(self, r: ContextResult, segment: str) -> Text:
+        """LaunchDarkly's answer for one segment: included / excluded / not included (no
+        data), error (it did not answer) or not asked; DISAGREE beside a word that differs
+        from the store's verdict (a word, not a colour alone)."""
+        variables = self.ldtui.css_variables_cached()
+        errors = self.inspector.cross_check_errors if self.inspector is not None else {}
+        said = (r.launchdarkly or {}).get(segment)
+        if said is None:
+            if (r.key, segment) in errors:
+                return Text("error", style=status_style_for("status-stale", True, variables))
+            return Text("not asked", style="dim")
+        word = Text(LAUNCHDARKLY_WORDS.get(said, literal(said)))
+        if segment in r.disagreements:
+            word.append(" ")
+            word.append("DISAGREE", style=status_style_for("status-down", True, variables))
+        return word
+
     def show_result(self, r: ContextResult) -> None:
         variables = self.ldtui.css_variables_cached()
         self.query_one("#inspector-hash", Static).update(
             Text.assemble(("hash ", "bold"), r.hash or "-", "   key ", truncate(literal(r.key), 60))
         )
         table = self.query_one("#inspector-verdicts", LdTable)
+        with_ld = self.inspector is not None and self.inspector.membership_check is not None
+        columns = [("segment", "Segment"), ("gen", "Gen"), ("verdict", "Verdict")]
+        if with_ld:
+            columns.append(("launchdarkly", "LaunchDarkly"))
+        columns.append(("reason", "Reason"))
         with table.batch():
             table.clear()  # the answers' own order: segments asked for first
+            table.set_columns(columns)
             table.set_rows(
                 (
                     a.segment_key,
@@ -263,6 +295,7 @@ class InspectorScreen(InspectorBase):
                         Text(literal(a.segment_key)),
                         Text("-" if a.generation is None else str(a.generation)),
                         verdict_text(a.verdict, variables),
+                        *((self.launchdarkly_word(r, a.segment_key),) if with_ld else ()),
                         Text(literal(a.reason)),
                     ),
                 )
@@ -283,10 +316,27 @@ class InspectorScreen(InspectorBase):
             for o in r.orphaned:
                 lines.append("\norphaned  ", style="bold")
                 lines.append(f"{literal(o.ref)} ({o.side}): {literal(o.reason)}")
+            segments = self.inspector.segments if self.inspector is not None else {}
             for ref in r.unresolved_refs:
-                lines.append("\nunknown   ", style="bold")
+                # As ldtui inspect says it: refs of segments whose generation nobody could say
+                # (the API did not answer, or the run's lookups of refs found only in the store's
+                # sets reached their cap), neither judged nor called orphaned.
+                from ldtui.core.bigsegments import parse_segment_ref
+
+                info = segments.get(parse_segment_ref(ref).segment_key or "")
+                why = (
+                    info.note
+                    if info is not None and info.note
+                    else "the segment's current generation is unknown"
+                )
+                lines.append("\nunknown ref  ", style="bold")
+                lines.append(f"{literal(ref)}: {literal(why)} (type key=generation in the segments field)")
+            if r.disagreements:
+                lines.append("\n")
+                lines.append("DISAGREE", style=status_style_for("status-down", True, variables))
                 lines.append(
-                    f"{literal(ref)}: the segment's current generation is unknown (type key=generation)"
+                    f"  LaunchDarkly's own word differs for {literal(' '.join(r.disagreements))}: the store "
+                    "lags behind, or is not the one LaunchDarkly writes (host, table, prefix)"
                 )
             if not r.answers:
                 lines.append(
