@@ -327,10 +327,10 @@ class InspectorScreen(InspectorBase):
                 why = (
                     info.note
                     if info is not None and info.note
-                    else "the segment's current generation is unknown"
+                    else "the segment's current generation is unknown (type key=generation)"
                 )
                 lines.append("\nunknown ref  ", style="bold")
-                lines.append(f"{literal(ref)}: {literal(why)} (type key=generation in the segments field)")
+                lines.append(f"{literal(ref)}: {literal(why)}")
             if r.disagreements:
                 lines.append("\n")
                 lines.append("DISAGREE", style=status_style_for("status-down", True, variables))
