@@ -357,3 +357,28 @@ async def run_pasted_again(pilot: Any, bulk: BulkScreen, keys: list[str]) -> Bul
         what="the run",
     )
     return bulk
+
+
+async def test_a_keys_file_gone_since_it_was_loaded_stops_the_run_with_the_reason(tmp_path: Path) -> None:
+    """The file is streamed again at each run: removed after it was loaded, the run stops
+    saying why (no traceback, nothing kept)."""
+    world = make_world()
+    memory_stores(world, NOW_MS - 5_000)
+    keys_file = tmp_path / "keys.txt"
+    keys_file.write_text("alice@example.com\nbob@example.com\n", encoding="utf-8")
+    async with world.app.run_test(size=(120, 36)) as pilot:
+        await open_inspector(pilot)
+        await look_up(pilot, "alice@example.com")
+        await pilot.press("b")
+        await settle(pilot)
+        bulk = pilot.app.screen
+        assert isinstance(bulk, BulkScreen)
+        bulk.query_one("#bulk-path", LdInput).value = str(keys_file)
+        await pilot.press("ctrl+o")
+        await wait_until(pilot, lambda: bulk.source is not None, what="the keys file checked")
+        keys_file.unlink()
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        progress = text_of(bulk.query_one("#bulk-progress-text"))
+        assert "stopped:" in progress and "No such file or directory" in progress, progress
+        assert bulk.spool is None and bulk.rows == [] and not bulk.running

@@ -240,11 +240,14 @@ class BulkScreen(InspectorBase):
             self._discard()
             text.update("cancelled; nothing kept (Ctrl+R runs again)")
             raise
-        except (StoreError, KeyInputError) as exc:
+        except (StoreError, KeyInputError, OSError) as exc:  # OSError: the file gone since loaded
+            message = (
+                f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) and exc.strerror else str(exc)
+            )
             self._discard()
             self.show_results()
-            text.update(Text(f"stopped: {literal(str(exc))}"))
-            self.notify(str(exc), title="Bulk lookup", severity="error", markup=False, timeout=10)
+            text.update(Text(f"stopped: {literal(message)}"))
+            self.notify(message, title="Bulk lookup", severity="error", markup=False, timeout=10)
             return
         finally:
             self.running = False

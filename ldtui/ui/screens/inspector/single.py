@@ -83,6 +83,7 @@ class InspectorScreen(InspectorBase):
         self.result: ContextResult | None = None
         self.inspectors: dict[str, Inspector] = {}
         self.discovering = False
+        self.ld_errors: dict[tuple[str, str], str] = {}
 
     def compose(self) -> Any:
         yield Header()
@@ -247,6 +248,9 @@ class InspectorScreen(InspectorBase):
                 # An API at hand: LaunchDarkly's own word beside the store's, per segment.
                 self.query_one("#inspector-hash", Static).update("asking LaunchDarkly…")
                 await self.inspector.cross_check([result])
+            # The questions LaunchDarkly did not answer, for this result (the bulk screen shares
+            # the inspector and asks again).
+            self.ld_errors = dict(self.inspector.cross_check_errors)
             await self.refresh_state()
         except StoreUnavailable as exc:
             self.state, self.state_error = None, str(exc)
@@ -262,7 +266,7 @@ class InspectorScreen(InspectorBase):
         data), error (it did not answer) or not asked; DISAGREE beside a word that differs
         from the store's verdict (a word, not a colour alone)."""
         variables = self.ldtui.css_variables_cached()
-        errors = self.inspector.cross_check_errors if self.inspector is not None else {}
+        errors = self.ld_errors
         said = (r.launchdarkly or {}).get(segment)
         if said is None:
             if (r.key, segment) in errors:
