@@ -5,7 +5,8 @@ results, and prints its peak RSS and what the screen counted as one JSON line:
 
     python -m tests.ui.bulk_driver REDIS_URL KEYS_FILE OUT_DIR
 
-(its own process, so the peak RSS is the screen's, not the test runner's)."""
+(its own process, so the peak RSS is the screen's, not the test runner's; start it from a
+small process, as ru_maxrss includes the peak of the process it was exec'ed from)."""
 
 from __future__ import annotations
 
@@ -163,6 +164,10 @@ def main() -> None:
     redis_url, keys_file, out_dir = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
     result = asyncio.run(drive(redis_url, keys_file, out_dir))
     result["maxrss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # This process's own peak (ru_maxrss also covers the process it was exec'ed from).
+    with open("/proc/self/status", encoding="ascii") as f:
+        hwm = [line.split()[1] for line in f if line.startswith("VmHWM:")]
+    result["vm_hwm_kb"] = int(hwm[0]) if hwm else 0
     print(json.dumps(result))
 
 
