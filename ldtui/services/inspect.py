@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import json
 import os
 import stat
 import time
@@ -110,8 +109,6 @@ class Inspector:
         self.lookup = lookup
         # LaunchDarkly's own membership answers, when an API is at hand (``cross_check``).
         self.membership_check: MembershipCheck | None = None
-        # The last cross-check's unanswered questions: (context key, segment) -> why.
-        self.cross_check_errors: dict[tuple[str, str], str] = {}
         self.stale_after_ms = stale_after_ms
         self.clock = clock
         self.segments: dict[str, SegmentInfo] = {}
@@ -314,14 +311,12 @@ class Inspector:
             if a.verdict in judged
         ][:CROSS_CHECK_CALLS]
         gate = asyncio.Semaphore(4)
-        self.cross_check_errors = {}
 
         async def one(r: ContextResult, segment: str) -> None:
             async with gate:
                 try:
                     word = await check(segment, r.key)
-                except ApiError as exc:
-                    self.cross_check_errors[(r.key, segment)] = exc.summary
+                except ApiError:
                     return
             if r.launchdarkly is None:
                 r.launchdarkly = {}
@@ -1041,6 +1036,7 @@ class ResultSpool:
         """Write the results to ``path`` (CSV, JSON or JSONL by its extension), through a
         temporary file renamed into place, so a failed export leaves nothing half-written.
         ``ValueError`` names a bad name or folder. Returns the path written."""
+        import json
         import tempfile
         from pathlib import Path
 
@@ -1086,3 +1082,39 @@ class ResultSpool:
                 with contextlib.suppress(OSError):
                     f.close()
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+# --- LaunchDarkly's unanswered questions ----------------------------------------------------------
+
+
+class NotedMembershipCheck:
+    """An inspector's ``membership_check`` that notes the questions LaunchDarkly did not
+    answer (``failures``: (context key, segment) -> why), so a screen can say "error" where
+    ``cross_check`` leaves the word out; a later answer clears the note."""
+
+    def __init__(self, check: MembershipCheck) -> None:
+        self.check = check
+        self.failures: dict[tuple[str, str], str] = {}
+
+    async def __call__(self, segment: str, key: str) -> str:
+        from ldtui.api.errors import ApiError
+
+        try:
+            word = await self.check(segment, key)
+        except ApiError as exc:
+            self.failures[(key, segment)] = exc.summary
+            raise
+        self.failures.pop((key, segment), None)
+        return word
+
+
+def noted_membership_check(inspector: Inspector) -> NotedMembershipCheck | None:
+    """The inspector's LaunchDarkly check, noting failures (installed once, shared by every
+    screen on this inspector); ``None`` when there is no API to ask."""
+    check = inspector.membership_check
+    if check is None:
+        return None
+    if not isinstance(check, NotedMembershipCheck):
+        check = NotedMembershipCheck(check)
+        inspector.membership_check = check
+    return check

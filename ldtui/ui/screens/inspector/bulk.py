@@ -197,7 +197,7 @@ class BulkScreen(InspectorBase):
         import asyncio
 
         from ldtui.core.key_input import KeyInputError
-        from ldtui.services.inspect import CROSS_CHECK_CONTEXTS, ResultSpool
+        from ldtui.services.inspect import CROSS_CHECK_CONTEXTS, ResultSpool, noted_membership_check
         from ldtui.stores.base import Progress, StoreError
 
         inspector = self.inspector
@@ -221,11 +221,13 @@ class BulkScreen(InspectorBase):
             self.tally = report.tally
             first = True
             async for window in report.windows:
-                if first and inspector.membership_check is not None:
+                noted = noted_membership_check(inspector) if first else None
+                if noted is not None:
                     # LaunchDarkly's own word on the first few contexts (bounded calls).
                     self.disagreements = await inspector.cross_check(window)
                     self.cross_checked = min(len(window), CROSS_CHECK_CONTEXTS)
-                    self.cross_check_errors = dict(inspector.cross_check_errors)
+                    asked = {r.key for r in window[:CROSS_CHECK_CONTEXTS]}
+                    self.cross_check_errors = {k: v for k, v in noted.failures.items() if k[0] in asked}
                 first = False
                 spool.add(window)
                 room = BULK_TABLE_ROWS - len(self.rows)

@@ -228,6 +228,7 @@ class InspectorScreen(InspectorBase):
 
     async def _lookup(self) -> None:
         from ldtui.core.key_input import check_key
+        from ldtui.services.inspect import noted_membership_check
         from ldtui.stores.base import StoreUnavailable
 
         key = self._parsed("#inspect-key", check_key, "Context key")
@@ -244,13 +245,15 @@ class InspectorScreen(InspectorBase):
         self.query_one("#inspector-hash", Static).update("reading the store…")
         try:
             (result,) = await self.inspector.inspect([key], kind=kind)
-            if self.inspector.membership_check is not None:
+            self.ld_errors = {}
+            noted = noted_membership_check(self.inspector)
+            if noted is not None:
                 # An API at hand: LaunchDarkly's own word beside the store's, per segment.
                 self.query_one("#inspector-hash", Static).update("asking LaunchDarkly…")
                 await self.inspector.cross_check([result])
-            # The questions LaunchDarkly did not answer, for this result (the bulk screen shares
-            # the inspector and asks again).
-            self.ld_errors = dict(self.inspector.cross_check_errors)
+                # The questions it did not answer, for this result (kept: the bulk screen
+                # shares the inspector and asks its own).
+                self.ld_errors = {k: v for k, v in noted.failures.items() if k[0] == result.key}
             await self.refresh_state()
         except StoreUnavailable as exc:
             self.state, self.state_error = None, str(exc)
