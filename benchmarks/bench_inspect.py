@@ -197,6 +197,8 @@ async def _phases(server: RedisServer, keys_file: Path) -> dict[str, float]:
 
 
 async def tui_latency(server: RedisServer, keys: list[str]) -> dict[str, Any]:
+    """Keystrokes into the bulk screen while it streams a keys file (loaded as a person loads
+    it: checked whole, then read a window at a time), and the event loop's longest stall."""
     from textual import events
 
     from ldtui.core.store_settings import RedisStore
@@ -204,47 +206,56 @@ async def tui_latency(server: RedisServer, keys: list[str]) -> dict[str, Any]:
     from ldtui.stores.redis_reader import RedisBigSegmentReader
     from ldtui.ui.screens.inspector import BulkScreen
     from ldtui.ui.widgets.inputs import LdInput
-    from tests.ui.harness import make_world, settle
+    from tests.ui.harness import make_world, settle, wait_until
 
     world = make_world()
     reader = RedisBigSegmentReader(RedisStore(url=server.url), PREFIX)
     inspector = Inspector(reader, typed={f"seg-{i}": 1 for i in range(5)})
     latencies: list[float] = []
     stalls: list[float] = []
-    async with world.app.run_test(size=(120, 36)) as pilot:
-        await settle(pilot)
-        bulk = BulkScreen(inspector, None)
-        await world.app.push_screen(bulk)
-        await settle(pilot)
-        field = bulk.query_one("#bulk-path", LdInput)
-        field.value = "keys.txt"
-        field.focus()
-        await pilot.pause()
-        bulk.file_keys = keys
-        started = time.perf_counter()
-        bulk.action_run()
-        loop = asyncio.get_running_loop()
+    with tempfile.TemporaryDirectory() as tmp:
+        keys_file = Path(tmp) / "keys.txt"
+        keys_file.write_text("".join(k + "\n" for k in keys), encoding="utf-8")
+        async with world.app.run_test(size=(120, 36)) as pilot:
+            await settle(pilot)
+            bulk = BulkScreen(inspector, None)
+            await world.app.push_screen(bulk)
+            await settle(pilot)
+            field = bulk.query_one("#bulk-path", LdInput)
+            field.value = str(keys_file)
+            field.focus()
+            bulk.action_load()
+            await wait_until(
+                pilot, lambda: bulk.source is not None, timeout=120, what="the keys file checked"
+            )
+            started = time.perf_counter()
+            bulk.action_run()
+            loop = asyncio.get_running_loop()
 
-        async def sampler() -> None:
-            while bulk.running or time.perf_counter() - started < 0.5:
-                t = loop.time()
-                await asyncio.sleep(0.005)
-                stalls.append((loop.time() - t - 0.005) * 1000)
+            def finished() -> bool:
+                return bulk.spool is not None and bulk.spool.finished
 
-        sampling = asyncio.create_task(sampler())
-        await asyncio.sleep(0.05)
-        while bulk.running:
-            before = field.value
-            t = time.perf_counter()
-            world.app.post_message(events.Key("x", "x"))
-            while field.value == before:
-                await asyncio.sleep(0)
-            latencies.append((time.perf_counter() - t) * 1000)
-            await asyncio.sleep(0.03)
-        await sampling
-        await settle(pilot)
-        run_s = time.perf_counter() - started
-        assert len(bulk.results) == len(keys), len(bulk.results)
+            async def sampler() -> None:
+                while not finished() or time.perf_counter() - started < 0.5:
+                    t = loop.time()
+                    await asyncio.sleep(0.005)
+                    stalls.append((loop.time() - t - 0.005) * 1000)
+
+            sampling = asyncio.create_task(sampler())
+            await wait_until(pilot, lambda: bulk.running or finished(), what="the run starts")
+            while bulk.running:
+                before = field.value
+                t = time.perf_counter()
+                world.app.post_message(events.Key("x", "x"))
+                while field.value == before:
+                    await asyncio.sleep(0)
+                latencies.append((time.perf_counter() - t) * 1000)
+                await asyncio.sleep(0.03)
+            await sampling
+            await settle(pilot)
+            run_s = time.perf_counter() - started
+            assert finished() and bulk.tally is not None and bulk.tally.contexts == len(keys), bulk.tally
+            assert len(bulk.rows) == min(len(keys), 1_000)
     await reader.aclose()
     latencies.sort()
     return {

@@ -958,3 +958,163 @@ def export_results(
             os.unlink(tmp)
         raise
     return str(p)
+
+
+# --- a bulk run's results, spooled --------------------------------------------------------------
+
+EXPORT_FORMATS = (".csv", ".json", ".jsonl")
+
+
+def _private_opener(path: str, flags: int) -> int:
+    return os.open(path, flags | os.O_EXCL, 0o600)
+
+
+class ResultSpool:
+    """A bulk run's results on disk, never all in memory: each window is written as the JSONL
+    lines and the CSV rows ``ldtui inspect`` prints (its own writers), in a private temporary
+    directory (0700, files 0600) that ``close`` removes. ``export`` copies them, streamed, to a
+    CSV, JSON or JSONL file: the same bytes as ``ldtui inspect --csv/--json/--jsonl`` for the
+    same results. ``segment_keys``: the CSV's segment columns (the segments judged for every
+    context, as the CLI chooses them)."""
+
+    def __init__(self, segment_keys: Sequence[str]) -> None:
+        import tempfile
+
+        from ldtui.core.reports import CsvReport, JsonLinesReport
+
+        self.directory = tempfile.mkdtemp(prefix="ldtui-bulk-")
+        self.count = 0
+        self.finished = False
+        self.store: dict[str, object] = {}
+        self.segments: dict[str, SegmentInfo] = {}
+        self.tally = Tally()
+        try:
+            self._jsonl = open(  # noqa: SIM115 (closed by finish or close)
+                os.path.join(self.directory, "results.jsonl"),
+                "w",
+                encoding="utf-8",
+                newline="",
+                opener=_private_opener,
+            )
+            self._csv = open(  # noqa: SIM115
+                os.path.join(self.directory, "results.csv"),
+                "w",
+                encoding="utf-8",
+                newline="",
+                opener=_private_opener,
+            )
+        except BaseException:
+            self.close()
+            raise
+        self._jsonl_report = JsonLinesReport(self._jsonl.write)
+        self._csv_report = CsvReport(self._csv.write, segment_keys)
+
+    def add(self, window: Sequence[ContextResult]) -> None:
+        self._jsonl_report.results(window)
+        self._csv_report.results(window)
+        self.count += len(window)
+
+    def finish(self, store: Mapping[str, object], segments: Mapping[str, SegmentInfo], tally: Tally) -> None:
+        """Every window is in: what the JSON export's head and tail say."""
+        self._jsonl.close()
+        self._csv.close()
+        self.store, self.segments, self.tally = dict(store), dict(segments), tally
+        self.finished = True
+
+    def _copy(self, name: str, write: Callable[[str], object], separator: str | None = None) -> None:
+        with open(os.path.join(self.directory, name), encoding="utf-8", newline="") as f:
+            if separator is None:
+                while chunk := f.read(_CHUNK_BYTES):
+                    write(chunk)
+                return
+            first = True
+            for line in f:  # one context per line, as written above (a key holds no raw LF)
+                write(("" if first else separator) + line.rstrip("\n"))
+                first = False
+
+    def export(self, path: str) -> str:
+        """Write the results to ``path`` (CSV, JSON or JSONL by its extension), through a
+        temporary file renamed into place, so a failed export leaves nothing half-written.
+        ``ValueError`` names a bad name or folder. Returns the path written."""
+        import json
+        import tempfile
+        from pathlib import Path
+
+        from ldtui.core.reports import segment_generations
+
+        if not self.finished:
+            raise ValueError("the run has not finished: nothing to export yet")
+        p = Path(path).expanduser()
+        suffix = p.suffix.lower()
+        if suffix not in EXPORT_FORMATS:
+            raise ValueError(f"{path}: the file name must end in .csv, .json or .jsonl")
+        directory = p.parent if str(p.parent) else Path(".")
+        if not directory.is_dir():
+            raise ValueError(f"{path}: the folder {directory} does not exist")
+        fd, tmp = tempfile.mkstemp(prefix=".ldtui-export-", dir=directory)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+                if suffix == ".csv":
+                    self._copy("results.csv", f.write)
+                elif suffix == ".jsonl":
+                    self._copy("results.jsonl", f.write)
+                else:  # what JsonReport writes: the head, the contexts, the tail
+                    f.write('{"store": ' + json.dumps(self.store, ensure_ascii=True) + ', "contexts": [')
+                    self._copy("results.jsonl", f.write, separator=", ")
+                    tail = {
+                        "segmentGenerations": segment_generations(self.segments),
+                        "tally": self.tally.to_json(),
+                    }
+                    f.write("], " + json.dumps(tail, ensure_ascii=True)[1:] + "\n")
+            os.replace(tmp, p)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        return str(p)
+
+    def close(self) -> None:
+        """Remove the spool (its files and directory); safe to call more than once."""
+        import shutil
+
+        for f in (getattr(self, "_jsonl", None), getattr(self, "_csv", None)):
+            if f is not None:
+                with contextlib.suppress(OSError):
+                    f.close()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+# --- LaunchDarkly's unanswered questions ----------------------------------------------------------
+
+
+class NotedMembershipCheck:
+    """An inspector's ``membership_check`` that notes the questions LaunchDarkly did not
+    answer (``failures``: (context key, segment) -> why), so a screen can say "error" where
+    ``cross_check`` leaves the word out; a later answer clears the note."""
+
+    def __init__(self, check: MembershipCheck) -> None:
+        self.check = check
+        self.failures: dict[tuple[str, str], str] = {}
+
+    async def __call__(self, segment: str, key: str) -> str:
+        from ldtui.api.errors import ApiError
+
+        try:
+            word = await self.check(segment, key)
+        except ApiError as exc:
+            self.failures[(key, segment)] = exc.summary
+            raise
+        self.failures.pop((key, segment), None)
+        return word
+
+
+def noted_membership_check(inspector: Inspector) -> NotedMembershipCheck | None:
+    """The inspector's LaunchDarkly check, noting failures (installed once, shared by every
+    screen on this inspector); ``None`` when there is no API to ask."""
+    check = inspector.membership_check
+    if check is None:
+        return None
+    if not isinstance(check, NotedMembershipCheck):
+        check = NotedMembershipCheck(check)
+        inspector.membership_check = check
+    return check

@@ -186,7 +186,8 @@ async def test_bulk_counts_export_and_bad_file(tmp_path: Path) -> None:
         bulk.query_one("#bulk-keys", TextArea).text = "\n".join(keys) + "\n\n"
         await pilot.press("ctrl+r")
         await settle(pilot)
-        assert len(bulk.results) == len(keys)
+        assert bulk.tally is not None and bulk.tally.contexts == len(keys)
+        assert [r.key for r in bulk.rows] == keys
         counts = text_of(bulk.query_one("#bulk-counts"))
         included = sum(truth(world, k, "beta-testers") == "INCLUDED" for k in keys)
         assert f"{len(keys)} contexts" in counts and f"beta-testers: {included} INCLUDED" in counts
@@ -231,10 +232,10 @@ async def test_bulk_counts_export_and_bad_file(tmp_path: Path) -> None:
         bulk.query_one("#bulk-column", LdInput).value = "email"
         await pilot.press("ctrl+o")
         await settle(pilot)
-        assert bulk.file_keys == ["alice@example.com"]
+        assert bulk.source is not None and list(bulk.source) == ["alice@example.com"]
         await pilot.press("ctrl+r")
         await settle(pilot)
-        assert [r.key for r in bulk.results] == ["alice@example.com"]
+        assert [r.key for r in bulk.rows] == ["alice@example.com"]
 
 
 async def test_bulk_progress_and_cancel() -> None:
@@ -255,7 +256,7 @@ async def test_bulk_progress_and_cancel() -> None:
         assert not bulk.running and pilot.app.screen is bulk
         assert "cancelled" in text_of(bulk.query_one("#bulk-progress-text"))
         assert stores["default/production"].reads - reads < 20  # 20 chunks: it did stop early
-        assert bulk.results == []
+        assert bulk.rows == [] and bulk.spool is None and bulk.tally is None
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(pilot.app.screen, InspectorScreen)

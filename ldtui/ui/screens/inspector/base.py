@@ -27,6 +27,7 @@ VERDICT_VARIABLE = {
     "not-configured": "status-unknown",
     "other-kind": "status-off",
     "unknown": "status-stale",
+    "unknown-segment": "status-stale",
 }
 # The bulk table shows this many rows; the counts and the export cover every context.
 BULK_TABLE_ROWS = 1_000

@@ -1,9 +1,15 @@
 """Many contexts at once: keys pasted or read from a file (lines, or a CSV column), counts per
-verdict, a results table, export as CSV or JSON; progress while reading, Esc cancels."""
+verdict, a results table, export as CSV, JSON or JSONL; progress while reading, Esc cancels.
+
+A keys file is streamed as ``ldtui inspect --keys-file`` streams it (checked whole first, then
+read, looked up and explained a window at a time): the screen keeps the counts, the first
+``BULK_TABLE_ROWS`` results for its table, and spools every result to a private temporary
+file, which the export copies. Memory does not grow with the number of keys."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -18,6 +24,7 @@ from textual.widgets import (
 )
 
 from ldtui.core.text import literal, truncate
+from ldtui.ui.cells import status_style_for
 from ldtui.ui.screens.inspector.base import (
     BULK_TABLE_ROWS,
     TUI_CHUNK,
@@ -31,29 +38,44 @@ from ldtui.ui.widgets.keybar import KeyBar
 from ldtui.ui.widgets.table import LdTable
 
 if TYPE_CHECKING:
-    from ldtui.core.explain import ContextResult
-    from ldtui.services.inspect import Inspector
+    from ldtui.core.explain import ContextResult, SegmentInfo
+    from ldtui.core.reports import Tally
+    from ldtui.services.inspect import Inspector, KeySource, ResultSpool
     from ldtui.services.status import Target
+
+# Notes under the counts (unknown segments, unknown refs): at most this many lines.
+NOTE_LINES = 4
 
 
 class BulkScreen(InspectorBase):
     """Many contexts: paste keys or load a file (lines, or a CSV column); counts per verdict;
-    export CSV or JSON. Progress while reading; Esc cancels."""
+    export CSV, JSON or JSONL. Progress while reading; Esc cancels."""
 
     BINDINGS = [
         Binding("escape", "back", "Back", id="bulk_back", tooltip="Cancel the run, or go back"),
         Binding("ctrl+r", "run", "Run", id="bulk_run", tooltip="Look up every key"),
         Binding("ctrl+o", "load", "Load file", id="bulk_load", tooltip="Read keys from the file named"),
-        Binding("e", "export", "Export", id="bulk_export", tooltip="Write the results as CSV or JSON"),
+        Binding("e", "export", "Export", id="bulk_export", tooltip="Write the results as CSV, JSON or JSONL"),
     ]
     KEY_PRIORITY = ("bulk_back", "bulk_run", "bulk_load", "bulk_export", "quit")
 
     def __init__(self, inspector: Inspector, target: Target | None) -> None:
         super().__init__(inspector, target)
-        self.file_keys: list[str] | None = None
+        # The keys file loaded (checked whole, counted; streamed again at each run).
+        self.source: KeySource | None = None
         self.file_name: str | None = None
-        self.results: list[ContextResult] = []
+        # The last run: its first rows (for the table), its counts, every result spooled.
+        self.rows: list[ContextResult] = []
+        self.tally: Tally | None = None
+        self.spool: ResultSpool | None = None
+        self.total = 0
+        self.unknown: list[SegmentInfo] = []
+        self.unresolved: list[SegmentInfo] = []
+        self.cross_checked = 0  # contexts LaunchDarkly was asked about
+        self.disagreements = 0
+        self.cross_check_errors: dict[tuple[str, str], str] = {}
         self.running = False
+        self.exporting = False
         self.started: float | None = None
 
     def compose(self) -> Any:
@@ -81,6 +103,14 @@ class BulkScreen(InspectorBase):
         self.show_store()
         self.run_worker(self.refresh_state(), group="bulk-state", exit_on_error=False)
 
+    def on_unmount(self) -> None:
+        # The spool is the screen's own: it goes with it (a run still going is cancelled with
+        # the screen: cancelled first, so it never writes to a spool removed under it).
+        self.workers.cancel_group(self, "bulk-run")
+        self._discard()
+        if self.source is not None:
+            self.source.close()
+
     # --- keys --------------------------------------------------------------------------------
 
     @on(LdInput.Submitted, "#bulk-path, #bulk-column")
@@ -96,36 +126,40 @@ class BulkScreen(InspectorBase):
             return
         self.load_file(path, self.query_one("#bulk-column", LdInput).value.strip() or None)
 
-    @work(exclusive=True, group="bulk-load", exit_on_error=False, thread=True, description="Reading keys")
+    @work(exclusive=True, group="bulk-load", exit_on_error=False, thread=True, description="Checking keys")
     def load_file(self, path: str, column: str | None) -> None:
         from ldtui.core.key_input import KeyInputError
-        from ldtui.services.inspect import read_keys_file
+        from ldtui.services.inspect import open_keys
 
+        # The first pass: every line decoded and checked, the keys counted, nothing kept.
         try:
-            keys = read_keys_file(path, column)
+            source = open_keys(path, column)
         except KeyInputError as exc:
             self.app.call_from_thread(self._load_failed, str(exc))
             return
-        self.app.call_from_thread(self._loaded, path, keys)
+        self.app.call_from_thread(self._loaded, path, source)
 
     def _load_failed(self, message: str) -> None:
         self.notify(message, title="Keys file", severity="error", markup=False, timeout=10)
         self.query_one("#bulk-source", Static).update(Text(f"not loaded: {literal(message)}"))
 
-    def _loaded(self, path: str, keys: list[str]) -> None:
-        self.file_keys, self.file_name = keys, path
+    def _loaded(self, path: str, source: KeySource) -> None:
+        if self.source is not None:
+            self.source.close()
+        self.source, self.file_name = source, path
         self.query_one("#bulk-source", Static).update(
             Text(
-                f"{len(keys):,} keys from {literal(path)} "
+                f"{source.count:,} keys from {literal(path)} "
                 "(Ctrl+R runs; clear the path to use the pasted keys)"
             )
         )
 
-    def _keys(self) -> list[str] | None:
+    def _keys(self) -> tuple[Iterable[str], int] | None:
+        """The keys to run and how many: the file loaded (streamed), or the pasted ones."""
         from ldtui.core.key_input import KeyInputError, keys_from_text
 
-        if self.file_keys is not None and self.query_one("#bulk-path", LdInput).value.strip():
-            return self.file_keys
+        if self.source is not None and self.query_one("#bulk-path", LdInput).value.strip():
+            return self.source, self.source.count
         try:
             keys = keys_from_text(self.query_one("#bulk-keys", TextArea).text)
         except KeyInputError as exc:
@@ -134,7 +168,7 @@ class BulkScreen(InspectorBase):
         if not keys:
             self.notify("paste some keys (one per line) or load a file", severity="warning")
             return None
-        return keys
+        return keys, len(keys)
 
     # --- the run -----------------------------------------------------------------------------
 
@@ -142,37 +176,85 @@ class BulkScreen(InspectorBase):
         if self.running:
             self.notify("a run is in progress (Esc cancels it)", severity="warning")
             return
+        if self.exporting:
+            self.notify("an export is being written; run again when it is done", severity="warning")
+            return
         keys = self._keys()
         if keys is not None:
-            self.run_keys(keys)
+            self.run_keys(*keys)
+
+    def _discard(self) -> None:
+        """Forget the last run: its spool removed, its rows and counts dropped."""
+        if self.spool is not None:
+            self.spool.close()
+        self.spool, self.rows, self.tally = None, [], None
+        self.unknown, self.unresolved = [], []
+        self.cross_checked = self.disagreements = 0
+        self.cross_check_errors = {}
 
     @work(exclusive=True, group="bulk-run", exit_on_error=False, description="Looking up contexts")
-    async def run_keys(self, keys: list[str]) -> None:
+    async def run_keys(self, keys: Iterable[str], total: int) -> None:
         import asyncio
 
-        from ldtui.stores.base import Progress
+        from ldtui.core.key_input import KeyInputError
+        from ldtui.services.inspect import CROSS_CHECK_CONTEXTS, ResultSpool, noted_membership_check
+        from ldtui.stores.base import Progress, StoreError
 
+        inspector = self.inspector
+        assert inspector is not None
         bar = self.query_one("#bulk-progress", ProgressBar)
         text = self.query_one("#bulk-progress-text", Static)
-        bar.update(total=len(keys), progress=0)
-        self.running, self.started = True, self.ldtui.clock()
-        text.update(f"0 / {len(keys):,} contexts · Esc cancels")
+        self._discard()  # a new run: the last one's spool goes now
+        self.show_results()
+        bar.update(total=total, progress=0)
+        self.running, self.started, self.total = True, self.ldtui.clock(), total
+        text.update(f"0 / {total:,} contexts · Esc cancels")
 
         def progress(p: Progress) -> None:
             bar.update(total=p.total, progress=p.done)
             text.update(f"{p.done:,} / {p.total or 0:,} contexts · Esc cancels")
 
         try:
-            results = await self.inspector.inspect(keys, progress=progress, chunk=TUI_CHUNK)  # type: ignore[union-attr]
+            report = await inspector.report_stream(keys, total=total, window=TUI_CHUNK, progress=progress)
+            # The CSV's segment columns, as ldtui inspect chooses them: those judged for all.
+            self.spool = spool = ResultSpool([k for k in report.segments if k in inspector.wanted])
+            self.tally = report.tally
+            first = True
+            async for window in report.windows:
+                noted = noted_membership_check(inspector) if first else None
+                if noted is not None:
+                    # LaunchDarkly's own word on the first few contexts (bounded calls).
+                    self.disagreements = await inspector.cross_check(window)
+                    self.cross_checked = min(len(window), CROSS_CHECK_CONTEXTS)
+                    asked = {r.key for r in window[:CROSS_CHECK_CONTEXTS]}
+                    self.cross_check_errors = {k: v for k, v in noted.failures.items() if k[0] in asked}
+                first = False
+                spool.add(window)
+                room = BULK_TABLE_ROWS - len(self.rows)
+                if room > 0:
+                    self.rows += window[:room]
+                    self.show_table()
+                self.show_counts()
+            spool.finish(report.store, report.segments, report.tally)
+            self.unknown, self.unresolved = report.unknown, report.unresolved
             await self.refresh_state()
         except asyncio.CancelledError:
-            text.update("cancelled; the previous results are kept")
+            self._discard()
+            text.update("cancelled; nothing kept (Ctrl+R runs again)")
             raise
+        except (StoreError, KeyInputError, OSError) as exc:  # OSError: the file gone since loaded
+            message = (
+                f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) and exc.strerror else str(exc)
+            )
+            self._discard()
+            self.show_results()
+            text.update(Text(f"stopped: {literal(message)}"))
+            self.notify(message, title="Bulk lookup", severity="error", markup=False, timeout=10)
+            return
         finally:
             self.running = False
         elapsed = self.ldtui.clock() - (self.started or self.ldtui.clock())
-        text.update(f"{len(keys):,} contexts in {elapsed:.1f} s")
-        self.results = results
+        text.update(f"{total:,} contexts in {elapsed:.1f} s")
         self.show_results()
         self.query_one("#bulk-results", LdTable).focus()
 
@@ -181,52 +263,114 @@ class BulkScreen(InspectorBase):
             return
         self.workers.cancel_group(self, "bulk-run")
         self.running = False
-        self.query_one("#bulk-progress-text", Static).update("cancelled; the previous results are kept")
+        self.query_one("#bulk-progress-text", Static).update("cancelled; nothing kept (Ctrl+R runs again)")
+
+    # --- rendering ---------------------------------------------------------------------------
 
     def show_results(self) -> None:
-        from ldtui.core.reports import Tally
+        self.show_counts()
+        self.show_table()
 
+    def _ld_word(self, r: ContextResult, index: int) -> Text:
+        """LaunchDarkly's column for one row: agree, DISAGREE (and where), error or not asked."""
         variables = self.ldtui.css_variables_cached()
-        tally = Tally()
-        tally.add(self.results)
-        segments = sorted(tally.per_segment)
+        if index >= self.cross_checked:
+            return Text("not asked", style="dim")
+        if r.disagreements:
+            return Text.assemble(
+                Text("DISAGREE", style=status_style_for("status-down", True, variables)),
+                " ",
+                truncate(literal(" ".join(r.disagreements)), 40),
+            )
+        if any(k == r.key for k, _ in self.cross_check_errors):
+            return Text("error", style=status_style_for("status-stale", True, variables))
+        return Text("agree") if r.launchdarkly else Text("not asked", style="dim")
+
+    def show_counts(self) -> None:
+        variables = self.ldtui.css_variables_cached()
+        tally = self.tally
         counts = Text()
+        if tally is None:
+            self.query_one("#bulk-counts", Static).update(counts)
+            return
         counts.append(f"{tally.contexts:,} contexts", style="bold")
-        counts.append(
-            f" · {tally.with_data:,} with data · {tally.errors:,} errors"
-            f" · {tally.orphaned:,} with orphaned refs"
-        )
-        for seg in segments:
+        counts.append(f" · {tally.with_data:,} with data · {tally.errors:,} errors")
+        counts.append(f" · {tally.orphaned:,} with orphaned refs")
+        for seg in sorted(tally.per_segment):
             counts.append(f"\n{truncate(literal(seg), 30)}: ")
             for n, (verdict, count) in enumerate(sorted(tally.per_segment[seg].items())):
                 if n:
                     counts.append(", ")
                 counts.append(f"{count:,} ")
                 counts.append_text(verdict_text(verdict, variables))
-        shown = min(len(self.results), BULK_TABLE_ROWS)
-        if shown < len(self.results):
-            counts.append(f"\nthe table shows the first {shown:,}; the export has all {len(self.results):,}")
+        if self.cross_checked:
+            counts.append(f"\nLaunchDarkly asked about the first {self.cross_checked:,}: ")
+            if self.disagreements:
+                counts.append("DISAGREE", style=status_style_for("status-down", True, variables))
+                counts.append(
+                    f" on {self.disagreements:,} verdict{'s' if self.disagreements > 1 else ''} (the store "
+                    "lags behind, or is not the one LaunchDarkly writes: host, table, prefix)"
+                )
+            else:
+                counts.append("it agrees")
+            if self.cross_check_errors:
+                (why, *_) = self.cross_check_errors.values()
+                counts.append(
+                    f"; {len(self.cross_check_errors):,} not answered ({truncate(literal(why), 60)})"
+                )
+        notes = [
+            f"segment {truncate(literal(s.key), 30)}: UNKNOWN-SEGMENT, {literal(s.note or 'unknown')}"
+            for s in self.unknown
+        ]
+        unknown_keys = {s.key for s in self.unknown}
+        notes += [
+            f"unknown refs of {truncate(literal(s.key), 30)}: {literal(s.note or 'generation unknown')}"
+            for s in self.unresolved
+            if s.key not in unknown_keys
+        ]
+        for line in notes[:NOTE_LINES]:
+            counts.append("\n" + truncate(line, 160))
+        if len(notes) > NOTE_LINES:
+            counts.append(f"\n… and {len(notes) - NOTE_LINES:,} more segments not judged")
+        if tally.contexts > len(self.rows):
+            shown = len(self.rows)
+            counts.append(f"\nthe table shows the first {shown:,}; the export has all {tally.contexts:,}")
         self.query_one("#bulk-counts", Static).update(counts)
+
+    def show_table(self) -> None:
+        variables = self.ldtui.css_variables_cached()
         table = self.query_one("#bulk-results", LdTable)
+        segments = sorted({a.segment_key for r in self.rows for a in r.answers})
+        with_ld = self.inspector is not None and self.inspector.membership_check is not None
         # Verdicts first, the hash last: at 80 columns what matters stays on screen.
         columns = [("key", "Key")]
         columns += [(f"seg:{s}", truncate(literal(s), 24)) for s in segments]
-        columns += [("orphaned", "Orphaned"), ("error", "Error"), ("hash", "Hash")]
+        if with_ld:
+            columns.append(("ld", "LaunchDarkly"))
+        columns += [
+            ("orphaned", "Orphaned"),
+            ("unknown", "Unknown refs"),
+            ("error", "Error"),
+            ("hash", "Hash"),
+        ]
         rows = []
         # Cells are shared: one Text per verdict word, one tuple per distinct explanation.
         words = {v: verdict_text(v, variables) for v in VERDICT_VARIABLE}
         dash, empty = Text("-"), Text("")
         shared: dict[int, tuple[Any, ...]] = {}
-        for i, r in enumerate(self.results[:shown]):
+        for i, r in enumerate(self.rows):
             tail = shared.get(id(r.explanation))
             if tail is None:
                 e = r.explanation
                 tail = shared[id(e)] = (
                     *(words.get(e.verdicts.get(s, ""), dash) for s in segments),
                     Text(str(len(e.orphaned))) if e.orphaned else empty,
+                    Text(str(len(e.unresolved))) if e.unresolved else empty,
                     Text(truncate(literal(e.error), 60)) if e.error else empty,
                 )
-            rows.append((str(i), (Text(truncate(literal(r.key), 40)), *tail, Text(r.hash or "-"))))
+            ld = (self._ld_word(r, i),) if with_ld else ()
+            cells = (Text(truncate(literal(r.key), 40)), *tail[: len(segments)], *ld, *tail[len(segments) :])
+            rows.append((str(i), (*cells, Text(r.hash or "-"))))
         widths = {key: len(label) for key, label in columns}
         for _, cells in rows:
             for (key, _), c in zip(columns, cells, strict=True):
@@ -240,37 +384,36 @@ class BulkScreen(InspectorBase):
     # --- export ------------------------------------------------------------------------------
 
     def action_export(self) -> None:
-        if not self.results:
+        if self.running:
+            self.notify("the run is not finished yet (Esc cancels it)", severity="warning")
+            return
+        if self.spool is None or not self.spool.finished:
             self.notify("run a lookup first (Ctrl+R)", severity="warning")
             return
         stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(self.ldtui.clock()))
 
         def chosen(path: str | None) -> None:
-            if path:
-                self.export(path)
+            if path and self.spool is not None:
+                self.exporting = True
+                self.export(path, self.spool)
 
         self.app.push_screen(ExportScreen(f"ldtui-inspect-{stamp}.csv"), chosen)
 
     @work(exclusive=True, group="bulk-export", exit_on_error=False, thread=True, description="Exporting")
-    def export(self, path: str) -> None:
-        from ldtui.core.reports import store_json
-        from ldtui.services.inspect import export_results
-
-        assert self.inspector is not None
-        store: dict[str, object] = {"kind": self.inspector.kind, "prefix": self.inspector.prefix}
-        if self.state is not None:
-            store = store_json(self.inspector.kind, self.inspector.prefix, self.state)
+    def export(self, path: str, spool: ResultSpool) -> None:
         try:
-            written = export_results(path, self.results, dict(self.inspector.segments), store)
+            written = spool.export(path)
         except (OSError, ValueError) as exc:
             message = f"{path}: {exc.strerror}" if isinstance(exc, OSError) and exc.strerror else str(exc)
-            self.app.call_from_thread(
-                self.notify, f"not exported: {message}", title="Export", severity="error", markup=False
-            )
+            self.app.call_from_thread(self._exported, f"not exported: {message}", "error")
             return
         self.app.call_from_thread(
-            self.notify, f"{len(self.results):,} results written to {written}", title="Export", markup=False
+            self._exported, f"{spool.count:,} results written to {written}", "information"
         )
+
+    def _exported(self, message: str, severity: Any) -> None:
+        self.exporting = False
+        self.notify(message, title="Export", severity=severity, markup=False)
 
     def action_back(self) -> None:
         if self.running:

@@ -71,7 +71,7 @@ class ExportScreen(LdModal):
         with Vertical(classes="dialog"):
             yield Static("Export the results", classes="dialog-title")
             yield LdInput(value=self.default, id="export-path")
-            yield Static("The extension chooses the format: .csv or .json.", classes="field-help")
+            yield Static("The extension chooses the format: .csv, .json or .jsonl.", classes="field-help")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel", compact=True, id="cancel")
                 yield Button("Export", compact=True, variant="primary", id="ok")
@@ -84,8 +84,8 @@ class ExportScreen(LdModal):
     def ok(self, event: Any) -> None:
         event.stop()
         path = self.query_one("#export-path", LdInput).value.strip()
-        if not path.lower().endswith((".csv", ".json")):
-            self.notify("the file name must end in .csv or .json", severity="error")
+        if not path.lower().endswith((".csv", ".json", ".jsonl")):
+            self.notify("the file name must end in .csv, .json or .jsonl", severity="error")
             return
         self.dismiss(path)
 

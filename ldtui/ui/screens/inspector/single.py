@@ -17,6 +17,7 @@ from textual.widgets import (
 )
 
 from ldtui.core.text import literal, truncate
+from ldtui.ui.cells import status_style_for
 from ldtui.ui.screens.inspector.base import InspectorBase, verdict_text
 from ldtui.ui.screens.inspector.bulk import BulkScreen
 from ldtui.ui.screens.inspector.dialogs import StorePickerScreen
@@ -29,6 +30,10 @@ if TYPE_CHECKING:
     from ldtui.core.explain import ContextResult
     from ldtui.services.inspect import Inspector
     from ldtui.services.status import Target
+
+
+# LaunchDarkly's answers (getSegmentMembershipForContext) as the LaunchDarkly column says them.
+LAUNCHDARKLY_WORDS = {"included": "included", "excluded": "excluded", "no-data": "not included"}
 
 
 class InspectorScreen(InspectorBase):
@@ -78,6 +83,7 @@ class InspectorScreen(InspectorBase):
         self.result: ContextResult | None = None
         self.inspectors: dict[str, Inspector] = {}
         self.discovering = False
+        self.ld_errors: dict[tuple[str, str], str] = {}
 
     def compose(self) -> Any:
         yield Header()
@@ -222,6 +228,7 @@ class InspectorScreen(InspectorBase):
 
     async def _lookup(self) -> None:
         from ldtui.core.key_input import check_key
+        from ldtui.services.inspect import noted_membership_check
         from ldtui.stores.base import StoreUnavailable
 
         key = self._parsed("#inspect-key", check_key, "Context key")
@@ -238,6 +245,15 @@ class InspectorScreen(InspectorBase):
         self.query_one("#inspector-hash", Static).update("reading the store…")
         try:
             (result,) = await self.inspector.inspect([key], kind=kind)
+            self.ld_errors = {}
+            noted = noted_membership_check(self.inspector)
+            if noted is not None:
+                # An API at hand: LaunchDarkly's own word beside the store's, per segment.
+                self.query_one("#inspector-hash", Static).update("asking LaunchDarkly…")
+                await self.inspector.cross_check([result])
+                # The questions it did not answer, for this result (kept: the bulk screen
+                # shares the inspector and asks its own).
+                self.ld_errors = {k: v for k, v in noted.failures.items() if k[0] == result.key}
             await self.refresh_state()
         except StoreUnavailable as exc:
             self.state, self.state_error = None, str(exc)
@@ -248,14 +264,37 @@ class InspectorScreen(InspectorBase):
         self.show_result(result)
         self.query_one("#inspector-verdicts", LdTable).focus()
 
+    def launchdarkly_word(self, r: ContextResult, segment: str) -> Text:
+        """LaunchDarkly's answer for one segment: included / excluded / not included (no
+        data), error (it did not answer) or not asked; DISAGREE beside a word that differs
+        from the store's verdict (a word, not a colour alone)."""
+        variables = self.ldtui.css_variables_cached()
+        errors = self.ld_errors
+        said = (r.launchdarkly or {}).get(segment)
+        if said is None:
+            if (r.key, segment) in errors:
+                return Text("error", style=status_style_for("status-stale", True, variables))
+            return Text("not asked", style="dim")
+        word = Text(LAUNCHDARKLY_WORDS.get(said, literal(said)))
+        if segment in r.disagreements:
+            word.append(" ")
+            word.append("DISAGREE", style=status_style_for("status-down", True, variables))
+        return word
+
     def show_result(self, r: ContextResult) -> None:
         variables = self.ldtui.css_variables_cached()
         self.query_one("#inspector-hash", Static).update(
             Text.assemble(("hash ", "bold"), r.hash or "-", "   key ", truncate(literal(r.key), 60))
         )
         table = self.query_one("#inspector-verdicts", LdTable)
+        with_ld = self.inspector is not None and self.inspector.membership_check is not None
+        columns = [("segment", "Segment"), ("gen", "Gen"), ("verdict", "Verdict")]
+        if with_ld:
+            columns.append(("launchdarkly", "LaunchDarkly"))
+        columns.append(("reason", "Reason"))
         with table.batch():
             table.clear()  # the answers' own order: segments asked for first
+            table.set_columns(columns)
             table.set_rows(
                 (
                     a.segment_key,
@@ -263,6 +302,7 @@ class InspectorScreen(InspectorBase):
                         Text(literal(a.segment_key)),
                         Text("-" if a.generation is None else str(a.generation)),
                         verdict_text(a.verdict, variables),
+                        *((self.launchdarkly_word(r, a.segment_key),) if with_ld else ()),
                         Text(literal(a.reason)),
                     ),
                 )
@@ -283,10 +323,27 @@ class InspectorScreen(InspectorBase):
             for o in r.orphaned:
                 lines.append("\norphaned  ", style="bold")
                 lines.append(f"{literal(o.ref)} ({o.side}): {literal(o.reason)}")
+            segments = self.inspector.segments if self.inspector is not None else {}
             for ref in r.unresolved_refs:
-                lines.append("\nunknown   ", style="bold")
+                # As ldtui inspect says it: refs of segments whose generation nobody could say
+                # (the API did not answer, or the run's lookups of refs found only in the store's
+                # sets reached their cap), neither judged nor called orphaned.
+                from ldtui.core.bigsegments import parse_segment_ref
+
+                info = segments.get(parse_segment_ref(ref).segment_key or "")
+                why = (
+                    info.note
+                    if info is not None and info.note
+                    else "the segment's current generation is unknown (type key=generation)"
+                )
+                lines.append("\nunknown ref  ", style="bold")
+                lines.append(f"{literal(ref)}: {literal(why)}")
+            if r.disagreements:
+                lines.append("\n")
+                lines.append("DISAGREE", style=status_style_for("status-down", True, variables))
                 lines.append(
-                    f"{literal(ref)}: the segment's current generation is unknown (type key=generation)"
+                    f"  LaunchDarkly's own word differs for {literal(' '.join(r.disagreements))}: the store "
+                    "lags behind, or is not the one LaunchDarkly writes (host, table, prefix)"
                 )
             if not r.answers:
                 lines.append(
