@@ -127,7 +127,8 @@ class InspectorBase(LdScreen):
         line.append("  ")
         stale_after = self.inspector.stale_after_ms if self.inspector is not None else None
         line.append_text(freshness_text(self.state, self.state_error, self.now_ms(), variables, stale_after))
-        set_line(self.query_one("#inspector-store", Static), line, layout=True)  # it may wrap
+        # safe-text: target_line and freshness_text escape; it may wrap
+        set_line(self.query_one("#inspector-store", Static), line, layout=True)
 
     async def refresh_state(self) -> None:
         from ldtui.stores.base import StoreUnavailable

@@ -291,7 +291,7 @@ class BulkScreen(InspectorBase):
         tally = self.tally
         counts = Text()
         if tally is None:
-            self.query_one("#bulk-counts", Static).update(counts)
+            self.query_one("#bulk-counts", Static).update(counts)  # safe-text: empty
             return
         counts.append(f"{tally.contexts:,} contexts", style="bold")
         counts.append(f" · {tally.with_data:,} with data · {tally.errors:,} errors")
@@ -335,7 +335,7 @@ class BulkScreen(InspectorBase):
         if tally.contexts > len(self.rows):
             shown = len(self.rows)
             counts.append(f"\nthe table shows the first {shown:,}; the export has all {tally.contexts:,}")
-        self.query_one("#bulk-counts", Static).update(counts)
+        self.query_one("#bulk-counts", Static).update(counts)  # safe-text: every part above is literal()
 
     def show_table(self) -> None:
         variables = self.ldtui.css_variables_cached()

@@ -114,7 +114,7 @@ class SegmentScreen(InspectorBase):
         if stats.anomalies:
             notes.append(f"{stats.anomalies:,} entries not in the schema, e.g. ")
             notes.append(literal("; ".join(stats.anomaly_examples)))
-        self.query_one("#segment-notes", Static).update(notes)
+        self.query_one("#segment-notes", Static).update(notes)  # safe-text: literal() above
 
     def action_cancel_count(self) -> None:
         if self.counting:

@@ -283,6 +283,7 @@ class InspectorScreen(InspectorBase):
 
     def show_result(self, r: ContextResult) -> None:
         variables = self.ldtui.css_variables_cached()
+        # safe-text: the hash is ldtui's base64; the key is literal()
         self.query_one("#inspector-hash", Static).update(
             Text.assemble(("hash ", "bold"), r.hash or "-", "   key ", truncate(literal(r.key), 60))
         )
@@ -349,7 +350,7 @@ class InspectorScreen(InspectorBase):
                 lines.append(
                     "\n\nNo big segment known yet: name some in the segments field (key or key=generation)."
                 )
-        self.query_one("#inspector-refs", Static).update(lines)
+        self.query_one("#inspector-refs", Static).update(lines)  # safe-text: literal() above
 
     # --- actions -----------------------------------------------------------------------------
 
