@@ -363,6 +363,8 @@ class StatusService:
 
     def config_hint(self, target: Target) -> str:
         where = f"{target.project}/{target.environment}"
+        if where in self.config.settings.stores:  # the environment's other store holds that key
+            where = f"{where}/{target.kind}"
         if target.kind == "redis":
             example = 'type = "redis", url = "redis://HOST:6379/0"'
         else:
