@@ -22,6 +22,8 @@ from ldtui.cli.parser import Subcommands
 from ldtui.core.text import literal, relative_age, truncate
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from ldtui.config import Config
     from ldtui.core.nagios import Range
     from ldtui.services.status import StatusService, TargetStatus
@@ -147,7 +149,11 @@ class Round:
         return None
 
 
-def status_table(statuses: list[TargetStatus], now_ms: int) -> str:
+def status_table(statuses: list[TargetStatus], now_ms: int, *, width: int | None = None) -> str:
+    """The table, one row per target. With ``width`` (a terminal's) narrower than the table,
+    each target takes a line that fits (verdict, where, store, name, age, latency) and its
+    reason follows, wrapped between words and indented: the terminal would otherwise cut every
+    row mid-word. Piped (no ``width``), it is always the table."""
     rows = [("VERDICT", "PROJECT/ENVIRONMENT", "STORE", "NAME", "SYNCHRONIZED", "LATENCY", "REASON")]
     for s in statuses:
         t = s.target
@@ -160,7 +166,35 @@ def status_table(statuses: list[TargetStatus], now_ms: int) -> str:
     for r in rows:
         cells = [literal(c).ljust(w) for c, w in zip(r[:6], widths, strict=True)]
         lines.append("  ".join([*cells, literal(r[6])]))
+    if width is None or max(len(line) for line in lines) <= width:
+        return "\n".join(lines)
+    return _narrow_table(rows[1:], width)
+
+
+def _narrow_table(rows: Sequence[tuple[str, ...]], width: int) -> str:
+    import textwrap
+
+    lines = ["VERDICT  PROJECT/ENVIRONMENT  STORE  NAME  (synchronized, latency; the reason below)"[:width]]
+    for label, where, kind, name, synced, latency, reason in rows:
+        tail = f"  {synced}, {latency}" if synced != "-" or latency != "-" else ""
+        head = f"{literal(label)}  {literal(where)}  {kind}  "
+        room = width - len(head) - len(tail)
+        shown = literal(name)
+        if len(shown) > room:
+            shown = shown[: max(room - 1, 0)] + "…" if room > 1 else ""
+        lines.append((head + shown + tail)[:width])
+        indent = 4
+        lines.extend(
+            " " * indent + part
+            for part in textwrap.wrap(literal(reason), max(width - indent, 20), break_on_hyphens=False)
+        )
     return "\n".join(lines)
+
+
+def _terminal_width() -> int | None:
+    import shutil
+
+    return shutil.get_terminal_size().columns if sys.stdout.isatty() else None
 
 
 def round_code(result: Round) -> ExitCode:
@@ -310,7 +344,7 @@ async def _watch(req: StatusRequest, cfg: Config) -> ExitCode:
                     line, code = nagios_line(result, code, req, service, now)
                     print(line)  # safe-text: nagios_line escapes each name and message it quotes
                 else:
-                    print(status_table(result.statuses, now))
+                    print(status_table(result.statuses, now, width=_terminal_width()))
                     if (problem := result.error_json(req.timeout)) is not None:
                         note("ldtui status", problem["message"])
                 sys.stdout.flush()
