@@ -135,8 +135,18 @@ class Round:
     expected: int = 0
     api_error: Any = None
     timed_out: bool = False
+    # The API gave no answer within its share of the round (seconds): the stores were probed
+    # without it. Out of time, as a round that outruns --timeout is (exit 3 at best).
+    api_timed_out: float | None = None
 
     def error_json(self, timeout: float) -> dict[str, Any] | None:
+        if self.api_timed_out is not None and not self.timed_out:
+            return {
+                "kind": "timeout",
+                "message": f"LaunchDarkly's API gave no answer within {self.api_timed_out:g} s "
+                f"(of --timeout {timeout:g}); the stores were probed without it: "
+                f"{len(self.statuses)} of {self.expected} targets answered",
+            }
         if self.timed_out:
             return {
                 "kind": "timeout",
@@ -203,6 +213,8 @@ def round_code(result: Round) -> ExitCode:
     if result.timed_out:
         return ExitCode.UNKNOWN
     code = ExitCode(exit_code([s.health for s in result.statuses]))
+    if result.api_timed_out is not None:  # out of time, unless a store says worse
+        return ExitCode(_worse(int(code), int(ExitCode.UNKNOWN)))
     if result.api_error is not None:
         return ExitCode.CRITICAL
     return code
@@ -290,12 +302,22 @@ async def one_round(service: StatusService, timeout: float) -> Round:
     result = Round()
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
+    # The API's share: what the stores do not need (each its timeout plus a second), at least
+    # half the round. An API that hangs (each request retried after its own timeout) would
+    # otherwise take the whole round, and no store would be probed.
+    api_budget = max(timeout - service.store_deadline_s(), timeout / 2)
     try:
         async with asyncio.timeout_at(deadline):
             try:
-                targets = await service.targets()
+                async with asyncio.timeout(api_budget):
+                    targets = await service.targets()
             except ApiError as exc:
                 result.api_error = exc
+                targets = await service.targets_offline()
+            except TimeoutError:
+                if loop.time() >= deadline:
+                    raise
+                result.api_timed_out = api_budget
                 targets = await service.targets_offline()
             result.expected = len(targets)
             async for status in service.check_each(targets):

@@ -455,6 +455,12 @@ class StatusService:
         timeout = target.store.timeout if target.store is not None else 3.0
         return timeout + 1.0
 
+    def store_deadline_s(self) -> float:
+        """The longest probe deadline of any configured store (they run at once): the time a
+        round keeps for the stores, whatever the API does."""
+        stores = self.config.settings.stores.values()
+        return max((store.timeout for store in stores), default=3.0) + 1.0
+
     async def check_all(self, targets: list[Target]) -> list[TargetStatus]:
         return list(await asyncio.gather(*(self.check(t) for t in targets)))
 
