@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import json
 import sys
+import textwrap
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -173,7 +174,19 @@ def run(args: argparse.Namespace) -> ExitCode:
 
 def _progress(text: str) -> None:
     if sys.stderr.isatty():
-        print(f"\r\x1b[K{literal(text)[:120]}", end="", file=sys.stderr, flush=True)
+        print(progress_line(text, width=_columns()), end="", file=sys.stderr, flush=True)
+
+
+def progress_line(text: str, *, width: int) -> str:
+    """The progress, escaped and cut to one terminal line: a longer one would wrap, and the
+    next ``\r\x1b[K`` would clear only its last row."""
+    return f"\r\x1b[K{literal(text)[: max(width - 1, 1)]}"
+
+
+def _columns() -> int:
+    import shutil
+
+    return shutil.get_terminal_size().columns
 
 
 async def _doctor(req: DoctorRequest) -> ExitCode:
@@ -233,7 +246,7 @@ async def _doctor(req: DoctorRequest) -> ExitCode:
     if req.json:
         print(json.dumps({"checks": [c.to_json() for c in checks], "exitCode": int(code)}, indent=2))
     else:
-        print(text_report(checks))
+        print(text_report(checks, width=_columns() if sys.stdout.isatty() else None))
     return code
 
 
@@ -266,24 +279,40 @@ def _api_failure(exc: Any) -> Check:
         "launchdarkly",
         "FAIL",
         f"the integrations could not be listed: {exc.summary}",
-        "check the profile's token and base URL (ldtui config)",
+        exc.hint or "check the profile's token and base URL (ldtui config)",
     )
 
 
-def text_report(checks: list[Check]) -> str:
-    """One line per check: id, result, target, what was found; the fix on the next line."""
+def text_report(checks: list[Check], *, width: int | None = None) -> str:
+    """One line per check: id, result, target, what was found; the fix on the next line.
+
+    With ``width`` (a terminal's), what was found and the fix are wrapped between words under
+    their column, so the terminal never cuts a word at its edge; without it (piped), each
+    stays on one line for grep."""
     if not checks:
         return "no targets: configure a profile (integrations) or [stores]"
-    width = max(len(c.id) for c in checks)
-    lines = []
+    id_width = max(len(c.id) for c in checks)
+    lines: list[str] = []
+
+    def add(lead: str, text: str, indent: int) -> None:
+        if width is None:
+            lines.append(lead + text)
+            return
+        # Never narrower than 20 columns of text: a narrower terminal wraps those lines itself.
+        text_width = max(width - indent, 20)
+        wrapped = textwrap.wrap(text, text_width, break_on_hyphens=False) or [""]
+        lines.append(lead + wrapped[0])
+        lines.extend(" " * indent + rest for rest in wrapped[1:])
+
     target = None
     for c in checks:
         if c.target != target:
             target = c.target
-            lines.append(f"== {literal(target)}")
-        lines.append(f"{c.id:<{width}}  {c.result:<4}  {literal(c.found)}")
+            add("== ", literal(target), 3)
+        column = id_width + 2 + 4 + 2
+        add(f"{c.id:<{id_width}}  {c.result:<4}  ", literal(c.found), column)
         if c.fix and c.result in ("WARN", "FAIL"):
-            lines.append(f"{'':<{width}}        fix: {literal(c.fix)}")
+            add(f"{'':<{column}}fix: ", literal(c.fix), column + 5)
     counts = {r: sum(1 for c in checks if c.result == r) for r in ("PASS", "WARN", "FAIL", "SKIP")}
     lines.append("")
     lines.append(", ".join(f"{n} {r}" for r, n in counts.items()))

@@ -95,6 +95,18 @@ def bind(address: ListenAddress) -> socket.socket:
     return sock
 
 
+def off_loopback(sock: socket.socket) -> bool:
+    """Whether the socket listens beyond this host: judged by the address the kernel bound (a
+    name, ``localhost`` too, by what it resolved to), loopback however it is spelled (an
+    IPv4-mapped ``::ffff:127.0.0.1`` included)."""
+    import ipaddress
+
+    ip = ipaddress.ip_address(str(sock.getsockname()[0]).split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not ip.is_loopback
+
+
 def serve(cfg: Config, profile: str | None, address: ListenAddress, sock: socket.socket) -> None:
     import asyncio
 
@@ -102,7 +114,7 @@ def serve(cfg: Config, profile: str | None, address: ListenAddress, sock: socket
 
     from ldtui import __version__
     from ldtui.cli.output import note
-    from ldtui.core.net import ListenAddress, is_loopback
+    from ldtui.core.net import ListenAddress
     from ldtui.services.exporter import Exporter, open_status_service
 
     def say(text: str) -> None:
@@ -113,7 +125,7 @@ def serve(cfg: Config, profile: str | None, address: ListenAddress, sock: socket
         lambda: open_status_service(cfg, profile, say), interval, version=__version__, note=say
     )
     bound = ListenAddress(address.host, int(sock.getsockname()[1]))
-    if not is_loopback(address.host):
+    if off_loopback(sock):
         say(
             f"WARNING: listening on {bound}, not loopback. There is no authentication: anyone who "
             "can reach this port reads your projects, environments and integration names and "

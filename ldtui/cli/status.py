@@ -22,6 +22,8 @@ from ldtui.cli.parser import Subcommands
 from ldtui.core.text import literal, relative_age, truncate
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from ldtui.config import Config
     from ldtui.core.nagios import Range
     from ldtui.services.status import StatusService, TargetStatus
@@ -133,8 +135,18 @@ class Round:
     expected: int = 0
     api_error: Any = None
     timed_out: bool = False
+    # The API gave no answer within its share of the round (seconds): the stores were probed
+    # without it. Out of time, as a round that outruns --timeout is (exit 3 at best).
+    api_timed_out: float | None = None
 
     def error_json(self, timeout: float) -> dict[str, Any] | None:
+        if self.api_timed_out is not None and not self.timed_out:
+            return {
+                "kind": "timeout",
+                "message": f"LaunchDarkly's API gave no answer within {self.api_timed_out:g} s "
+                f"(of --timeout {timeout:g}); the stores were probed without it: "
+                f"{len(self.statuses)} of {self.expected} targets answered",
+            }
         if self.timed_out:
             return {
                 "kind": "timeout",
@@ -147,7 +159,11 @@ class Round:
         return None
 
 
-def status_table(statuses: list[TargetStatus], now_ms: int) -> str:
+def status_table(statuses: list[TargetStatus], now_ms: int, *, width: int | None = None) -> str:
+    """The table, one row per target. With ``width`` (a terminal's) narrower than the table,
+    each target takes a line that fits (verdict, where, store, name, age, latency) and its
+    reason follows, wrapped between words and indented: the terminal would otherwise cut every
+    row mid-word. Piped (no ``width``), it is always the table."""
     rows = [("VERDICT", "PROJECT/ENVIRONMENT", "STORE", "NAME", "SYNCHRONIZED", "LATENCY", "REASON")]
     for s in statuses:
         t = s.target
@@ -160,7 +176,35 @@ def status_table(statuses: list[TargetStatus], now_ms: int) -> str:
     for r in rows:
         cells = [literal(c).ljust(w) for c, w in zip(r[:6], widths, strict=True)]
         lines.append("  ".join([*cells, literal(r[6])]))
+    if width is None or max(len(line) for line in lines) <= width:
+        return "\n".join(lines)
+    return _narrow_table(rows[1:], width)
+
+
+def _narrow_table(rows: Sequence[tuple[str, ...]], width: int) -> str:
+    import textwrap
+
+    lines = ["VERDICT  PROJECT/ENVIRONMENT  STORE  NAME  (synchronized, latency; the reason below)"[:width]]
+    for label, where, kind, name, synced, latency, reason in rows:
+        tail = f"  {synced}, {latency}" if synced != "-" or latency != "-" else ""
+        head = f"{literal(label)}  {literal(where)}  {kind}  "
+        room = width - len(head) - len(tail)
+        shown = literal(name)
+        if len(shown) > room:
+            shown = shown[: max(room - 1, 0)] + "…" if room > 1 else ""
+        lines.append((head + shown + tail)[:width])
+        indent = 4
+        lines.extend(
+            " " * indent + part
+            for part in textwrap.wrap(literal(reason), max(width - indent, 20), break_on_hyphens=False)
+        )
     return "\n".join(lines)
+
+
+def _terminal_width() -> int | None:
+    import shutil
+
+    return shutil.get_terminal_size().columns if sys.stdout.isatty() else None
 
 
 def round_code(result: Round) -> ExitCode:
@@ -169,6 +213,8 @@ def round_code(result: Round) -> ExitCode:
     if result.timed_out:
         return ExitCode.UNKNOWN
     code = ExitCode(exit_code([s.health for s in result.statuses]))
+    if result.api_timed_out is not None:  # out of time, unless a store says worse
+        return ExitCode(_worse(int(code), int(ExitCode.UNKNOWN)))
     if result.api_error is not None:
         return ExitCode.CRITICAL
     return code
@@ -256,12 +302,22 @@ async def one_round(service: StatusService, timeout: float) -> Round:
     result = Round()
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
+    # The API's share: what the stores do not need (each its timeout plus a second), at least
+    # half the round. An API that hangs (each request retried after its own timeout) would
+    # otherwise take the whole round, and no store would be probed.
+    api_budget = max(timeout - service.store_deadline_s(), timeout / 2)
     try:
         async with asyncio.timeout_at(deadline):
             try:
-                targets = await service.targets()
+                async with asyncio.timeout(api_budget):
+                    targets = await service.targets()
             except ApiError as exc:
                 result.api_error = exc
+                targets = await service.targets_offline()
+            except TimeoutError:
+                if loop.time() >= deadline:
+                    raise
+                result.api_timed_out = api_budget
                 targets = await service.targets_offline()
             result.expected = len(targets)
             async for status in service.check_each(targets):
@@ -310,7 +366,7 @@ async def _watch(req: StatusRequest, cfg: Config) -> ExitCode:
                     line, code = nagios_line(result, code, req, service, now)
                     print(line)  # safe-text: nagios_line escapes each name and message it quotes
                 else:
-                    print(status_table(result.statuses, now))
+                    print(status_table(result.statuses, now, width=_terminal_width()))
                     if (problem := result.error_json(req.timeout)) is not None:
                         note("ldtui status", problem["message"])
                 sys.stdout.flush()

@@ -479,6 +479,8 @@ class RedisDoctor:
         self.say(f"{t.name}: connecting…")
         probe_error = await self._reachable()
         if not self.reached:
+            if self.endpoint.tls and await self._handshake_failed():
+                return
             self.skip_rest(ids, "the server could not be reached", "fix redis.reachable first")
             return
         address = self.reader.address if hasattr(self.reader, "address") else self.endpoint
@@ -515,6 +517,35 @@ class RedisDoctor:
         await self._server()
         self.say(f"{t.name}: looking for prefixes…")
         await self._prefixes()
+
+    async def _handshake_failed(self) -> bool:
+        """After a failed connection to a TLS URL: when the port takes a TCP connection but the
+        handshake fails (a plain Redis answers nothing to a ClientHello), that is redis.tls's
+        failure, and the rest is skipped because of it; False when the host itself is out of
+        reach."""
+        from ldtui.stores import redis_admin
+
+        assert self.endpoint is not None
+        address = self.reader.address if hasattr(self.reader, "address") else self.endpoint
+        peer = await redis_admin.tls_peer(address)
+        if peer.error is None or peer.error.startswith("cannot connect"):
+            return False
+        if peer.error.startswith("no handshake within"):
+            verdict = judge.fail(
+                f"TLS handshake failed: {peer.error} (the port takes TCP connections)",
+                "the server may not speak TLS on this port: a plain Redis answers nothing to a TLS "
+                "handshake; use redis:// (and tlsEnabled off), or enable TLS on the server",
+            )
+        else:
+            verdict = judge.judge_tls(peer, tls=True, now_s=self.service.clock())
+        self.add("redis.tls", verdict)
+        reachable = next(c for c in self.checks if c.id == "redis.reachable")
+        self.checks[self.checks.index(reachable)] = replace(
+            reachable, fix=f"{reachable.fix}; see redis.tls" if reachable.fix else "see redis.tls"
+        )
+        ids = [c for c in judge.CHECK_IDS if c.startswith("redis.")] + ["store.writers"]
+        self.skip_rest(ids, "no TLS connection could be made", "fix redis.tls first")
+        return True
 
     async def _reachable(self) -> StoreError | None:
         probe = await self.reader.probe()

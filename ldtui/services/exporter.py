@@ -48,6 +48,9 @@ MAX_BACKOFF_S = 30.0
 API_MAX_BACKOFF_S = 60.0
 # While a round waits on a slow store, what has come in is published this often.
 PUBLISH_EVERY_S = 1.0
+# How long a round waits for the API list before it probes the stores it knows without it
+# (the list goes on; what it brings is taken up when it comes).
+LIST_GRACE_S = 2.0
 # A format no scraper asked for in this long is no longer rendered ahead of time.
 FORMAT_KEPT_S = 600.0
 MAX_FORMATS = 4
@@ -189,6 +192,9 @@ class Collection:
         self.collectors: dict[str, CollectorState] = {}
         self.api_failures = 0
         self.api_next_due = 0.0
+        # The API list in flight, beside the rounds: a hanging API never holds the stores up.
+        self.listing_task: asyncio.Future[None] | None = None
+        self.list_grace = min(LIST_GRACE_S, interval)
         self.rounds = 0
         self.version = 0
         self.last_round_end: float | None = None
@@ -205,25 +211,40 @@ class Collection:
     async def run(self) -> None:
         """Rounds until cancelled; a round that fails unexpectedly is said and retried."""
         failures = 0
-        while True:
-            started = self.monotonic()
-            try:
-                await self.collect()
-                failures = 0
-            except Exception as exc:  # a bug must not end the exporter's collection silently
-                failures += 1
-                self.note(f"collection failed: {_describe(exc)}")
-            elapsed = self.monotonic() - started
-            wait = backoff(self.interval, failures, API_MAX_BACKOFF_S) if failures else self.interval
-            await asyncio.sleep(max(wait - elapsed, self.interval / 10))
+        try:
+            while True:
+                started = self.monotonic()
+                try:
+                    await self.collect()
+                    failures = 0
+                except Exception as exc:  # a bug must not end the exporter's collection silently
+                    failures += 1
+                    self.note(f"collection failed: {_describe(exc)}")
+                elapsed = self.monotonic() - started
+                wait = backoff(self.interval, failures, API_MAX_BACKOFF_S) if failures else self.interval
+                await asyncio.sleep(max(wait - elapsed, self.interval / 10))
+        finally:
+            listing, self.listing_task = self.listing_task, None
+            if listing is not None:  # before the service (its client) is closed
+                listing.cancel()
+                await asyncio.gather(listing, return_exceptions=True)
 
     async def collect(self) -> None:
-        """One round: the API list when due, then every due store; then publish."""
+        """One round: the API list when due (given ``list_grace``, then left to run beside the
+        rounds when targets are known), then every due store; then publish."""
         start = self.monotonic()
         self.round_started = start
         try:
-            if self.api_next_due <= start or not self.targets:
-                await self._list(start)
+            if self.listing_task is None and (self.api_next_due <= start or not self.targets):
+                self.listing_task = asyncio.ensure_future(self._list(start))
+            if self.listing_task is not None:
+                if self.targets:
+                    await asyncio.wait({self.listing_task}, timeout=self.list_grace)
+                else:  # nothing known to probe without it
+                    await asyncio.wait({self.listing_task})
+                if self.listing_task.done():
+                    listing, self.listing_task = self.listing_task, None
+                    listing.result()  # what _list does not expect is this round's failure
             due = [t for t in self.targets if self.tracks.get(t.id, _Track()).next_due <= start]
             checked = await self._probe(due)
             self._judge_collectors(checked)

@@ -363,6 +363,8 @@ class StatusService:
 
     def config_hint(self, target: Target) -> str:
         where = f"{target.project}/{target.environment}"
+        if where in self.config.settings.stores:  # the environment's other store holds that key
+            where = f"{where}/{target.kind}"
         if target.kind == "redis":
             example = 'type = "redis", url = "redis://HOST:6379/0"'
         else:
@@ -452,6 +454,12 @@ class StatusService:
         each read), plus a second for the rest."""
         timeout = target.store.timeout if target.store is not None else 3.0
         return timeout + 1.0
+
+    def store_deadline_s(self) -> float:
+        """The longest probe deadline of any configured store (they run at once): the time a
+        round keeps for the stores, whatever the API does."""
+        stores = self.config.settings.stores.values()
+        return max((store.timeout for store in stores), default=3.0) + 1.0
 
     async def check_all(self, targets: list[Target]) -> list[TargetStatus]:
         return list(await asyncio.gather(*(self.check(t) for t in targets)))

@@ -254,3 +254,21 @@ async def test_four_prefixes_are_classified(
     assert "the default prefix" in writers.found
     assert checks["network.outbound"].result == "PASS"
     assert "52.21.152.96/32" in checks["network.outbound"].found  # the emulator's outboundAddresses
+
+
+async def test_a_tls_url_to_a_plain_server_fails_redis_tls(own_redis: RedisServer) -> None:
+    """rediss:// to a redis-server without TLS: the TCP port answers, the handshake does not (a
+    plain Redis waits for a command line). That is redis.tls's FAIL, saying the server may not
+    speak TLS; not only 'no connection' with every other check, redis.tls included, skipped as
+    if the host could not be reached."""
+    service = DoctorService(None, None, environ={}, clock=time.time)
+    url = own_redis.url.replace("redis://", "rediss://", 1)
+    target = service.direct_target(DirectStore(kind="redis", redis_url=url, prefix="p", timeout=1.0))
+    checks = {c.id: c for c in await service.run([target])}
+    tls = checks["redis.tls"]
+    assert tls.result == "FAIL", tls
+    assert "handshake" in tls.found
+    assert "redis://" in tls.fix and "TLS" in tls.fix
+    assert checks["redis.reachable"].result == "FAIL"
+    assert "redis.tls" in checks["redis.reachable"].fix
+    assert checks["redis.auth"].result == "SKIP" and "TLS" in checks["redis.auth"].found

@@ -156,6 +156,51 @@ def test_a_hanging_api_meets_the_deadline(redis_url: str, tmp_path: Path) -> Non
         listener.close()
 
 
+def test_a_hanging_api_leaves_time_for_the_stores(redis_server: Any, redis_url: str, tmp_path: Path) -> None:
+    """An API that accepts and never answers (each request retried after its timeout) used to
+    take the whole --timeout: no store was probed, "0 of ? targets answered". The API gets the
+    part of --timeout the stores do not need (their timeout plus a second); then the stores
+    are probed without it, and the document says the API gave no answer."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    with redis_server.client() as c:
+        c.set("pfx:big_segments_synchronized_on", str(int(time.time() * 1000)))
+    try:
+        config = write_config(
+            tmp_path, f"http://127.0.0.1:{listener.getsockname()[1]}", redis_url, prefix="pfx"
+        )
+        started = time.monotonic()
+        run = run_status(config, "--json", "--timeout", "8", home=tmp_path)
+        elapsed = time.monotonic() - started
+        data = document(run)
+        assert elapsed < 8 + 10  # the process start, plus the 8 s deadline
+        assert data["error"]["kind"] == "timeout"
+        assert "LaunchDarkly" in data["error"]["message"], data["error"]
+        (store,) = data["targets"]
+        assert store["verdict"] == "HEALTHY" and store["store"]["prefix"] == "pfx", store
+        assert run.returncode == 3  # out of time for the API, nothing worse in the stores
+    finally:
+        stop.set()
+        thread.join()
+        for s in held:
+            s.close()
+        listener.close()
+
+
 def test_rate_limiting_is_said_on_stderr(emulator: ThreadedEmulator, redis_url: str, tmp_path: Path) -> None:
     limits = emulator.runtime.state.rate_limits
     limits.routes["list"], limits.retry_after = 1, True
