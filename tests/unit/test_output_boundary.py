@@ -52,6 +52,7 @@ SAFE_CALLS = {
     "strftime",
     "_hms",
     "describe_error",
+    "progress_line",
     "log_text",
     "diff_text",
 }
