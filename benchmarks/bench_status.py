@@ -40,33 +40,66 @@ def main() -> int:
         project = Project(key=f"bench-{p:02d}", name=f"Bench {p:02d}", id=state.new_id())
         state.projects[project.key] = project
         for e in range(5):
-            env = Environment(key=f"env-{e}", name=f"Env {e}", id=state.new_id(), api_key="sdk-x",
-                              mobile_key="mob-x", color="417505")
+            env = Environment(
+                key=f"env-{e}",
+                name=f"Env {e}",
+                id=state.new_id(),
+                api_key="sdk-x",
+                mobile_key="mob-x",
+                color="417505",
+            )
             project.environments[env.key] = env
-            integ = Integration(id=state.new_id(), kind="redis", project=project.key, environment=env.key,
-                                config={"host": f"redis-{p}-{e}.internal", "port": "6379"}, on=True,
-                                tags=[], name=f"Store {p:02d}/{e}")
+            integ = Integration(
+                id=state.new_id(),
+                kind="redis",
+                project=project.key,
+                environment=env.key,
+                config={"host": f"redis-{p}-{e}.internal", "port": "6379"},
+                on=True,
+                tags=[],
+                name=f"Store {p:02d}/{e}",
+            )
             state.integrations[integ.id] = integ
             stores.append(f'[stores."{project.key}/{env.key}"]\ntype = "redis"\nurl = "{redis.url}"\n')
     server = ThreadedEmulator(
         EmulatorRuntime(state, Endpoints(redis_url=redis.url), SyncSettings(interval=5, change_every=0))
     ).start()
     cfg = Path(tempfile.mkdtemp()) / "config.toml"
-    cfg.write_text(f'[profiles.bench]\nbase_url = "{server.base_url}"\ntoken_env = "BENCH_TOKEN"\n'
-                   "[status]\npoll_interval = 5\n" + "".join(stores))
+    cfg.write_text(
+        f'[profiles.bench]\nbase_url = "{server.base_url}"\ntoken_env = "BENCH_TOKEN"\n'
+        "[status]\npoll_interval = 5\n" + "".join(stores)
+    )
     session = f"ldtui-status-bench-{os.getpid()}"
     env = {"LDTUI_CONFIG_FILE": str(cfg), "BENCH_TOKEN": DEFAULT_TOKEN, "TEXTUAL_ANIMATIONS": "none"}
     ldtui = str(Path(sys.executable).parent / "ldtui")
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "50",
-                    "env", *[f"{k}={v}" for k, v in env.items()], ldtui], check=True)
+    subprocess.run(
+        [
+            "tmux",
+            "new-session",
+            "-d",
+            "-s",
+            session,
+            "-x",
+            "160",
+            "-y",
+            "50",
+            "env",
+            *[f"{k}={v}" for k, v in env.items()],
+            ldtui,
+        ],
+        check=True,
+    )
     try:
         time.sleep(4)
         subprocess.run(["tmux", "send-keys", "-t", session, "h"], check=True)
         # Warm-up: connections opened, and Textual's render caches filled to their (bounded)
         # sizes; growth is measured from there, where a leak would show.
         time.sleep(60)
-        pane_pid = int(subprocess.run(["tmux", "list-panes", "-t", session, "-F", "#{pane_pid}"],
-                                      capture_output=True, text=True).stdout.split()[0])
+        pane_pid = int(
+            subprocess.run(
+                ["tmux", "list-panes", "-t", session, "-F", "#{pane_pid}"], capture_output=True, text=True
+            ).stdout.split()[0]
+        )
         proc = psutil.Process(pane_pid)
         children = proc.children(recursive=True)
         app = next((c for c in [proc, *children] if "ldtui" in " ".join(c.cmdline())), proc)
@@ -89,10 +122,14 @@ def main() -> int:
     print(f"Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n")
     print("| benchmark | ldtui | target | met |")
     print("|---|---|---|---|")
-    print(f"| Status panel CPU, 200 targets every 5 s, 60 s average | {cpu_pct:.2f}% of one core | < 5% | "
-          f"{'yes' if cpu_pct < 5 else 'NO'} |")
-    print(f"| Status panel memory growth over {minutes:.1f} min | {growth_mb:+.2f} MB | < 5 MB | "
-          f"{'yes' if growth_mb < 5 else 'NO'} |")
+    print(
+        f"| Status panel CPU, 200 targets every 5 s, 60 s average | {cpu_pct:.2f}% of one core | < 5% | "
+        f"{'yes' if cpu_pct < 5 else 'NO'} |"
+    )
+    print(
+        f"| Status panel memory growth over {minutes:.1f} min | {growth_mb:+.2f} MB | < 5 MB | "
+        f"{'yes' if growth_mb < 5 else 'NO'} |"
+    )
     return 0 if cpu_pct < 5 and growth_mb < 5 else 1
 
 

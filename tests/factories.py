@@ -26,12 +26,20 @@ def integration_body(
 ) -> dict[str, Any]:
     if config is None:
         config = (
-            {"host": "redis.internal.example.com", "port": "6379", "username": "default",
-             "password": "s3c********ass", "tlsEnabled": True}
+            {
+                "host": "redis.internal.example.com",
+                "port": "6379",
+                "username": "default",
+                "password": "s3c********ass",
+                "tlsEnabled": True,
+            }
             if kind == "redis"
-            else {"tableName": "ld-big-segments", "region": "us-east-1",
-                  "roleArn": "arn:aws:iam::123456789012:role/ld-big-segments",
-                  "externalId": "6f1c2a9e-0d7b-4c1e-9a55-3f2e8b7d1c40"}
+            else {
+                "tableName": "ld-big-segments",
+                "region": "us-east-1",
+                "roleArn": "arn:aws:iam::123456789012:role/ld-big-segments",
+                "externalId": "6f1c2a9e-0d7b-4c1e-9a55-3f2e8b7d1c40",
+            }
         )
     return {
         "_links": {
@@ -90,7 +98,16 @@ def environment_body(key: str, *, client_side_id: str | None = None) -> dict[str
 
 def segment_body(key: str, generation: int = 1, **extra: Any) -> dict[str, Any]:
     return {
-        "name": key, "tags": [], "creationDate": 1654104600000, "lastModifiedDate": 1654104600000,
-        "key": key, "_links": {}, "rules": [], "version": 1, "deleted": False,
-        "generation": generation, "unbounded": True, **extra,
+        "name": key,
+        "tags": [],
+        "creationDate": 1654104600000,
+        "lastModifiedDate": 1654104600000,
+        "key": key,
+        "_links": {},
+        "rules": [],
+        "version": 1,
+        "deleted": False,
+        "generation": generation,
+        "unbounded": True,
+        **extra,
     }

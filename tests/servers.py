@@ -231,7 +231,9 @@ class SentinelDeployment:
             f"sentinel failover-timeout {self.service} 5000\n"
         )
         self.sentinel_proc = subprocess.Popen(
-            [redis_server_binary(), str(conf), "--sentinel"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            [redis_server_binary(), str(conf), "--sentinel"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
 
         def replica_known() -> bool:
@@ -283,8 +285,13 @@ def _can_bind(port: int) -> bool:
     return True
 
 
-def wait_for_first_sync(redis_url: str, state: Any, project: str = "default", environment: str = "production",
-                        timeout: float = 60.0) -> None:
+def wait_for_first_sync(
+    redis_url: str,
+    state: Any,
+    project: str = "default",
+    environment: str = "production",
+    timeout: float = 60.0,
+) -> None:
     """Until the emulator's syncer has written the environment's ``synchronizedOn`` to Redis
     (instead of sleeping "long enough", which a busy machine outruns)."""
     import time

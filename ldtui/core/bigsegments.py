@@ -266,7 +266,6 @@ def parse_dynamodb_synchronized_on(item: Mapping[str, object] | None) -> int | N
     return None if value is None else int(str(value))
 
 
-
 # --- LaunchDarkly's big segment patches (what the relay applies; store-schema.md §4) ----------
 
 

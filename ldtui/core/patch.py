@@ -172,6 +172,7 @@ class FieldChange:
 def human_diff(fetched: BigSegmentStoreIntegration, ops: list[dict[str, Any]]) -> list[FieldChange]:
     """What ``ops`` change, field by field, from the integration as fetched (the version test
     is not a change), every secret masked on both sides."""
+
     def shown(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False)
 

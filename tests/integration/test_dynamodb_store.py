@@ -36,7 +36,11 @@ def patch(ref: str, version: str, previous: str, **changes: list[str]) -> BigSeg
 
 async def fill(moto: MotoServer, table: str, prefix: str | None = None) -> None:
     w = writer(moto, table, prefix)
-    assert (await w.apply_patch(patch("seg.g1", "1", "", included_add=["alice", "bob", "ключ"], excluded_add=["carol"]))).applied
+    assert (
+        await w.apply_patch(
+            patch("seg.g1", "1", "", included_add=["alice", "bob", "ключ"], excluded_add=["carol"])
+        )
+    ).applied
     assert (await w.apply_patch(patch("seg.g1", "2", "1", excluded_add=["bob"]))).applied
     assert (await w.apply_patch(patch("other.seg.g2", "3", "2", included_add=["carol", "dave"]))).applied
     await w.set_synchronized_on(1_795_262_797_954)
@@ -85,9 +89,13 @@ async def test_bulk_and_single_membership(moto_server: MotoServer, dynamodb_tabl
         by_key = {k: result[context_key_hash(k)] for k in keys}
         assert by_key["alice"] == Membership(included=frozenset({"seg.g1"}))
         assert by_key["bob"] == Membership(included=frozenset({"seg.g1"}), excluded=frozenset({"seg.g1"}))
-        assert by_key["carol"] == Membership(included=frozenset({"other.seg.g2"}), excluded=frozenset({"seg.g1"}))
+        assert by_key["carol"] == Membership(
+            included=frozenset({"other.seg.g2"}), excluded=frozenset({"seg.g1"})
+        )
         assert by_key["nobody"] is None
-        assert await r.get_membership(context_key_hash("dave")) == Membership(included=frozenset({"other.seg.g2"}))
+        assert await r.get_membership(context_key_hash("dave")) == Membership(
+            included=frozenset({"other.seg.g2"})
+        )
 
 
 async def test_bulk_over_many_chunks_with_duplicates(moto_server: MotoServer, dynamodb_table: str) -> None:
@@ -125,7 +133,9 @@ async def test_unprocessed_keys_are_retried() -> None:
     async def sleep(seconds: float) -> None:
         sleeps.append(seconds)
 
-    r = DynamoDBBigSegmentReader(DynamoDBStore(table="tbl"), client_factory=lambda s: FlakyClient(), sleep=sleep)
+    r = DynamoDBBigSegmentReader(
+        DynamoDBStore(table="tbl"), client_factory=lambda s: FlakyClient(), sleep=sleep
+    )
     hashes = [context_key_hash(str(i)) for i in range(8)]
     result = await r.get_memberships(hashes)
     assert all(result[h] == Membership(included=frozenset({"s.g1"})) for h in hashes)
@@ -137,14 +147,19 @@ async def test_unprocessed_keys_are_retried() -> None:
             return {"Responses": {table: []}, "UnprocessedKeys": RequestItems}
 
     r2 = DynamoDBBigSegmentReader(
-        DynamoDBStore(table="tbl"), client_factory=lambda s: NeverClient(), sleep=sleep, unprocessed_attempts=3
+        DynamoDBStore(table="tbl"),
+        client_factory=lambda s: NeverClient(),
+        sleep=sleep,
+        unprocessed_attempts=3,
     )
     with pytest.raises(StoreThrottled, match="unprocessed after 3 retries") as info:
         await r2.get_memberships(hashes)
     assert isinstance(info.value, StoreUnavailable) and "read capacity" in str(info.value)
 
 
-async def test_items_holding_neither_set_and_wrong_types(moto_server: MotoServer, dynamodb_table: str) -> None:
+async def test_items_holding_neither_set_and_wrong_types(
+    moto_server: MotoServer, dynamodb_table: str
+) -> None:
     ns = {"S": "big_segments_user"}
     empty, wrong, good = (context_key_hash(k) for k in ("empty", "wrong", "good"))
     put(moto_server, dynamodb_table, {"namespace": ns, "key": {"S": empty}})
@@ -205,7 +220,9 @@ async def test_probe_and_missing_table(moto_server: MotoServer, dynamodb_table: 
 
 
 async def test_server_down_and_timeouts() -> None:
-    settings = DynamoDBStore(table="tbl", region="us-east-1", endpoint_url=f"http://127.0.0.1:{free_port()}", timeout=0.5)
+    settings = DynamoDBStore(
+        table="tbl", region="us-east-1", endpoint_url=f"http://127.0.0.1:{free_port()}", timeout=0.5
+    )
     async with DynamoDBBigSegmentReader(settings) as r:
         p = await asyncio.wait_for(r.probe(), 20)
         assert not p.reachable
@@ -218,7 +235,9 @@ def counting_session(calls: list[dict[str, Any]]) -> Any:
     import boto3
 
     session = boto3.session.Session(region_name="us-east-1")
-    session.events.register("provide-client-params.sts.AssumeRole", lambda params, **kw: calls.append(dict(params)))
+    session.events.register(
+        "provide-client-params.sts.AssumeRole", lambda params, **kw: calls.append(dict(params))
+    )
     return session
 
 
@@ -233,8 +252,11 @@ async def test_assume_role_with_external_id(
     await fill(moto_server, dynamodb_table)
     calls: list[dict[str, Any]] = []
     store = DynamoDBStore(
-        table=dynamodb_table, region="us-east-1", endpoint_url=moto_server.endpoint,
-        role_arn=ROLE, external_id="6f1c2a9e-0d7b-4c1e-9a55-3f2e8b7d1c40",
+        table=dynamodb_table,
+        region="us-east-1",
+        endpoint_url=moto_server.endpoint,
+        role_arn=ROLE,
+        external_id="6f1c2a9e-0d7b-4c1e-9a55-3f2e8b7d1c40",
     )
     factory = functools.partial(dynamodb_client, session=counting_session(calls))
     async with DynamoDBBigSegmentReader(store, client_factory=factory) as r:
@@ -253,7 +275,9 @@ async def test_assumed_role_credentials_refresh_before_they_expire(
     refreshed needlessly."""
     monkeypatch.setenv("AWS_ENDPOINT_URL_STS", moto_server.endpoint)
     await fill(moto_server, dynamodb_table)
-    store = DynamoDBStore(table=dynamodb_table, region="us-east-1", endpoint_url=moto_server.endpoint, role_arn=ROLE)
+    store = DynamoDBStore(
+        table=dynamodb_table, region="us-east-1", endpoint_url=moto_server.endpoint, role_arn=ROLE
+    )
     short: list[dict[str, Any]] = []
     factory = functools.partial(dynamodb_client, session=counting_session(short), role_seconds=900)
     async with DynamoDBBigSegmentReader(store, client_factory=factory) as r:
@@ -277,7 +301,10 @@ async def test_assume_role_refused_names_the_permission(monkeypatch: pytest.Monk
     from botocore.exceptions import ClientError
 
     def factory(store: DynamoDBStore) -> Any:
-        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "not authorized to perform sts:AssumeRole"}}, "AssumeRole")
+        raise ClientError(
+            {"Error": {"Code": "AccessDenied", "Message": "not authorized to perform sts:AssumeRole"}},
+            "AssumeRole",
+        )
 
     r = DynamoDBBigSegmentReader(DynamoDBStore(table="tbl", role_arn=ROLE), client_factory=factory)
     with pytest.raises(StorePermissionDenied, match="sts:AssumeRole on the role"):
@@ -295,7 +322,10 @@ class ThrottlingClient:
 
         self.calls += 1
         if self.calls <= self.n:
-            raise ClientError({"Error": {"Code": self.code, "Message": "Rate of requests exceeds the allowed throughput."}}, operation)
+            raise ClientError(
+                {"Error": {"Code": self.code, "Message": "Rate of requests exceeds the allowed throughput."}},
+                operation,
+            )
 
     def get_item(self, **kw: Any) -> Any:
         self._maybe_throttle("GetItem")
@@ -309,8 +339,12 @@ class ThrottlingClient:
         self.client.close()
 
 
-@pytest.mark.parametrize("code", ["ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"])
-async def test_throttling_is_retried_with_backoff(moto_server: MotoServer, dynamodb_table: str, code: str) -> None:
+@pytest.mark.parametrize(
+    "code", ["ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"]
+)
+async def test_throttling_is_retried_with_backoff(
+    moto_server: MotoServer, dynamodb_table: str, code: str
+) -> None:
     await fill(moto_server, dynamodb_table)
     store = DynamoDBStore(table=dynamodb_table, region="us-east-1", endpoint_url=moto_server.endpoint)
     sleeps: list[float] = []
@@ -328,14 +362,18 @@ async def test_throttling_is_retried_with_backoff(moto_server: MotoServer, dynam
     assert result[context_key_hash("nobody")] is None
 
 
-async def test_persistent_throttling_is_reported_as_such(moto_server: MotoServer, dynamodb_table: str) -> None:
+async def test_persistent_throttling_is_reported_as_such(
+    moto_server: MotoServer, dynamodb_table: str
+) -> None:
     store = DynamoDBStore(table=dynamodb_table, region="us-east-1", endpoint_url=moto_server.endpoint)
 
     async def sleep(seconds: float) -> None:
         pass
 
     client = ThrottlingClient(dynamodb_client(store), 10**6)
-    async with DynamoDBBigSegmentReader(store, client_factory=lambda s: client, sleep=sleep, throttle_attempts=4) as r:
+    async with DynamoDBBigSegmentReader(
+        store, client_factory=lambda s: client, sleep=sleep, throttle_attempts=4
+    ) as r:
         with pytest.raises(StoreThrottled) as info:
             await r.get_memberships([context_key_hash(k) for k in ("a", "b")])
         p = await r.probe()
@@ -359,7 +397,10 @@ async def test_unprocessed_keys_stop_at_the_deadline() -> None:
             pass
 
     r = DynamoDBBigSegmentReader(
-        DynamoDBStore(table="tbl"), client_factory=lambda s: NeverClient(), unprocessed_attempts=1000, deadline=0.5
+        DynamoDBStore(table="tbl"),
+        client_factory=lambda s: NeverClient(),
+        unprocessed_attempts=1000,
+        deadline=0.5,
     )
     start = time.monotonic()
     with pytest.raises(StoreThrottled, match="left 2 keys unprocessed"):
@@ -378,7 +419,9 @@ async def test_a_call_that_hangs_meets_its_deadline() -> None:
         def close(self) -> None:
             pass
 
-    r = DynamoDBBigSegmentReader(DynamoDBStore(table="tbl"), client_factory=lambda s: HangingClient(), deadline=0.3)
+    r = DynamoDBBigSegmentReader(
+        DynamoDBStore(table="tbl"), client_factory=lambda s: HangingClient(), deadline=0.3
+    )
     start = time.monotonic()
     try:
         with pytest.raises(StoreUnavailable, match=r"GetItem: no answer within 0.3 s"):
@@ -408,7 +451,9 @@ async def test_parallelism_bounds_the_calls_in_flight() -> None:
 
     for parallelism in (1, 3):
         state["max"] = 0
-        r = DynamoDBBigSegmentReader(DynamoDBStore(table="tbl", parallelism=parallelism), client_factory=lambda s: SlowClient())
+        r = DynamoDBBigSegmentReader(
+            DynamoDBStore(table="tbl", parallelism=parallelism), client_factory=lambda s: SlowClient()
+        )
         result = await r.get_memberships(hashes)
         assert len(result) == 1000 and all(v is None for v in result.values())
         assert state["max"] <= parallelism
@@ -418,8 +463,16 @@ async def test_parallelism_bounds_the_calls_in_flight() -> None:
 async def test_sets_over_the_member_cap_are_not_loaded(moto_server: MotoServer, dynamodb_table: str) -> None:
     ns = {"S": "big_segments_user"}
     big, small = context_key_hash("big"), context_key_hash("small")
-    put(moto_server, dynamodb_table, {"namespace": ns, "key": {"S": big}, "included": {"SS": [f"s{i}.g1" for i in range(5)]}})
-    put(moto_server, dynamodb_table, {"namespace": ns, "key": {"S": small}, "included": {"SS": ["s.g1", "t.g1"]}})
+    put(
+        moto_server,
+        dynamodb_table,
+        {"namespace": ns, "key": {"S": big}, "included": {"SS": [f"s{i}.g1" for i in range(5)]}},
+    )
+    put(
+        moto_server,
+        dynamodb_table,
+        {"namespace": ns, "key": {"S": small}, "included": {"SS": ["s.g1", "t.g1"]}},
+    )
     async with reader(moto_server, dynamodb_table, max_members=3) as r:
         result = await r.get_memberships([big, small])
         stats = await r.statistics()
@@ -430,7 +483,11 @@ async def test_sets_over_the_member_cap_are_not_loaded(moto_server: MotoServer, 
 
 async def test_a_long_cursor_is_cut(moto_server: MotoServer, dynamodb_table: str) -> None:
     key = {"S": "big_segments_metadata"}
-    put(moto_server, dynamodb_table, {"namespace": key, "key": key, "synchronizedOn": {"N": "5"}, "lastVersion": {"S": "v" * 10_000}})
+    put(
+        moto_server,
+        dynamodb_table,
+        {"namespace": key, "key": key, "synchronizedOn": {"N": "5"}, "lastVersion": {"S": "v" * 10_000}},
+    )
     async with reader(moto_server, dynamodb_table) as r:
         meta = await r.get_metadata()
     assert meta.synchronized_on == 5 and meta.cursor is not None and len(meta.cursor) == 257
@@ -454,7 +511,9 @@ async def test_out_of_order_patch_skipped_whole(moto_server: MotoServer, dynamod
         assert (await r.get_metadata()).cursor == "v1"
 
 
-async def test_include_and_exclude_same_hash_in_one_patch(moto_server: MotoServer, dynamodb_table: str) -> None:
+async def test_include_and_exclude_same_hash_in_one_patch(
+    moto_server: MotoServer, dynamodb_table: str
+) -> None:
     """A transaction may not touch one item twice: the writer merges the changes."""
     w = writer(moto_server, dynamodb_table)
     out = await w.apply_patch(patch("s.g1", "v1", "", included_add=["a"], excluded_add=["a"]))

@@ -47,13 +47,17 @@ async def test_every_success_body_matches_its_schema(raw: httpx.AsyncClient) -> 
     validate(listing, "BigSegmentStoreIntegrationCollection")
     for item in listing["items"]:
         validate(item, "BigSegmentStoreIntegration")
-        one = await raw.get(f"{BASE}/{item['projectKey']}/{item['environmentKey']}/{item['integrationKey']}/{item['_id']}", headers=BETA)
+        one = await raw.get(
+            f"{BASE}/{item['projectKey']}/{item['environmentKey']}/{item['integrationKey']}/{item['_id']}",
+            headers=BETA,
+        )
         validate(one.json(), "BigSegmentStoreIntegration")
     created = await raw.post(f"{BASE}/payments/sandbox/redis", headers=BETA, json={"config": {"host": "h"}})
     assert created.status_code == 201
     validate(created.json(), "BigSegmentStoreIntegration")
     patched = await raw.patch(
-        f"{BASE}/payments/sandbox/redis/{created.json()['_id']}", headers=BETA,
+        f"{BASE}/payments/sandbox/redis/{created.json()['_id']}",
+        headers=BETA,
         json=[{"op": "replace", "path": "/tags", "value": ["a"]}],
     )
     validate(patched.json(), "BigSegmentStoreIntegration")
@@ -62,7 +66,9 @@ async def test_every_success_body_matches_its_schema(raw: httpx.AsyncClient) -> 
     envs = (await raw.get("/api/v2/projects/default/environments", headers=GA)).json()
     validate(envs, "Environments")
     for seg in ("beta-testers", "high-value-customers", "churn.risk", "legacy-cohort"):
-        validate((await raw.get(f"/api/v2/segments/default/production/{seg}", headers=GA)).json(), "UserSegment")
+        validate(
+            (await raw.get(f"/api/v2/segments/default/production/{seg}", headers=GA)).json(), "UserSegment"
+        )
 
 
 @pytest.mark.parametrize(
@@ -70,21 +76,50 @@ async def test_every_success_body_matches_its_schema(raw: httpx.AsyncClient) -> 
     [
         ("GET", BASE, {"Authorization": "nope", "LD-API-Version": "beta"}, None, 401, "UnauthorizedErrorRep"),
         ("GET", BASE, {"Authorization": DEFAULT_TOKEN}, None, 403, "ForbiddenErrorRep"),
-        ("GET", BASE, {"Authorization": DEFAULT_TOKEN, "LD-API-Version": "20240415"}, None, 403, "ForbiddenErrorRep"),
-        ("POST", f"{BASE}/default/production/redis", {"Authorization": READ_ONLY_TOKEN, "LD-API-Version": "beta"}, {"config": {"host": "h"}}, 403, "ForbiddenErrorRep"),
+        (
+            "GET",
+            BASE,
+            {"Authorization": DEFAULT_TOKEN, "LD-API-Version": "20240415"},
+            None,
+            403,
+            "ForbiddenErrorRep",
+        ),
+        (
+            "POST",
+            f"{BASE}/default/production/redis",
+            {"Authorization": READ_ONLY_TOKEN, "LD-API-Version": "beta"},
+            {"config": {"host": "h"}},
+            403,
+            "ForbiddenErrorRep",
+        ),
         ("POST", f"{BASE}/payments/sandbox/redis", BETA, {"config": {}}, 400, "InvalidRequestErrorRep"),
         ("POST", f"{BASE}/payments/sandbox/redis", BETA, "not json", 400, "InvalidRequestErrorRep"),
-        ("GET", f"{BASE}/default/production/redis/000000000000000000000000", BETA, None, 404, "NotFoundErrorRep"),
+        (
+            "GET",
+            f"{BASE}/default/production/redis/000000000000000000000000",
+            BETA,
+            None,
+            404,
+            "NotFoundErrorRep",
+        ),
         ("GET", "/api/v2/projects?limit=0", GA, None, 400, "InvalidRequestErrorRep"),
         ("POST", "/api/v2/projects/default/environments", GA, {}, 405, "MethodNotAllowedErrorRep"),
         ("GET", "/api/v2/nothing-here", GA, None, 404, "NotFoundErrorRep"),
     ],
 )
 async def test_error_bodies_match_their_schemas(
-    raw: httpx.AsyncClient, method: str, path: str, headers: dict[str, str], body: Any, status: int, schema: str
+    raw: httpx.AsyncClient,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    body: Any,
+    status: int,
+    schema: str,
 ) -> None:
     content = body.encode() if isinstance(body, str) else None
-    response = await raw.request(method, path, headers=headers, json=None if content else body, content=content)
+    response = await raw.request(
+        method, path, headers=headers, json=None if content else body, content=content
+    )
     assert response.status_code == status, response.text
     validate(response.json(), schema)
 
@@ -96,9 +131,16 @@ async def test_two_version_headers_first_wins(raw: httpx.AsyncClient) -> None:
     assert (await raw.get(BASE, headers=headers)).status_code == 200
 
 
-async def test_patch_never_leaks_or_loses_the_secret(raw: httpx.AsyncClient, emulator_state: EmulatorState) -> None:
-    created = (await raw.post(f"{BASE}/payments/sandbox/redis", headers=BETA,
-                              json={"config": {"host": "h", "password": "topsecret-123"}})).json()
+async def test_patch_never_leaks_or_loses_the_secret(
+    raw: httpx.AsyncClient, emulator_state: EmulatorState
+) -> None:
+    created = (
+        await raw.post(
+            f"{BASE}/payments/sandbox/redis",
+            headers=BETA,
+            json={"config": {"host": "h", "password": "topsecret-123"}},
+        )
+    ).json()
     url = f"{BASE}/payments/sandbox/redis/{created['_id']}"
     # Copying the secret somewhere readable is refused.
     r = await raw.patch(url, headers=BETA, json=[{"op": "copy", "from": "/config/password", "path": "/name"}])
@@ -108,14 +150,27 @@ async def test_patch_never_leaks_or_loses_the_secret(raw: httpx.AsyncClient, emu
     assert r.json()["config"]["password"] == "top********123"
     assert emulator_state.integrations[created["_id"]].config["password"] == "topsecret-123"
     # A malformed patch.
-    for bad in ([{"path": "/name"}], [{"op": "replace"}], {"op": "replace"}, [{"op": "explode", "path": "/name"}]):
+    for bad in (
+        [{"path": "/name"}],
+        [{"op": "replace"}],
+        {"op": "replace"},
+        [{"op": "explode", "path": "/name"}],
+    ):
         assert (await raw.patch(url, headers=BETA, json=bad)).status_code == 400
     # The {comment, patch} wrapper is accepted.
-    r = await raw.patch(url, headers=BETA, json={"comment": "c", "patch": [{"op": "replace", "path": "/on", "value": True}]})
+    r = await raw.patch(
+        url, headers=BETA, json={"comment": "c", "patch": [{"op": "replace", "path": "/on", "value": True}]}
+    )
     assert r.status_code == 200 and r.json()["on"] is True and r.json()["version"] == 3
     # An edit that leaves the config invalid is refused whole.
-    r = await raw.patch(url, headers=BETA, json=[{"op": "replace", "path": "/name", "value": "n3"},
-                                                 {"op": "add", "path": "/config/port", "value": 1}])
+    r = await raw.patch(
+        url,
+        headers=BETA,
+        json=[
+            {"op": "replace", "path": "/name", "value": "n3"},
+            {"op": "add", "path": "/config/port", "value": 1},
+        ],
+    )
     assert r.status_code == 400 and "config.port" in r.json()["message"]
     assert emulator_state.integrations[created["_id"]].name == "n2"
 
@@ -123,8 +178,11 @@ async def test_patch_never_leaks_or_loses_the_secret(raw: httpx.AsyncClient, emu
 async def test_method_override_tunnels_patch_and_delete(raw: httpx.AsyncClient) -> None:
     item = (await raw.get(BASE, headers=BETA)).json()["items"][0]
     url = f"{BASE}/{item['projectKey']}/{item['environmentKey']}/{item['integrationKey']}/{item['_id']}"
-    r = await raw.post(url, headers={**BETA, "X-HTTP-Method-Override": "PATCH"},
-                       json=[{"op": "replace", "path": "/name", "value": "tunnelled"}])
+    r = await raw.post(
+        url,
+        headers={**BETA, "X-HTTP-Method-Override": "PATCH"},
+        json=[{"op": "replace", "path": "/name", "value": "tunnelled"}],
+    )
     assert r.status_code == 200 and r.json()["name"] == "tunnelled"
     r = await raw.post(url, headers={**BETA, "X-HTTP-Method-Override": "DELETE"})
     assert r.status_code == 204
@@ -147,14 +205,25 @@ async def exercise(client: LaunchDarklyClient) -> None:
     assert len(listing.items) == 7
     form = RedisConfigForm(host="redis.new.internal", password="pw-0123456789")
     created = await client.create_integration(
-        "payments", "sandbox", "redis",
+        "payments",
+        "sandbox",
+        "redis",
         IntegrationDeliveryConfigurationPost(config=form.to_config(), name="New", tags=["x"]),
     )
-    edit = IntegrationEdit(name="Renamed", on=True, tags=["x", "y"],
-                           config=RedisConfigForm(host="redis.new.internal", port="6390").to_config())
+    edit = IntegrationEdit(
+        name="Renamed",
+        on=True,
+        tags=["x", "y"],
+        config=RedisConfigForm(host="redis.new.internal", port="6390").to_config(),
+    )
     patch = build_patch(created, edit)
     updated = await client.patch_integration(created.ref, patch)
-    assert (updated.name, updated.on, updated.tags, updated.config["port"]) == ("Renamed", True, ["x", "y"], "6390")
+    assert (updated.name, updated.on, updated.tags, updated.config["port"]) == (
+        "Renamed",
+        True,
+        ["x", "y"],
+        "6390",
+    )
     assert updated.config["password"] == "pw-********789" and updated.version == 2
     # The same patch again: the version test fails -> 409, typed.
     with pytest.raises(ApiError) as info:
@@ -200,11 +269,13 @@ async def test_ldtui_client_waits_out_a_429(served_emulator: Any) -> None:
 
 async def test_ldtui_client_gives_up_on_persistent_5xx(served_emulator: Any) -> None:
     served_emulator.runtime.state.faults.error_rate = 1.0
+
     async def no_sleep(s: float) -> None:
         return None
 
-    async with LaunchDarklyClient(served_emulator.base_url, DEFAULT_TOKEN, sleep=no_sleep,
-                                  retry=RetryPolicy(server_error_attempts=2)) as client:
+    async with LaunchDarklyClient(
+        served_emulator.base_url, DEFAULT_TOKEN, sleep=no_sleep, retry=RetryPolicy(server_error_attempts=2)
+    ) as client:
         with pytest.raises(ApiError) as info:
             await client.list_integrations()
     assert info.value.status == 500 and info.value.attempts == 2
@@ -218,15 +289,21 @@ async def test_text_it_cannot_serialize_is_refused_so_later_lists_still_work(raw
         (b'{"config": {"host": "h"}, "tags": ["ok", "\\ud800"]}', "tags[1]"),
         (b'{"config": {"host": "\\udfff"}}', "config.host"),
     ]:
-        r = await raw.post(f"{BASE}/payments/sandbox/redis", headers={**BETA, "Content-Type": "application/json"},
-                           content=body)
+        r = await raw.post(
+            f"{BASE}/payments/sandbox/redis",
+            headers={**BETA, "Content-Type": "application/json"},
+            content=body,
+        )
         assert r.status_code == 400, r.text
         assert r.json()["code"] == "invalid_request" and field in r.json()["message"]
         validate(r.json(), "InvalidRequestErrorRep")
     created = await raw.post(f"{BASE}/payments/sandbox/redis", headers=BETA, json={"config": {"host": "h"}})
     url = f"{BASE}/payments/sandbox/redis/{created.json()['_id']}"
-    r = await raw.patch(url, headers={**BETA, "Content-Type": "application/json"},
-                        content=b'[{"op": "replace", "path": "/name", "value": "\\udc9b"}]')
+    r = await raw.patch(
+        url,
+        headers={**BETA, "Content-Type": "application/json"},
+        content=b'[{"op": "replace", "path": "/name", "value": "\\udc9b"}]',
+    )
     assert r.status_code == 400 and "name" in r.json()["message"]
     listing = await raw.get(BASE, headers=BETA)
     assert listing.status_code == 200

@@ -25,25 +25,57 @@ from tests.servers import MotoServer
 pytestmark = pytest.mark.network
 
 
-def sdk_members(store: Any, segments: dict[str, int], keys: list[str], tmp: Path) -> dict[tuple[str, str], bool]:
+def sdk_members(
+    store: Any, segments: dict[str, int], keys: list[str], tmp: Path
+) -> dict[tuple[str, str], bool]:
     from ldclient import Context, LDClient
     from ldclient.config import BigSegmentsConfig, Config
     from ldclient.integrations import Files
 
     data = {"flags": {}, "segments": {}}
     for key, gen in segments.items():
-        data["segments"][key] = {"key": key, "version": 1, "unbounded": True, "generation": gen,
-                                 "rules": [], "included": [], "excluded": [], "salt": "s", "deleted": False}
+        data["segments"][key] = {
+            "key": key,
+            "version": 1,
+            "unbounded": True,
+            "generation": gen,
+            "rules": [],
+            "included": [],
+            "excluded": [],
+            "salt": "s",
+            "deleted": False,
+        }
         data["flags"][f"f-{key}"] = {
-            "key": f"f-{key}", "version": 1, "on": True, "variations": [False, True], "salt": "s",
-            "fallthrough": {"variation": 0}, "offVariation": 0, "targets": [], "prerequisites": [], "deleted": False,
-            "rules": [{"id": "r", "variation": 1, "clauses": [{"attribute": "key", "op": "segmentMatch", "values": [key], "negate": False}]}],
+            "key": f"f-{key}",
+            "version": 1,
+            "on": True,
+            "variations": [False, True],
+            "salt": "s",
+            "fallthrough": {"variation": 0},
+            "offVariation": 0,
+            "targets": [],
+            "prerequisites": [],
+            "deleted": False,
+            "rules": [
+                {
+                    "id": "r",
+                    "variation": 1,
+                    "clauses": [{"attribute": "key", "op": "segmentMatch", "values": [key], "negate": False}],
+                }
+            ],
         }
     path = tmp / "flags.json"
     path.write_text(json.dumps(data))
-    client = LDClient(Config("sdk-e2e", update_processor_class=Files.new_data_source(paths=[str(path)]),
-                             send_events=False, diagnostic_opt_out=True,
-                             big_segments=BigSegmentsConfig(store=store)), start_wait=10)
+    client = LDClient(
+        Config(
+            "sdk-e2e",
+            update_processor_class=Files.new_data_source(paths=[str(path)]),
+            send_events=False,
+            diagnostic_opt_out=True,
+            big_segments=BigSegmentsConfig(store=store),
+        ),
+        start_wait=10,
+    )
     try:
         status = client.big_segment_store_status_provider.status
         assert status.available and not status.stale
@@ -53,7 +85,9 @@ def sdk_members(store: Any, segments: dict[str, int], keys: list[str], tmp: Path
 
 
 @pytest.mark.parametrize("kind", ["redis", "dynamodb"])
-async def test_created_integration_feeds_the_sdk(kind: str, redis_url: str, moto_server: MotoServer, tmp_path: Path) -> None:
+async def test_created_integration_feeds_the_sdk(
+    kind: str, redis_url: str, moto_server: MotoServer, tmp_path: Path
+) -> None:
     state = build_state(SeedOptions(seed=900 + (kind == "redis"), contexts=150, extra_projects=0))
     endpoints = Endpoints(
         redis={"redis.e2e.internal:6379": redis_url},
@@ -66,17 +100,27 @@ async def test_created_integration_feeds_the_sdk(kind: str, redis_url: str, moto
     config = (
         {"host": "redis.e2e.internal", "port": "6379", "username": "", "tlsEnabled": False}
         if kind == "redis"
-        else {"tableName": "e2e-big-segments", "region": "us-east-1",
-              "roleArn": "arn:aws:iam::123456789012:role/ld", "externalId": "e2e-external-id"}
+        else {
+            "tableName": "e2e-big-segments",
+            "region": "us-east-1",
+            "roleArn": "arn:aws:iam::123456789012:role/ld",
+            "externalId": "e2e-external-id",
+        }
     )
     try:
         async with LaunchDarklyClient(server.base_url, DEFAULT_TOKEN) as api:
             created = await api.create_integration(
-                project, env_key, kind, IntegrationDeliveryConfigurationPost(config=config, name="e2e", on=False))
+                project,
+                env_key,
+                kind,
+                IntegrationDeliveryConfigurationPost(config=config, name="e2e", on=False),
+            )
             await runtime.syncer.step()
             assert (await api.get_integration(created.ref)).status.lastSync is None  # off: nothing
             on = await api.patch_integration(
-                created.ref, build_patch(created, IntegrationEdit(name="e2e", on=True, tags=[], config=config)))
+                created.ref,
+                build_patch(created, IntegrationEdit(name="e2e", on=True, tags=[], config=config)),
+            )
             assert on.on
             await runtime.syncer.step()
             synced = await api.get_integration(created.ref)
@@ -97,7 +141,10 @@ async def test_created_integration_feeds_the_sdk(kind: str, redis_url: str, moto
         from ldclient.integrations import DynamoDB
 
         store = DynamoDB.new_big_segment_store(
-            "e2e-big-segments", env.id, dynamodb_opts={"endpoint_url": moto_server.endpoint, "region_name": "us-east-1"})
+            "e2e-big-segments",
+            env.id,
+            dynamodb_opts={"endpoint_url": moto_server.endpoint, "region_name": "us-east-1"},
+        )
     truth = state.environment(project, env_key)
     keys = sorted({k for s in truth.segments.values() for k in s.included | s.excluded})[:120]
     keys.append("not-in-any-segment")
@@ -110,7 +157,9 @@ async def test_created_integration_feeds_the_sdk(kind: str, redis_url: str, moto
 def test_ldtui_emulator_command_serves_and_stops_cleanly() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "ldtui", "emulator", "--port", "0", "--contexts", "100", "--seed", "3"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
@@ -121,8 +170,11 @@ def test_ldtui_emulator_command_serves_and_stops_cleanly() -> None:
         assert DEFAULT_TOKEN in lines[0]
         import httpx
 
-        r = httpx.get(f"{base_url}/api/v2/integration-capabilities/big-segment-store",
-                      headers={"Authorization": DEFAULT_TOKEN, "LD-API-Version": "beta"}, timeout=10)
+        r = httpx.get(
+            f"{base_url}/api/v2/integration-capabilities/big-segment-store",
+            headers={"Authorization": DEFAULT_TOKEN, "LD-API-Version": "beta"},
+            timeout=10,
+        )
         assert r.status_code == 200 and len(r.json()["items"]) == 7
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=20)
@@ -134,5 +186,7 @@ def test_ldtui_emulator_command_serves_and_stops_cleanly() -> None:
 
 
 def test_ldtui_emulator_bad_port() -> None:
-    r = subprocess.run([sys.executable, "-m", "ldtui", "emulator", "--port", "70000"], capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "ldtui", "emulator", "--port", "70000"], capture_output=True, text=True
+    )
     assert r.returncode == 64 and "--port" in r.stderr and "0-65535" in r.stderr

@@ -36,8 +36,13 @@ def ga(served_emulator: Any) -> launchdarkly_api.ApiClient:
     return api_client(served_emulator.base_url, beta=False)
 
 
-REDIS_CONFIG = {"host": "redis.e2e.internal", "port": "6379", "username": "default",
-                "password": "s3cretpass-xyz", "tlsEnabled": True}
+REDIS_CONFIG = {
+    "host": "redis.e2e.internal",
+    "port": "6379",
+    "username": "default",
+    "password": "s3cretpass-xyz",
+    "tlsEnabled": True,
+}
 
 
 def test_list_validates(beta: Any) -> None:
@@ -61,14 +66,21 @@ def test_create_get_patch_delete(beta: Any) -> None:
     got = beta.get_big_segment_store_integration("payments", "sandbox", "redis", integ.id)
     assert got == integ
     patched = beta.patch_big_segment_store_integration(
-        "payments", "sandbox", "redis", integ.id,
-        [PatchOperation(op="test", path="/version", value=1),
-         PatchOperation(op="replace", path="/on", value=True),
-         PatchOperation(op="replace", path="/config/port", value="6380")],
+        "payments",
+        "sandbox",
+        "redis",
+        integ.id,
+        [
+            PatchOperation(op="test", path="/version", value=1),
+            PatchOperation(op="replace", path="/on", value=True),
+            PatchOperation(op="replace", path="/config/port", value="6380"),
+        ],
     )
     assert patched.version == 2 and patched.on and patched.config["port"] == "6380"
     assert patched.config["password"] == "s3c********xyz"  # untouched secret stays
-    deleted = beta.delete_big_segment_store_integration_with_http_info("payments", "sandbox", "redis", integ.id)
+    deleted = beta.delete_big_segment_store_integration_with_http_info(
+        "payments", "sandbox", "redis", integ.id
+    )
     assert deleted.status_code == 204
     with pytest.raises(exc.NotFoundException) as info:
         beta.get_big_segment_store_integration("payments", "sandbox", "redis", integ.id)
@@ -76,9 +88,14 @@ def test_create_get_patch_delete(beta: Any) -> None:
 
 
 def test_create_with_only_config(beta: Any) -> None:
-    body = IntegrationDeliveryConfigurationPost(config={
-        "tableName": "t-e2e", "region": "eu-west-1",
-        "roleArn": "arn:aws:iam::123456789012:role/x", "externalId": "ext-1"})
+    body = IntegrationDeliveryConfigurationPost(
+        config={
+            "tableName": "t-e2e",
+            "region": "eu-west-1",
+            "roleArn": "arn:aws:iam::123456789012:role/x",
+            "externalId": "ext-1",
+        }
+    )
     integ = beta.create_big_segment_store_integration("default", "development", "dynamodb", body)
     assert integ.on is False and integ.tags == [] and integ.name
 
@@ -122,33 +139,44 @@ def test_400_names_the_field(beta: Any) -> None:
     bad = dict(REDIS_CONFIG, port=6379)
     with pytest.raises(exc.BadRequestException) as info:
         beta.create_big_segment_store_integration(
-            "payments", "sandbox", "redis", IntegrationDeliveryConfigurationPost(config=bad))
+            "payments", "sandbox", "redis", IntegrationDeliveryConfigurationPost(config=bad)
+        )
     assert "config.port must be a string" in info.value.body
     with pytest.raises(exc.BadRequestException) as info:
         beta.create_big_segment_store_integration(
-            "payments", "sandbox", "dynamodb",
-            IntegrationDeliveryConfigurationPost(config={"tableName": "t", "region": "mars-1"}))
+            "payments",
+            "sandbox",
+            "dynamodb",
+            IntegrationDeliveryConfigurationPost(config={"tableName": "t", "region": "mars-1"}),
+        )
     assert "config.region" in info.value.body and "config.roleArn is required" in info.value.body
 
 
 def test_401_unknown_token(served_emulator: Any) -> None:
-    api = launchdarkly_api.PersistentStoreIntegrationsBetaApi(api_client(served_emulator.base_url, "api-wrong"))
+    api = launchdarkly_api.PersistentStoreIntegrationsBetaApi(
+        api_client(served_emulator.base_url, "api-wrong")
+    )
     with pytest.raises(exc.UnauthorizedException) as info:
         api.get_big_segment_store_integrations()
     assert '"code":"unauthorized"' in info.value.body.replace(" ", "")
 
 
 def test_403_read_only_token_cannot_write(served_emulator: Any) -> None:
-    api = launchdarkly_api.PersistentStoreIntegrationsBetaApi(api_client(served_emulator.base_url, READ_ONLY_TOKEN))
+    api = launchdarkly_api.PersistentStoreIntegrationsBetaApi(
+        api_client(served_emulator.base_url, READ_ONLY_TOKEN)
+    )
     assert api.get_big_segment_store_integrations().items  # reads are fine
     with pytest.raises(exc.ForbiddenException):
         api.create_big_segment_store_integration(
-            "payments", "sandbox", "redis", IntegrationDeliveryConfigurationPost(config=REDIS_CONFIG))
+            "payments", "sandbox", "redis", IntegrationDeliveryConfigurationPost(config=REDIS_CONFIG)
+        )
 
 
 def test_403_without_the_beta_header(served_emulator: Any) -> None:
     """The client's own default (a date version) is what the real service rejects."""
-    api = launchdarkly_api.PersistentStoreIntegrationsBetaApi(api_client(served_emulator.base_url, beta=False))
+    api = launchdarkly_api.PersistentStoreIntegrationsBetaApi(
+        api_client(served_emulator.base_url, beta=False)
+    )
     with pytest.raises(exc.ForbiddenException) as info:
         api.get_big_segment_store_integrations()
     assert "LD-API-Version: beta" in info.value.body
@@ -157,7 +185,8 @@ def test_403_without_the_beta_header(served_emulator: Any) -> None:
 def test_404s(beta: Any, ga: Any) -> None:
     with pytest.raises(exc.NotFoundException):
         beta.create_big_segment_store_integration(
-            "nope", "production", "redis", IntegrationDeliveryConfigurationPost(config=REDIS_CONFIG))
+            "nope", "production", "redis", IntegrationDeliveryConfigurationPost(config=REDIS_CONFIG)
+        )
     with pytest.raises(exc.NotFoundException):
         beta.get_big_segment_store_integration("default", "production", "redis", "000000000000000000000000")
     with pytest.raises(exc.NotFoundException):
@@ -170,25 +199,44 @@ def test_409_failed_version_test_and_duplicate(beta: Any) -> None:
     integ = beta.get_big_segment_store_integrations().items[0]
     with pytest.raises(exc.ConflictException) as info:
         beta.patch_big_segment_store_integration(
-            integ.project_key, integ.environment_key, integ.integration_key, integ.id,
-            [PatchOperation(op="test", path="/version", value=integ.version + 5),
-             PatchOperation(op="replace", path="/name", value="x")])
+            integ.project_key,
+            integ.environment_key,
+            integ.integration_key,
+            integ.id,
+            [
+                PatchOperation(op="test", path="/version", value=integ.version + 5),
+                PatchOperation(op="replace", path="/name", value="x"),
+            ],
+        )
     assert "optimistic_locking_error" in info.value.body
-    assert beta.get_big_segment_store_integration(
-        integ.project_key, integ.environment_key, integ.integration_key, integ.id).name == integ.name
+    assert (
+        beta.get_big_segment_store_integration(
+            integ.project_key, integ.environment_key, integ.integration_key, integ.id
+        ).name
+        == integ.name
+    )
     with pytest.raises(exc.ConflictException):
         beta.create_big_segment_store_integration(
-            integ.project_key, integ.environment_key, integ.integration_key,
-            IntegrationDeliveryConfigurationPost(config=integ.config))
+            integ.project_key,
+            integ.environment_key,
+            integ.integration_key,
+            IntegrationDeliveryConfigurationPost(config=integ.config),
+        )
 
 
-@pytest.mark.parametrize("path", ["/_id", "/_status", "/integrationKey", "/projectKey", "/environmentKey", "/version"])
+@pytest.mark.parametrize(
+    "path", ["/_id", "/_status", "/integrationKey", "/projectKey", "/environmentKey", "/version"]
+)
 def test_400_read_only_paths(beta: Any, path: str) -> None:
     integ = beta.get_big_segment_store_integrations().items[0]
     with pytest.raises(exc.BadRequestException) as info:
         beta.patch_big_segment_store_integration(
-            integ.project_key, integ.environment_key, integ.integration_key, integ.id,
-            [PatchOperation(op="replace", path=path, value="x")])
+            integ.project_key,
+            integ.environment_key,
+            integ.integration_key,
+            integ.id,
+            [PatchOperation(op="replace", path=path, value="x")],
+        )
     assert "read-only" in info.value.body
 
 

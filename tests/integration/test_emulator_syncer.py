@@ -35,7 +35,9 @@ def world(redis_url: str, moto: MotoServer) -> tuple[EmulatorState, Syncer, Fake
 
 
 def find(state: EmulatorState, project: str, env: str, kind: str) -> Integration:
-    return next(i for i in state.integrations.values() if (i.project, i.environment, i.kind) == (project, env, kind))
+    return next(
+        i for i in state.integrations.values() if (i.project, i.environment, i.kind) == (project, env, kind)
+    )
 
 
 def redis_reader(url: str, state: EmulatorState, project: str, env: str) -> RedisBigSegmentReader:
@@ -74,7 +76,9 @@ async def test_first_sync_writes_the_exact_schema(redis_url: str, moto_server: M
     integ = find(state, "default", "production", "redis")
     assert state.status_json(integ) == {"available": True, "potentiallyStale": False, "lastSync": now}
     staging = state.environment("default", "staging")
-    settings = DynamoDBStore(table="ld-big-segments-staging", region="us-east-1", endpoint_url=moto_server.endpoint)
+    settings = DynamoDBStore(
+        table="ld-big-segments-staging", region="us-east-1", endpoint_url=moto_server.endpoint
+    )
     async with DynamoDBBigSegmentReader(settings, staging.id) as d:
         assert (await d.get_metadata()).synchronized_on == now
         await check_store_matches_state(d, state, "default", "staging")
@@ -107,7 +111,13 @@ async def test_unreachable_store_reports_errors_with_backoff(redis_url: str, mot
     status = state.status_json(integ)
     assert status["available"] is False and status["potentiallyStale"] is True
     assert status["lastError"] == state.now_ms() and "lastSync" not in status
-    assert status["errors"] == [{"statusCode": 500, "message": "dial tcp: lookup redis.payments.invalid: no such host", "timestamp": state.now_ms()}]
+    assert status["errors"] == [
+        {
+            "statusCode": 500,
+            "message": "dial tcp: lookup redis.payments.invalid: no such host",
+            "timestamp": state.now_ms(),
+        }
+    ]
     clock.advance(5)
     await syncer.step()
     assert len(state.status_json(integ)["errors"]) == 1  # retried only after 10 s
@@ -121,7 +131,11 @@ async def test_seeded_stale_integration(redis_url: str, moto_server: MotoServer)
     await syncer.step()
     integ = find(state, "mobile-app", "production", "redis")
     ten_minutes_ago = state.now_ms() - 600_000
-    assert state.status_json(integ) == {"available": False, "potentiallyStale": True, "lastSync": ten_minutes_ago}
+    assert state.status_json(integ) == {
+        "available": False,
+        "potentiallyStale": True,
+        "lastSync": ten_minutes_ago,
+    }
     async with redis_reader(redis_url, state, "mobile-app", "production") as r:
         meta = await r.get_metadata()
         assert meta.synchronized_on == ten_minutes_ago
@@ -175,7 +189,10 @@ async def test_evolve_is_deterministic(redis_url: str, moto_server: MotoServer) 
     for _ in range(5):
         sa.evolve()
         sb.evolve()
-    logs = [[p.to_json() for e in (s.projects["default"].environments.values()) for p in e.patch_log] for s in (a, b)]
+    logs = [
+        [p.to_json() for e in (s.projects["default"].environments.values()) for p in e.patch_log]
+        for s in (a, b)
+    ]
     assert logs[0] == logs[1]
 
 
@@ -211,7 +228,9 @@ async def test_store_down_then_back(own_redis: RedisServer, moto_server: MotoSer
     await syncer.aclose()
 
 
-async def test_foreign_cursor_is_reported(redis_server: RedisServer, redis_url: str, moto_server: MotoServer) -> None:
+async def test_foreign_cursor_is_reported(
+    redis_server: RedisServer, redis_url: str, moto_server: MotoServer
+) -> None:
     state, syncer, clock = world(redis_url, moto_server)
     env = state.environment("default", "production")
     redis_server.client().set(f"{env.id}:big_segments_cursor", "not-from-here")
@@ -220,7 +239,9 @@ async def test_foreign_cursor_is_reported(redis_server: RedisServer, redis_url: 
     assert err["statusCode"] == 409 and "not in this environment's history" in err["message"]
 
 
-async def test_demo_stores_fall_back_to_fakeredis(monkeypatch: pytest.MonkeyPatch, moto_server: MotoServer) -> None:
+async def test_demo_stores_fall_back_to_fakeredis(
+    monkeypatch: pytest.MonkeyPatch, moto_server: MotoServer
+) -> None:
     """With no redis-server anywhere, the demo still gets a Redis (fakeredis over TCP), and
     the syncer and the reader work against it unchanged."""
     from ldtui.emulator.local_stores import LocalRedis

@@ -77,7 +77,9 @@ def test_the_installed_package_finds_its_themes(installed: Path) -> None:
 
 def test_status_json_against_the_emulator(installed: Path, redis_server: RedisServer, tmp_path: Path) -> None:
     state = build_state(SeedOptions(seed=777, contexts=30, extra_projects=0))
-    runtime = EmulatorRuntime(state, Endpoints(redis_url=redis_server.url), SyncSettings(interval=0.2, change_every=0))
+    runtime = EmulatorRuntime(
+        state, Endpoints(redis_url=redis_server.url), SyncSettings(interval=0.2, change_every=0)
+    )
     server = ThreadedEmulator(runtime).start()
     try:
         config = tmp_path / "config.toml"

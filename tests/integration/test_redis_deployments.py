@@ -174,7 +174,9 @@ async def test_replies_of_shapes_redis_never_sends(fake_redis: Callable[..., Fak
     server = fake_redis(lambda args: odd.get(args[0].upper()) or answering(b"", on=())(args))
     async with reader(server.url) as r:
         result = await r.get_memberships([context_key_hash("a"), context_key_hash("b")])
-        assert all(isinstance(v, StoreDataError) and "not a set of strings" in str(v) for v in result.values())
+        assert all(
+            isinstance(v, StoreDataError) and "not a set of strings" in str(v) for v in result.values()
+        )
         with pytest.raises(StoreDataError, match="not a string"):
             await r.get_metadata()
         with pytest.raises(StoreDataError, match="not Redis's"):

@@ -29,7 +29,9 @@ from tests.servers import RedisServer
 pytestmark = pytest.mark.network
 
 
-def reader(url: str, prefix: str | None = None, password: str | None = None, **kw: Any) -> RedisBigSegmentReader:
+def reader(
+    url: str, prefix: str | None = None, password: str | None = None, **kw: Any
+) -> RedisBigSegmentReader:
     return RedisBigSegmentReader(RedisStore(url=url, **kw), prefix, password)
 
 
@@ -41,7 +43,11 @@ def patch(ref: str, version: str, previous: str, **changes: list[str]) -> BigSeg
 async def fill(url: str, prefix: str | None = None) -> None:
     w = RedisBigSegmentWriter.from_url(url, prefix)
     try:
-        assert (await w.apply_patch(patch("seg.g1", "1", "", included_add=["alice", "bob", "ключ"], excluded_add=["carol"]))).applied
+        assert (
+            await w.apply_patch(
+                patch("seg.g1", "1", "", included_add=["alice", "bob", "ключ"], excluded_add=["carol"])
+            )
+        ).applied
         assert (await w.apply_patch(patch("seg.g1", "2", "1", excluded_add=["bob"]))).applied
         assert (await w.apply_patch(patch("other.seg.g2", "3", "2", included_add=["carol", "dave"]))).applied
         await w.set_synchronized_on(1_795_262_797_954)
@@ -62,7 +68,9 @@ async def test_metadata_missing_then_written(redis_url: str) -> None:
 
 
 @pytest.mark.parametrize("value", [b"soon", b"", b"1.5"])
-async def test_metadata_not_a_number_is_an_error(redis_server: RedisServer, redis_url: str, value: bytes) -> None:
+async def test_metadata_not_a_number_is_an_error(
+    redis_server: RedisServer, redis_url: str, value: bytes
+) -> None:
     redis_server.client().set("launchdarkly:big_segments_synchronized_on", value)
     async with reader(redis_url) as r:
         with pytest.raises(StoreDataError, match="not a whole number"):
@@ -87,10 +95,14 @@ async def test_bulk_and_single_membership(redis_url: str) -> None:
         by_key = {k: result[context_key_hash(k)] for k in keys}
         assert by_key["alice"] == Membership(included=frozenset({"seg.g1"}))
         assert by_key["bob"] == Membership(included=frozenset({"seg.g1"}), excluded=frozenset({"seg.g1"}))
-        assert by_key["carol"] == Membership(included=frozenset({"other.seg.g2"}), excluded=frozenset({"seg.g1"}))
+        assert by_key["carol"] == Membership(
+            included=frozenset({"other.seg.g2"}), excluded=frozenset({"seg.g1"})
+        )
         assert by_key["ключ"] == Membership(included=frozenset({"seg.g1"}))
         assert by_key["nobody"] is None
-        assert await r.get_membership(context_key_hash("dave")) == Membership(included=frozenset({"other.seg.g2"}))
+        assert await r.get_membership(context_key_hash("dave")) == Membership(
+            included=frozenset({"other.seg.g2"})
+        )
 
 
 async def test_bulk_lookup_across_many_windows(redis_url: str) -> None:
@@ -201,7 +213,9 @@ async def test_a_long_cursor_is_cut(redis_server: RedisServer, redis_url: str) -
     assert cursor is not None and cursor.endswith("…") and len(cursor) == 257
 
 
-async def test_a_set_over_the_member_cap_is_unreadable_not_loaded(redis_server: RedisServer, redis_url: str) -> None:
+async def test_a_set_over_the_member_cap_is_unreadable_not_loaded(
+    redis_server: RedisServer, redis_url: str
+) -> None:
     huge, big, ok = context_key_hash("huge"), context_key_hash("big"), context_key_hash("ok")
     c = redis_server.client()
     members = [f"seg-{i}.g1" for i in range(100_000)]
@@ -228,7 +242,9 @@ async def test_a_set_over_the_member_cap_is_unreadable_not_loaded(redis_server: 
         assert isinstance((await r.get_memberships([big]))[big], Membership)
 
 
-async def test_anomalies_name_the_right_key_with_mixed_key_lengths(redis_server: RedisServer, redis_url: str) -> None:
+async def test_anomalies_name_the_right_key_with_mixed_key_lengths(
+    redis_server: RedisServer, redis_url: str
+) -> None:
     """Keys of several lengths are encoded grouped by length; the replies come back in that
     order, and the anomaly must name the key that is wrong."""
     c = redis_server.client()
@@ -248,7 +264,12 @@ def test_encode_many_returns_the_order_it_encoded() -> None:
 
     payload, order = _encode_many(b"*2\r\n$4\r\nTYPE\r\n", [b"aa", b"b", b"cc", b"d"])
     assert order == [b"aa", b"cc", b"b", b"d"]
-    assert [p.split(b"\r\n")[0] for p in payload.split(b"*2\r\n$4\r\nTYPE\r\n$")[1:]] == [b"2", b"2", b"1", b"1"]
+    assert [p.split(b"\r\n")[0] for p in payload.split(b"*2\r\n$4\r\nTYPE\r\n$")[1:]] == [
+        b"2",
+        b"2",
+        b"1",
+        b"1",
+    ]
     assert payload.count(b"TYPE") == 4 and payload.index(b"cc") < payload.index(b"\r\nb\r\n")
 
 
@@ -335,7 +356,9 @@ async def test_statistics_counts(redis_url: str) -> None:
     assert seen and seen[-1].done == 7 and seen[-1].contexts == 5
 
 
-async def test_statistics_exclude_only_contexts_and_anomalies(redis_server: RedisServer, redis_url: str) -> None:
+async def test_statistics_exclude_only_contexts_and_anomalies(
+    redis_server: RedisServer, redis_url: str
+) -> None:
     c = redis_server.client()
     c.sadd("launchdarkly:big_segment_exclude:" + context_key_hash("x"), "s.g1")
     c.set("launchdarkly:big_segment_include:" + context_key_hash("y"), "oops")
@@ -382,6 +405,7 @@ async def test_server_killed_mid_scan(own_redis: RedisServer) -> None:
     await w.apply_patch(patch("s.g1", "1", "", included_add=keys))
     await w.aclose()
     async with reader(own_redis.url) as r:
+
         def progress(p: object) -> None:
             if own_redis.proc is not None:
                 own_redis.stop()
@@ -424,12 +448,16 @@ async def test_synchronized_on_written_as_decimal_ms(redis_server: RedisServer, 
 READER_ACL = ("-@all", "+getrange", "+srandmember", "+scan", "+type", "+ping")
 
 
-async def test_reader_works_under_a_least_privilege_acl_user(redis_server: RedisServer, redis_url: str) -> None:
+async def test_reader_works_under_a_least_privilege_acl_user(
+    redis_server: RedisServer, redis_url: str
+) -> None:
     """The README's ACL line is enough for everything the reader does; another prefix is
     refused with the key pattern to grant, not a command."""
     await fill(redis_url, "env1")
     admin = redis_server.client()
-    admin.execute_command("ACL", "SETUSER", "ldreader", "reset", "on", ">reader-pass-123", "~env1:big_segment*", *READER_ACL)
+    admin.execute_command(
+        "ACL", "SETUSER", "ldreader", "reset", "on", ">reader-pass-123", "~env1:big_segment*", *READER_ACL
+    )
     try:
         url = f"redis://ldreader:reader-pass-123@127.0.0.1:{redis_server.port}/0"
         async with reader(url, "env1") as r:
@@ -449,7 +477,9 @@ async def test_reader_works_under_a_least_privilege_acl_user(redis_server: Redis
 
 async def test_key_pattern_hint_escapes_glob_characters(redis_server: RedisServer, redis_url: str) -> None:
     admin = redis_server.client()
-    admin.execute_command("ACL", "SETUSER", "narrow", "reset", "on", ">narrow-pass-123", "~other:*", *READER_ACL)
+    admin.execute_command(
+        "ACL", "SETUSER", "narrow", "reset", "on", ">narrow-pass-123", "~other:*", *READER_ACL
+    )
     try:
         url = f"redis://narrow:narrow-pass-123@127.0.0.1:{redis_server.port}/0"
         async with reader(url, "we*ird") as r:
@@ -464,8 +494,17 @@ async def test_refused_command_fails_clearly(redis_server: RedisServer, redis_ur
     await fill(redis_url)
     admin = redis_server.client()
     admin.execute_command(
-        "ACL", "SETUSER", "lookuponly", "reset", "on", ">pw-lookup-123",
-        "~launchdarkly:big_segment*", "-@all", "+getrange", "+srandmember", "+type",
+        "ACL",
+        "SETUSER",
+        "lookuponly",
+        "reset",
+        "on",
+        ">pw-lookup-123",
+        "~launchdarkly:big_segment*",
+        "-@all",
+        "+getrange",
+        "+srandmember",
+        "+type",
     )
     try:
         url = f"redis://lookuponly:pw-lookup-123@127.0.0.1:{redis_server.port}/0"
@@ -480,16 +519,29 @@ async def test_refused_command_fails_clearly(redis_server: RedisServer, redis_ur
         admin.execute_command("ACL", "DELUSER", "lookuponly")
 
 
-async def test_the_sdks_acl_is_not_enough_and_says_what_to_grant(redis_server: RedisServer, redis_url: str) -> None:
+async def test_the_sdks_acl_is_not_enough_and_says_what_to_grant(
+    redis_server: RedisServer, redis_url: str
+) -> None:
     """An ACL made for the SDK (+get +smembers) refuses ldtui's bounded reads: the error names
     the command to add."""
     admin = redis_server.client()
     admin.execute_command(
-        "ACL", "SETUSER", "sdkonly", "reset", "on", ">pw-sdkonly-123", "~launchdarkly:big_segment*", "-@all", "+get", "+smembers",
+        "ACL",
+        "SETUSER",
+        "sdkonly",
+        "reset",
+        "on",
+        ">pw-sdkonly-123",
+        "~launchdarkly:big_segment*",
+        "-@all",
+        "+get",
+        "+smembers",
     )
     try:
         async with reader(f"redis://sdkonly:pw-sdkonly-123@127.0.0.1:{redis_server.port}/0") as r:
-            with pytest.raises(StorePermissionDenied, match=r"TYPE refused by Redis ACL.*grant the ACL user \+type"):
+            with pytest.raises(
+                StorePermissionDenied, match=r"TYPE refused by Redis ACL.*grant the ACL user \+type"
+            ):
                 await r.get_metadata()
     finally:
         admin.execute_command("ACL", "DELUSER", "sdkonly")
@@ -561,7 +613,9 @@ def test_settings_never_show_the_password() -> None:
     assert "s3cr3t" not in r.description and "from-env" not in r.description
 
 
-@pytest.mark.parametrize("url", ["http://h", "redis://h:notaport", "redis://h/abc", "unix://", "redis://h?nope=1"])
+@pytest.mark.parametrize(
+    "url", ["http://h", "redis://h:notaport", "redis://h/abc", "unix://", "redis://h?nope=1"]
+)
 def test_bad_urls(url: str) -> None:
     with pytest.raises(StoreSettingError):
         parse_redis_url(url)

@@ -50,10 +50,17 @@ def patches() -> list[BigSegmentPatch]:
     k = CONTEXT_KEYS
     h = context_key_hash
 
-    def p(ref: str, n: int, inc: list[str] = (), exc: list[str] = (), inc_rm: list[str] = ()) -> BigSegmentPatch:  # type: ignore[assignment]
+    def p(
+        ref: str, n: int, inc: list[str] = (), exc: list[str] = (), inc_rm: list[str] = ()
+    ) -> BigSegmentPatch:  # type: ignore[assignment]
         return BigSegmentPatch(
-            "env", ref, str(n), str(n - 1) if n > 1 else "",
-            included_add=tuple(map(h, inc)), excluded_add=tuple(map(h, exc)), included_remove=tuple(map(h, inc_rm)),
+            "env",
+            ref,
+            str(n),
+            str(n - 1) if n > 1 else "",
+            included_add=tuple(map(h, inc)),
+            excluded_add=tuple(map(h, exc)),
+            included_remove=tuple(map(h, inc_rm)),
         )
 
     return [
@@ -70,18 +77,41 @@ def flag_data() -> dict[str, Any]:
     flags, segments = {}, {}
     for key, gen in SEGMENTS.items():
         seg: dict[str, Any] = {
-            "key": key, "version": 1, "unbounded": True, "included": [], "excluded": [],
-            "rules": [{"id": "r", "clauses": [{"attribute": "ruleMatch", "op": "in", "values": [True], "negate": False}]}],
-            "salt": "s", "deleted": False,
+            "key": key,
+            "version": 1,
+            "unbounded": True,
+            "included": [],
+            "excluded": [],
+            "rules": [
+                {
+                    "id": "r",
+                    "clauses": [{"attribute": "ruleMatch", "op": "in", "values": [True], "negate": False}],
+                }
+            ],
+            "salt": "s",
+            "deleted": False,
         }
         if gen is not None:
             seg["generation"] = gen
         segments[key] = seg
         flags[f"flag-{key}"] = {
-            "key": f"flag-{key}", "version": 1, "on": True, "variations": [False, True],
-            "fallthrough": {"variation": 0}, "offVariation": 0, "salt": "s", "deleted": False,
-            "targets": [], "prerequisites": [],
-            "rules": [{"id": "m", "variation": 1, "clauses": [{"attribute": "key", "op": "segmentMatch", "values": [key], "negate": False}]}],
+            "key": f"flag-{key}",
+            "version": 1,
+            "on": True,
+            "variations": [False, True],
+            "fallthrough": {"variation": 0},
+            "offVariation": 0,
+            "salt": "s",
+            "deleted": False,
+            "targets": [],
+            "prerequisites": [],
+            "rules": [
+                {
+                    "id": "m",
+                    "variation": 1,
+                    "clauses": [{"attribute": "key", "op": "segmentMatch", "values": [key], "negate": False}],
+                }
+            ],
         }
     return {"flags": flags, "segments": segments}
 
@@ -130,7 +160,9 @@ OUR_TO_SDK = {
 }
 
 
-async def ldtui_verdicts(reader: BigSegmentStoreReader) -> tuple[dict[tuple[str, str], str], tuple[bool, bool], dict[str, Any]]:
+async def ldtui_verdicts(
+    reader: BigSegmentStoreReader,
+) -> tuple[dict[tuple[str, str], str], tuple[bool, bool], dict[str, Any]]:
     memberships = await reader.get_memberships([context_key_hash(k) for k in CONTEXT_KEYS])
     out: dict[tuple[str, str], str] = {}
     detail = {}
@@ -141,7 +173,11 @@ async def ldtui_verdicts(reader: BigSegmentStoreReader) -> tuple[dict[tuple[str,
             out[(key, v.segment_key)] = OUR_TO_SDK[v.verdict]
     try:
         meta = await reader.get_metadata()
-        status = store_status(synchronized_on=meta.synchronized_on, now_ms=int(time.time() * 1000), stale_after_ms=STALE_AFTER_S * 1000)
+        status = store_status(
+            synchronized_on=meta.synchronized_on,
+            now_ms=int(time.time() * 1000),
+            stale_after_ms=STALE_AFTER_S * 1000,
+        )
     except StoreError as exc:
         status = store_status(synchronized_on=None, now_ms=0, error=str(exc))
     return out, (status.available, status.stale), detail
@@ -165,8 +201,12 @@ def data_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # --- Redis ------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module", params=[None, "5f0c8a1e2b3d4c5e6f708192"], ids=["default-prefix", "client-side-id-prefix"])
-def filled_redis(request: pytest.FixtureRequest, redis_server: RedisServer) -> Iterator[tuple[RedisServer, str | None]]:
+@pytest.fixture(
+    scope="module", params=[None, "5f0c8a1e2b3d4c5e6f708192"], ids=["default-prefix", "client-side-id-prefix"]
+)
+def filled_redis(
+    request: pytest.FixtureRequest, redis_server: RedisServer
+) -> Iterator[tuple[RedisServer, str | None]]:
     import asyncio
 
     prefix = request.param
@@ -183,7 +223,9 @@ def filled_redis(request: pytest.FixtureRequest, redis_server: RedisServer) -> I
 
 
 @pytest.mark.parametrize("metadata", list(METADATA))
-async def test_redis_matches_the_sdk(filled_redis: tuple[RedisServer, str | None], data_file: Path, metadata: str) -> None:
+async def test_redis_matches_the_sdk(
+    filled_redis: tuple[RedisServer, str | None], data_file: Path, metadata: str
+) -> None:
     from ldclient.integrations import Redis
 
     server, prefix = filled_redis
@@ -199,7 +241,12 @@ async def test_redis_matches_the_sdk(filled_redis: tuple[RedisServer, str | None
         ours, our_status, detail = await ldtui_verdicts(reader)
     assert ours == sdk
     assert our_status == sdk_status
-    expected_status = {"fresh": (True, False), "stale": (True, True), "missing": (True, True), "unreadable": (False, False)}
+    expected_status = {
+        "fresh": (True, False),
+        "stale": (True, True),
+        "missing": (True, True),
+        "unreadable": (False, False),
+    }
     assert our_status == expected_status[metadata]
     check_scenario_shape(ours, detail)
 
@@ -207,8 +254,12 @@ async def test_redis_matches_the_sdk(filled_redis: tuple[RedisServer, str | None
 # --- DynamoDB ---------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module", params=[None, "5f0c8a1e2b3d4c5e6f708192"], ids=["no-prefix", "client-side-id-prefix"])
-def filled_dynamodb(request: pytest.FixtureRequest, moto_server: MotoServer) -> tuple[MotoServer, str, str | None]:
+@pytest.fixture(
+    scope="module", params=[None, "5f0c8a1e2b3d4c5e6f708192"], ids=["no-prefix", "client-side-id-prefix"]
+)
+def filled_dynamodb(
+    request: pytest.FixtureRequest, moto_server: MotoServer
+) -> tuple[MotoServer, str, str | None]:
     import asyncio
 
     prefix = request.param
@@ -224,7 +275,9 @@ def filled_dynamodb(request: pytest.FixtureRequest, moto_server: MotoServer) -> 
 
 
 @pytest.mark.parametrize("metadata", list(METADATA))
-async def test_dynamodb_matches_the_sdk(filled_dynamodb: tuple[MotoServer, str, str | None], data_file: Path, metadata: str) -> None:
+async def test_dynamodb_matches_the_sdk(
+    filled_dynamodb: tuple[MotoServer, str, str | None], data_file: Path, metadata: str
+) -> None:
     from ldclient.integrations import DynamoDB
 
     moto, table, prefix = filled_dynamodb
@@ -235,7 +288,12 @@ async def test_dynamodb_matches_the_sdk(filled_dynamodb: tuple[MotoServer, str, 
         moto.client().update_item(TableName=table, Key=key, UpdateExpression="REMOVE synchronizedOn")
     else:
         n = "1.5" if value == "unreadable" else str(value)
-        moto.client().update_item(TableName=table, Key=key, UpdateExpression="SET synchronizedOn = :t", ExpressionAttributeValues={":t": {"N": n}})
+        moto.client().update_item(
+            TableName=table,
+            Key=key,
+            UpdateExpression="SET synchronizedOn = :t",
+            ExpressionAttributeValues={":t": {"N": n}},
+        )
     store = DynamoDB.new_big_segment_store(
         table, prefix, dynamodb_opts={"endpoint_url": moto.endpoint, "region_name": "us-east-1"}
     )
@@ -266,7 +324,12 @@ def check_scenario_shape(ours: dict[tuple[str, str], str], detail: dict[str, Any
 
 # --- the inspector (issue 7): the same engine as the screens and `ldtui inspect` ---------------
 
-SDK_WORD = {"included": "member", "excluded": "not-member", "not-configured": "not-member", "no-data": "rules-decide"}
+SDK_WORD = {
+    "included": "member",
+    "excluded": "not-member",
+    "not-configured": "not-member",
+    "no-data": "rules-decide",
+}
 
 
 async def inspector_verdicts(reader: BigSegmentStoreReader) -> tuple[dict[tuple[str, str], str], Any]:
@@ -301,15 +364,21 @@ def cli_verdicts(store_args: list[str], capsys: pytest.CaptureFixture[str], tmp_
 
 
 def fresh_redis_metadata(server: RedisServer, prefix: str | None) -> None:
-    server.client().set(f"{prefix or 'launchdarkly'}:big_segments_synchronized_on", str(int(time.time() * 1000)))
+    server.client().set(
+        f"{prefix or 'launchdarkly'}:big_segments_synchronized_on", str(int(time.time() * 1000))
+    )
 
 
-async def test_redis_inspector_matches_the_sdk(filled_redis: tuple[RedisServer, str | None], data_file: Path) -> None:
+async def test_redis_inspector_matches_the_sdk(
+    filled_redis: tuple[RedisServer, str | None], data_file: Path
+) -> None:
     from ldclient.integrations import Redis
 
     server, prefix = filled_redis
     fresh_redis_metadata(server, prefix)
-    sdk, _ = sdk_verdicts(Redis.new_big_segment_store(url=server.url, prefix=prefix or "launchdarkly"), data_file)
+    sdk, _ = sdk_verdicts(
+        Redis.new_big_segment_store(url=server.url, prefix=prefix or "launchdarkly"), data_file
+    )
     async with RedisBigSegmentReader(RedisStore(url=server.url), prefix) as reader:
         ours, results = await inspector_verdicts(reader)
     assert ours == sdk
@@ -319,18 +388,27 @@ async def test_redis_inspector_matches_the_sdk(filled_redis: tuple[RedisServer, 
 
 
 def test_redis_inspect_command_matches_the_sdk(
-    filled_redis: tuple[RedisServer, str | None], data_file: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    filled_redis: tuple[RedisServer, str | None],
+    data_file: Path,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
 ) -> None:
     from ldclient.integrations import Redis
 
     server, prefix = filled_redis
     fresh_redis_metadata(server, prefix)
-    sdk, _ = sdk_verdicts(Redis.new_big_segment_store(url=server.url, prefix=prefix or "launchdarkly"), data_file)
+    sdk, _ = sdk_verdicts(
+        Redis.new_big_segment_store(url=server.url, prefix=prefix or "launchdarkly"), data_file
+    )
     args = ["--store", "redis", "--redis-url", server.url, *(["--prefix", prefix] if prefix else [])]
     out = cli_verdicts(args, capsys, tmp_path)
     assert out["store"] == {
-        "kind": "redis", "prefix": prefix or "launchdarkly", "synchronizedOn": out["store"]["synchronizedOn"],
-        "ageSeconds": out["store"]["ageSeconds"], "stale": False, "available": True,
+        "kind": "redis",
+        "prefix": prefix or "launchdarkly",
+        "synchronizedOn": out["store"]["synchronizedOn"],
+        "ageSeconds": out["store"]["ageSeconds"],
+        "stale": False,
+        "available": True,
     }
     ours = {(c["key"], s): SDK_WORD[v] for c in out["contexts"] for s, v in c["segments"].items()}
     assert ours == {k: v for k, v in sdk.items() if k[1] != "legacy"}
@@ -342,7 +420,9 @@ def test_redis_inspect_command_matches_the_sdk(
     assert "legacy" not in by_key[CONTEXT_KEYS[0]]["segments"]
 
 
-async def test_dynamodb_inspector_matches_the_sdk(filled_dynamodb: tuple[MotoServer, str, str | None], data_file: Path) -> None:
+async def test_dynamodb_inspector_matches_the_sdk(
+    filled_dynamodb: tuple[MotoServer, str, str | None], data_file: Path
+) -> None:
     from ldclient.integrations import DynamoDB
 
     moto, table, prefix = filled_dynamodb
@@ -358,14 +438,19 @@ async def test_dynamodb_inspector_matches_the_sdk(filled_dynamodb: tuple[MotoSer
 
 
 def test_dynamodb_inspect_command_matches_the_sdk(
-    filled_dynamodb: tuple[MotoServer, str, str | None], data_file: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    filled_dynamodb: tuple[MotoServer, str, str | None],
+    data_file: Path,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
 ) -> None:
     from ldclient.integrations import DynamoDB
 
     moto, table, prefix = filled_dynamodb
     ns = f"{prefix}:big_segments_metadata" if prefix else "big_segments_metadata"
     moto.client().update_item(
-        TableName=table, Key={"namespace": {"S": ns}, "key": {"S": ns}}, UpdateExpression="SET synchronizedOn = :t",
+        TableName=table,
+        Key={"namespace": {"S": ns}, "key": {"S": ns}},
+        UpdateExpression="SET synchronizedOn = :t",
         ExpressionAttributeValues={":t": {"N": str(int(time.time() * 1000))}},
     )
     store = DynamoDB.new_big_segment_store(

@@ -89,7 +89,9 @@ def test_warns_when_bound_beyond_loopback() -> None:
 def test_loopback_detection_and_bad_port() -> None:
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("10.1.2.3") and not is_loopback("example.com")
-    run = subprocess.run([sys.executable, "-m", "ldtui", "serve", "--port", "70000"], capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "ldtui", "serve", "--port", "70000"], capture_output=True, text=True
+    )
     assert run.returncode == 64 and "not a TCP port" in run.stderr and "Traceback" not in run.stderr
 
 

@@ -40,7 +40,9 @@ def config_file(tmp_path: Path, redis_url: str, moto: MotoServer, extra: str = "
 class World:
     def __init__(self, redis_url: str, moto: MotoServer, tmp_path: Path) -> None:
         self.clock = FakeClock()
-        self.state = build_state(SeedOptions(seed=next(_seeds), contexts=60, extra_projects=0), clock=self.clock)
+        self.state = build_state(
+            SeedOptions(seed=next(_seeds), contexts=60, extra_projects=0), clock=self.clock
+        )
         self.runtime = EmulatorRuntime(
             self.state,
             Endpoints(redis_url=redis_url, dynamodb_endpoint=moto.endpoint, create_tables=True),
@@ -106,7 +108,9 @@ async def test_sync_paused_until_stale(world: World) -> None:
     assert any("LaunchDarkly reports" in d for d in v.diagnostics) is False
 
 
-async def test_store_killed_then_restarted(own_redis: RedisServer, moto_server: MotoServer, tmp_path: Path) -> None:
+async def test_store_killed_then_restarted(
+    own_redis: RedisServer, moto_server: MotoServer, tmp_path: Path
+) -> None:
     w = World(own_redis.url, moto_server, tmp_path)
     try:
         await w.runtime.syncer.step()
@@ -151,15 +155,20 @@ async def test_diagnostics_cursor_without_synchronized_on(world: World, redis_se
     assert any("no sync ever finished" in d for d in v.diagnostics)
 
 
-async def test_store_side_agrees_with_the_sdk(redis_url: str, moto_server: MotoServer, tmp_path: Path) -> None:
+async def test_store_side_agrees_with_the_sdk(
+    redis_url: str, moto_server: MotoServer, tmp_path: Path
+) -> None:
     """Real time here: the SDK's status provider reads the clock itself."""
     from ldclient.config import BigSegmentsConfig
     from ldclient.impl.big_segments import BigSegmentStoreManager
     from ldclient.integrations import Redis
 
     state = build_state(SeedOptions(seed=next(_seeds), contexts=40, extra_projects=0))
-    runtime = EmulatorRuntime(state, Endpoints(redis_url=redis_url, dynamodb_endpoint=moto_server.endpoint, create_tables=True),
-                              SyncSettings(change_every=0))
+    runtime = EmulatorRuntime(
+        state,
+        Endpoints(redis_url=redis_url, dynamodb_endpoint=moto_server.endpoint, create_tables=True),
+        SyncSettings(change_every=0),
+    )
     await runtime.syncer.step()
     cfg = load_config({}, file=config_file(tmp_path, redis_url, moto_server))
     async with LaunchDarklyClient("http://emulator", DEFAULT_TOKEN, transport=runtime.transport()) as client:
@@ -167,7 +176,9 @@ async def test_store_side_agrees_with_the_sdk(redis_url: str, moto_server: MotoS
         statuses = {s.target.name: s for s in await service.check_all(await service.targets())}
         for name in ("Prod Redis store", "Mobile Redis replica"):
             s = statuses[name]
-            manager = BigSegmentStoreManager(BigSegmentsConfig(store=Redis.new_big_segment_store(url=redis_url, prefix=s.target.prefix)))
+            manager = BigSegmentStoreManager(
+                BigSegmentsConfig(store=Redis.new_big_segment_store(url=redis_url, prefix=s.target.prefix))
+            )
             try:
                 sdk = manager.status_provider.status
             finally:
@@ -179,16 +190,29 @@ async def test_store_side_agrees_with_the_sdk(redis_url: str, moto_server: MotoS
 
 def test_ldtui_status_command(redis_url: str, moto_server: MotoServer, tmp_path: Path) -> None:
     state = build_state(SeedOptions(seed=next(_seeds), contexts=40, extra_projects=0))
-    runtime = EmulatorRuntime(state, Endpoints(redis_url=redis_url, dynamodb_endpoint=moto_server.endpoint, create_tables=True),
-                              SyncSettings(interval=0.2, change_every=0))
+    runtime = EmulatorRuntime(
+        state,
+        Endpoints(redis_url=redis_url, dynamodb_endpoint=moto_server.endpoint, create_tables=True),
+        SyncSettings(interval=0.2, change_every=0),
+    )
     server = ThreadedEmulator(runtime).start()
     try:
-        path = config_file(tmp_path, redis_url, moto_server, extra=f'[profiles.emu]\nbase_url = "{server.base_url}"\ntoken_env = "EMU_TOKEN"\n')
+        path = config_file(
+            tmp_path,
+            redis_url,
+            moto_server,
+            extra=f'[profiles.emu]\nbase_url = "{server.base_url}"\ntoken_env = "EMU_TOKEN"\n',
+        )
         env = {**os.environ, "EMU_TOKEN": DEFAULT_TOKEN}
         wait_for_first_sync(redis_url, state)
         wait_for_first_sync(redis_url, state, "mobile-app", "production")
-        run = subprocess.run([sys.executable, "-m", "ldtui", "--config", str(path), "status", "--json"],
-                             capture_output=True, text=True, env=env, timeout=60)
+        run = subprocess.run(
+            [sys.executable, "-m", "ldtui", "--config", str(path), "status", "--json"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
         data = json.loads(run.stdout)
         verdicts = {t["name"]: t["verdict"] for t in data["targets"]}
         assert verdicts["Prod Redis store"] == "HEALTHY" and verdicts["Mobile Redis replica"] == "STALE"
@@ -199,12 +223,21 @@ def test_ldtui_status_command(redis_url: str, moto_server: MotoServer, tmp_path:
         assert sources["Payments Redis (PCI zone)"] == "launchdarkly"
         assert run.returncode == 2 == data["exitCode"]
         assert DEFAULT_TOKEN not in run.stdout + run.stderr
-        table = subprocess.run([sys.executable, "-m", "ldtui", "--config", str(path), "status"],
-                               capture_output=True, text=True, env=env, timeout=60)
+        table = subprocess.run(
+            [sys.executable, "-m", "ldtui", "--config", str(path), "status"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
         assert table.stdout.splitlines()[0].split()[:2] == ["VERDICT", "PROJECT/ENVIRONMENT"]
         assert "NOT CONFIGURED" in table.stdout and table.returncode == 2
-        broken = subprocess.run([sys.executable, "-m", "ldtui", "--config", str(path), "status"],
-                                capture_output=True, text=True, env={k: v for k, v in env.items() if k != "EMU_TOKEN"})
+        broken = subprocess.run(
+            [sys.executable, "-m", "ldtui", "--config", str(path), "status"],
+            capture_output=True,
+            text=True,
+            env={k: v for k, v in env.items() if k != "EMU_TOKEN"},
+        )
         assert broken.returncode == 78 and "EMU_TOKEN" in broken.stderr and "Traceback" not in broken.stderr
     finally:
         server.stop()

@@ -19,8 +19,6 @@ SIZES = [(120, 36), (80, 24)]
 THEMES = ["ldtui-dark", "ansi-dark"]  # ansi-dark: Textual's own ANSI theme
 
 
-
-
 async def select(pilot: Any, name: str) -> None:
     table = pilot.app.screen.query_one(LdTable)
     for i in range(table.row_count):
@@ -93,24 +91,66 @@ def doctor_checks() -> list[Any]:
 
     t = "default/production/redis"
     return [
-        Check("network.outbound", "launchdarkly", "PASS", "LaunchDarkly connects from 52.21.152.96/32",
-              "if a firewall guards the store, allow these addresses to reach its port"),
+        Check(
+            "network.outbound",
+            "launchdarkly",
+            "PASS",
+            "LaunchDarkly connects from 52.21.152.96/32",
+            "if a firewall guards the store, allow these addresses to reach its port",
+        ),
         Check("api.integration", t, "PASS", "OK: synchronized 4s ago"),
-        Check("redis.reachable", t, "PASS", "rediss://ldreader@redis.prod.internal:6379/0 answers PING in 0.4 ms"),
-        Check("redis.tls", t, "WARN", "the certificate for redis.prod.internal expires in 12 days",
-              "renew the server's certificate soon"),
-        Check("redis.auth", t, "PASS", "ldtui's user 'ldreader' authenticates; the writer 'ldwriter' authenticates"),
-        Check("redis.writer_acl", t, "FAIL",
-              "the writer user 'ldwriter' may not run SREM on 1027c4d1c386bbc4cd613e30:* (ACL DRYRUN)",
-              "ACL SETUSER ldwriter +srem ~1027c4d1c386bbc4cd613e30:big_segment*"),
-        Check("redis.reader_acl", t, "PASS", "ldtui's user 'ldreader' may run GETRANGE PING SCAN SRANDMEMBER TYPE"),
+        Check(
+            "redis.reachable",
+            t,
+            "PASS",
+            "rediss://ldreader@redis.prod.internal:6379/0 answers PING in 0.4 ms",
+        ),
+        Check(
+            "redis.tls",
+            t,
+            "WARN",
+            "the certificate for redis.prod.internal expires in 12 days",
+            "renew the server's certificate soon",
+        ),
+        Check(
+            "redis.auth",
+            t,
+            "PASS",
+            "ldtui's user 'ldreader' authenticates; the writer 'ldwriter' authenticates",
+        ),
+        Check(
+            "redis.writer_acl",
+            t,
+            "FAIL",
+            "the writer user 'ldwriter' may not run SREM on 1027c4d1c386bbc4cd613e30:* (ACL DRYRUN)",
+            "ACL SETUSER ldwriter +srem ~1027c4d1c386bbc4cd613e30:big_segment*",
+        ),
+        Check(
+            "redis.reader_acl",
+            t,
+            "PASS",
+            "ldtui's user 'ldreader' may run GETRANGE PING SCAN SRANDMEMBER TYPE",
+        ),
         Check("redis.not_cluster", t, "PASS", "not a cluster (cluster_enabled:0)"),
-        Check("redis.eviction", t, "FAIL", "maxmemory-policy allkeys-lru: Redis may evict include and exclude sets",
-              "CONFIG SET maxmemory-policy noeviction (and in redis.conf), or a volatile-* policy"),
+        Check(
+            "redis.eviction",
+            t,
+            "FAIL",
+            "maxmemory-policy allkeys-lru: Redis may evict include and exclude sets",
+            "CONFIG SET maxmemory-policy noeviction (and in redis.conf), or a volatile-* policy",
+        ),
         Check("redis.memory", t, "SKIP", "INFO memory could not be read", "give the admin user +info"),
-        Check("redis.prefix", t, "PASS", "big segment metadata under '1027c4d1c386bbc4cd613e30', written 4s ago"),
-        Check("store.writers", t, "WARN", "two writers: '1027c4d1c386bbc4cd613e30', 'launchdarkly' were all written "
-              "in the last ten minutes", "one writer per prefix"),
+        Check(
+            "redis.prefix", t, "PASS", "big segment metadata under '1027c4d1c386bbc4cd613e30', written 4s ago"
+        ),
+        Check(
+            "store.writers",
+            t,
+            "WARN",
+            "two writers: '1027c4d1c386bbc4cd613e30', 'launchdarkly' were all written "
+            "in the last ten minutes",
+            "one writer per prefix",
+        ),
     ]
 
 
@@ -118,7 +158,9 @@ async def doctor_results(pilot: Any) -> None:
     from ldtui.ui.screens.doctor import DoctorRequest, DoctorScreen
 
     await settle(pilot)
-    pilot.app.push_screen(DoctorScreen(DoctorRequest("default", "production", "redis"), results=doctor_checks()))
+    pilot.app.push_screen(
+        DoctorScreen(DoctorRequest("default", "production", "redis"), results=doctor_checks())
+    )
     await settle(pilot)
 
 
@@ -193,7 +235,9 @@ KEYS: dict[str, list[str]] = {
 ABSENT: dict[str, list[str]] = {
     "read_only": ["New", "Edit", "On/Off", "Delete"],
     # Under a dialog, the list's keys do not work: its key bar is the dialog's.
-    **{name: ["n New", "h Health"] for name in ("detail", "picker", "create_form_errors", "review", "delete")},
+    **{
+        name: ["n New", "h Health"] for name in ("detail", "picker", "create_form_errors", "review", "delete")
+    },
 }
 
 
@@ -272,7 +316,9 @@ def test_status_panel(snap_compare: Any, state: str, size: tuple[int, int]) -> N
     diagnostics and event log."""
     world = make_world()
     fixed_stores(world, PANEL_STATES["stale_and_disagree" if state == "detail" else state])
-    run = checking_keys("panel_detail" if state == "detail" else "panel", panel(state, detail=state == "detail"))
+    run = checking_keys(
+        "panel_detail" if state == "detail" else "panel", panel(state, detail=state == "detail")
+    )
     assert snap_compare(world.app, terminal_size=size, run_before=run)
 
 
@@ -281,8 +327,15 @@ def test_status_panel(snap_compare: Any, state: str, size: tuple[int, int]) -> N
 from tests.ui.harness import memory_stores  # noqa: E402
 
 INSPECT_SEGMENTS = "beta-testers high-value-customers churn.risk legacy-cohort"
-BULK_KEYS = ["alice@example.com", "bob@example.com", "ключ-пользователя", "ユーザー-42",
-             *(f"user-production-{i:05d}" for i in range(16)), "", "evil[red]\x1b[31m"]
+BULK_KEYS = [
+    "alice@example.com",
+    "bob@example.com",
+    "ключ-пользователя",
+    "ユーザー-42",
+    *(f"user-production-{i:05d}" for i in range(16)),
+    "",
+    "evil[red]\x1b[31m",
+]
 
 
 def inspector(view: str) -> Callable[[Any], Awaitable[None]]:
@@ -376,11 +429,22 @@ def audit_world(size: tuple[int, int]) -> Any:
     for n, (action, method, status, name, env, ok, error) in enumerate(rows):
         log.append(
             AuditEntry(
-                time=f"2026-11-18T11:0{n}:40Z", action=action, method=method,
+                time=f"2026-11-18T11:0{n}:40Z",
+                action=action,
+                method=method,
                 path=f"/api/v2/integration-capabilities/big-segment-store/default/{env}/redis/id-{n}",
-                project="default", environment=env, integration_id=f"id-{n}", name=name,
-                body=[{"op": "replace", "path": "/config/port", "value": "6380"}] if action == "edit" else None,
-                status=status, request_id=f"9b1f0c2e-000{n}", ok=ok, error=error, **where,
+                project="default",
+                environment=env,
+                integration_id=f"id-{n}",
+                name=name,
+                body=[{"op": "replace", "path": "/config/port", "value": "6380"}]
+                if action == "edit"
+                else None,
+                status=status,
+                request_id=f"9b1f0c2e-000{n}",
+                ok=ok,
+                error=error,
+                **where,
             )
         )
     return make_world(state_dir=directory)

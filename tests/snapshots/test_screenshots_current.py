@@ -24,6 +24,8 @@ async def test_regenerated_screenshots_match_the_committed_ones(tmp_path: Path) 
     committed = sorted(p.name for p in (ROOT / "screenshots").glob("*.svg"))
     assert sorted(p.name for p in paths) == committed, "a screenshot is missing, or one is left over"
     stale = [
-        p.name for p in paths if normalise(p.read_text()) != normalise((ROOT / "screenshots" / p.name).read_text())
+        p.name
+        for p in paths
+        if normalise(p.read_text()) != normalise((ROOT / "screenshots" / p.name).read_text())
     ]
     assert not stale, f"run `make screenshots` and commit: {stale}"

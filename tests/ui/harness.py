@@ -25,7 +25,9 @@ class World:
     sleeps: list[float]
 
 
-def make_world(*, theme: str | None = None, token: str = DEFAULT_TOKEN, seed: int = 1, **app_kwargs: Any) -> World:
+def make_world(
+    *, theme: str | None = None, token: str = DEFAULT_TOKEN, seed: int = 1, **app_kwargs: Any
+) -> World:
     clock = FakeClock(NOW)
     state = build_state(SeedOptions(seed=seed, contexts=60, extra_projects=22), clock=clock)
     simulate_history(state)
@@ -81,8 +83,15 @@ class FixedReader:
 
     kind = "redis"
 
-    def __init__(self, synchronized_on: int | None, *, reachable: bool = True, error: str | None = None,
-                 latency_ms: float = 0.4, cursor: str | None = "00000000000000000000002a") -> None:
+    def __init__(
+        self,
+        synchronized_on: int | None,
+        *,
+        reachable: bool = True,
+        error: str | None = None,
+        latency_ms: float = 0.4,
+        cursor: str | None = "00000000000000000000002a",
+    ) -> None:
         self.synchronized_on = synchronized_on
         self.reachable = reachable
         self.error = error
@@ -122,8 +131,9 @@ def fixed_stores(world: World, answers: dict[str, FixedReader]) -> None:
     from ldtui.config import Config, Settings
 
     stores = {key: {"type": "redis", "url": "redis://10.0.0.7:6379/0"} for key in answers}
-    world.app.backend.config = Config(settings=Settings.model_validate({"stores": stores}), file=Path("(test)"),
-                                      file_exists=False)
+    world.app.backend.config = Config(
+        settings=Settings.model_validate({"stores": stores}), file=Path("(test)"), file_exists=False
+    )
     by_store = {key: reader for key, reader in answers.items()}
 
     def factory(store: Any, prefix: str, password: Any) -> Any:
@@ -140,7 +150,9 @@ class MemoryReader(FixedReader):
     relay applies it (so older generations linger as they do in real stores). Deterministic,
     for screen tests and snapshots; ``delay`` slows every read to test progress and cancel."""
 
-    def __init__(self, env: Any, synchronized_on: int | None, *, prefix: str = "", delay: float = 0.0) -> None:
+    def __init__(
+        self, env: Any, synchronized_on: int | None, *, prefix: str = "", delay: float = 0.0
+    ) -> None:
         super().__init__(synchronized_on)
         self.prefix = prefix or env.id
         self.delay = delay

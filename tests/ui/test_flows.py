@@ -22,11 +22,14 @@ from ldtui.ui.widgets.table import LdTable
 from tests.ui.harness import find, make_world, settle
 
 ORDER = [
-    "Dev Redis", "Prod Redis store", "Staging DynamoDB", "Mobile prod DynamoDB",
-    "Mobile Redis replica", "Payments Redis (PCI zone)", "Sandbox DynamoDB",
+    "Dev Redis",
+    "Prod Redis store",
+    "Staging DynamoDB",
+    "Mobile prod DynamoDB",
+    "Mobile Redis replica",
+    "Payments Redis (PCI zone)",
+    "Sandbox DynamoDB",
 ]
-
-
 
 
 def names(app: Any) -> list[str]:
@@ -262,8 +265,10 @@ async def test_create_dynamodb_validation_errors_then_success() -> None:
         await settle(pilot)
         created = find(w.state, "Payments DynamoDB")
         assert created.config == {
-            "tableName": "ld-big-segments-payments", "region": "eu-west-1",
-            "roleArn": "arn:aws:iam::123456789012:role/ld-payments", "externalId": generated,
+            "tableName": "ld-big-segments-payments",
+            "region": "eu-west-1",
+            "roleArn": "arn:aws:iam::123456789012:role/ld-payments",
+            "externalId": generated,
         }
 
 
@@ -274,8 +279,14 @@ async def test_create_rejected_by_the_server_reopens_the_form_with_typing() -> N
         # Someone adds a Redis integration to default/staging after the list was loaded: the
         # picker cannot know, LaunchDarkly refuses the second one.
         theirs = Integration(
-            id=w.state.new_id(), kind="redis", project="default", environment="staging",
-            config={"host": "redis.theirs.internal", "port": "6379"}, on=True, tags=[], name="Theirs",
+            id=w.state.new_id(),
+            kind="redis",
+            project="default",
+            environment="staging",
+            config={"host": "redis.theirs.internal", "port": "6379"},
+            on=True,
+            tags=[],
+            name="Theirs",
         )
         w.state.integrations[theirs.id] = theirs
         await pick(pilot, 0, 1)  # default / staging
@@ -300,10 +311,19 @@ async def test_the_picker_marks_environments_and_refuses_a_full_one() -> None:
         await settle(pilot)
         # default/production has a Redis integration; give it a DynamoDB one too.
         both = Integration(
-            id=w.state.new_id(), kind="dynamodb", project="default", environment="production",
-            config={"tableName": "t-prod", "region": "us-east-1", "roleArn": "arn:aws:iam::123456789012:role/r",
-                    "externalId": "x-1234"},
-            on=True, tags=[], name="Prod DynamoDB",
+            id=w.state.new_id(),
+            kind="dynamodb",
+            project="default",
+            environment="production",
+            config={
+                "tableName": "t-prod",
+                "region": "us-east-1",
+                "roleArn": "arn:aws:iam::123456789012:role/r",
+                "externalId": "x-1234",
+            },
+            on=True,
+            tags=[],
+            name="Prod DynamoDB",
         )
         w.state.integrations[both.id] = both
         await pilot.press("r")
@@ -403,7 +423,9 @@ async def test_conflict_reapply_keeps_my_change_and_theirs() -> None:
         await settle(pilot)
         conflict = w.app.screen
         assert isinstance(conflict, ConflictScreen)
-        assert ("tags", "ops, critical", "theirs") in __import__("ldtui.ui.screens.review", fromlist=["differences"]).differences(conflict.mine, conflict.latest)
+        assert ("tags", "ops, critical", "theirs") in __import__(
+            "ldtui.ui.screens.review", fromlist=["differences"]
+        ).differences(conflict.mine, conflict.latest)
         await pilot.click("#reapply")
         await settle(pilot)
         review = w.app.screen
@@ -591,13 +613,13 @@ async def test_5xx_notification() -> None:
         assert "HTTP 500" in notifications(w.app) and "server-side problem" in notifications(w.app)
 
 
-
 def profile_app(tmp_path: Any, base_url: str, token: str, timeout: float) -> Any:
     from ldtui.config import load_config
     from ldtui.ui.app import LdtuiApp
 
     path = tmp_path / "config.toml"
     path.write_text(f'[profiles.p]\nbase_url = "{base_url}"\ntoken_env = "T"\ntimeout = {timeout}\n')
+
     async def no_sleep(s: float) -> None:
         return None
 
@@ -650,7 +672,18 @@ async def test_f1_help_lists_the_same_actions_as_the_footer() -> None:
         await pilot.press("f1")
         await pilot.pause()
         text = rendered(w.app.screen.query_one(".detail-body Static", Static))
-        for label in ("Refresh", "Filter", "Scope", "New", "Edit", "On/Off", "Delete", "Sort", "Details", "Quit"):
+        for label in (
+            "Refresh",
+            "Filter",
+            "Scope",
+            "New",
+            "Edit",
+            "On/Off",
+            "Delete",
+            "Sort",
+            "Details",
+            "Quit",
+        ):
             assert label in text
 
 
@@ -680,7 +713,11 @@ async def test_filtering_renders_exactly_what_a_fresh_table_does() -> None:
         await pilot.press("slash", *"dynamo")
         await pilot.pause()
         narrowed = table_lines(w.app)
-        assert [line.split()[3] for line in narrowed if "DynamoDB" in line] == ["Staging", "Mobile", "Sandbox"]
+        assert [line.split()[3] for line in narrowed if "DynamoDB" in line] == [
+            "Staging",
+            "Mobile",
+            "Sandbox",
+        ]
         assert not any("Redis" in line for line in narrowed)
         for _ in range(6):
             await pilot.press("backspace")

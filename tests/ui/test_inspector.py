@@ -142,7 +142,10 @@ async def test_orphaned_refs_and_kind_are_explained() -> None:
         screen = await open_inspector(pilot)
         await look_up(pilot, key, "legacy-cohort")
         refs = text_of(screen.query_one("#inspector-refs"))
-        assert "orphaned  legacy-cohort.g1 (included): generation 1 of 'legacy-cohort'; the current one is 3" in refs
+        assert (
+            "orphaned  legacy-cohort.g1 (included): generation 1 of 'legacy-cohort'; the current one is 3"
+            in refs
+        )
         await look_up(pilot, key, SEGMENTS, kind="org")
         assert {v for _, v in verdict_rows(screen).values()} == {"OTHER-KIND"}
 
@@ -248,7 +251,8 @@ async def test_bulk_progress_and_cancel() -> None:
         reads = stores["default/production"].reads
         await pilot.press("ctrl+r")
         await wait_until(
-            pilot, lambda: bulk.running and "/ 40,000 contexts" in text_of(bulk.query_one("#bulk-progress-text")),
+            pilot,
+            lambda: bulk.running and "/ 40,000 contexts" in text_of(bulk.query_one("#bulk-progress-text")),
             what="the run shows its progress",
         )
         await pilot.press("escape")
@@ -297,8 +301,11 @@ async def test_segment_view_cancel_keeps_the_screen() -> None:
         await open_inspector(pilot)
         await look_up(pilot, "alice@example.com", "beta-testers")
         await pilot.press("g")
-        await wait_until(pilot, lambda: isinstance(pilot.app.screen, SegmentScreen) and pilot.app.screen.counting,
-                         what="the segment view counts")
+        await wait_until(
+            pilot,
+            lambda: isinstance(pilot.app.screen, SegmentScreen) and pilot.app.screen.counting,
+            what="the segment view counts",
+        )
         seg = pilot.app.screen
         assert isinstance(seg, SegmentScreen)
         assert "Esc cancels" in text_of(seg.query_one("#segment-progress-text"))
@@ -339,7 +346,9 @@ async def test_opened_from_the_status_panel_on_the_selected_store() -> None:
         assert isinstance(panel, StatusScreen)
         table = panel.query_one(LdTable)
         # Not the first row: the replica whose sync stopped (the harness's stores are Redis).
-        row = next(i for i in range(table.row_count) if table.get_row_at(i)[3].plain == "Mobile Redis replica")
+        row = next(
+            i for i in range(table.row_count) if table.get_row_at(i)[3].plain == "Mobile Redis replica"
+        )
         table.move_cursor(row=row)
         await pilot.press("i")
         await settle(pilot)
@@ -374,4 +383,7 @@ async def test_api_down_still_offers_the_configured_stores() -> None:
         assert unknown and all(t.store_key != "default/production" for t in unknown)
         world.state.faults.error_rate = 0.0
         await look_up(pilot, "alice@example.com", "beta-testers=1")
-        assert verdict_rows(screen)["beta-testers"] == ("1", truth(world, "alice@example.com", "beta-testers"))
+        assert verdict_rows(screen)["beta-testers"] == (
+            "1",
+            truth(world, "alice@example.com", "beta-testers"),
+        )

@@ -85,7 +85,9 @@ async def test_the_palette_switches_themes() -> None:
     async with world.app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         await pilot.press("ctrl+p")
-        await wait_until(pilot, lambda: isinstance(world.app.screen, CommandPalette), what="the palette opens")
+        await wait_until(
+            pilot, lambda: isinstance(world.app.screen, CommandPalette), what="the palette opens"
+        )
         await pilot.press(*"theme")
         await wait_until(pilot, lambda: highlighted("Theme"), what="the Theme command is offered")
         commands = world.app.screen
@@ -174,12 +176,14 @@ def cell_colours(svg: str) -> list[tuple[int, int, str, str, str]]:
     char_width = None
     for fill, x, y, width in re.findall(
         r'<rect fill="(#[0-9a-fA-F]{6})" x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="[\d.]+" '
-        r'shape-rendering="crispEdges"', svg
+        r'shape-rendering="crispEdges"',
+        svg,
     ):
         texts.append(("rect", fill, float(x), float(y), float(width)))
     for cls, x, length, line, text in re.findall(
         r'<text class="([\w-]+-r\d+)" x="([\d.]+)" y="[\d.]+" textLength="([\d.]+)" '
-        r'clip-path="url\(#[\w-]+-line-(\d+)\)">([^<]*)</text>', svg
+        r'clip-path="url\(#[\w-]+-line-(\d+)\)">([^<]*)</text>',
+        svg,
     ):
         text = html.unescape(text)
         if text and char_width is None:
@@ -204,7 +208,9 @@ def cell_colours(svg: str) -> list[tuple[int, int, str, str, str]]:
 
 
 @pytest.mark.parametrize("theme", SHIPPED)
-async def test_no_color_is_readable_in_every_shipped_theme(theme: str, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_no_color_is_readable_in_every_shipped_theme(
+    theme: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """NO_COLOR with any theme (the ANSI one included, which once drew black on black): every
     character of the list screen differs from the background it is drawn on."""
     from tests.ui.harness import settle

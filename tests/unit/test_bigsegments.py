@@ -93,7 +93,12 @@ def test_sdk_dict_include_overrides_exclude() -> None:
 def test_orphans() -> None:
     m = Membership(included=frozenset({"a.g1", "a.g2", "gone.g4", "junk"}), excluded=frozenset({"a.g1"}))
     orphans = orphaned_refs(m, {"a": 2})
-    assert [(o.ref, o.side) for o in orphans] == [("a.g1", "included"), ("gone.g4", "included"), ("junk", "included"), ("a.g1", "excluded")]
+    assert [(o.ref, o.side) for o in orphans] == [
+        ("a.g1", "included"),
+        ("gone.g4", "included"),
+        ("junk", "included"),
+        ("a.g1", "excluded"),
+    ]
     assert "current one is 2" in orphans[0].reason
     assert "no big segment 'gone'" in orphans[1].reason
     assert "not a <segment key>" in orphans[2].reason
@@ -141,7 +146,10 @@ def test_dynamodb_metadata_parse() -> None:
 
 def test_patch_json_round_trip_and_ordering_rule() -> None:
     data = {
-        "environmentId": "env", "segmentId": "s.g1", "version": "v2", "previousVersion": "v1",
+        "environmentId": "env",
+        "segmentId": "s.g1",
+        "version": "v2",
+        "previousVersion": "v1",
         "changes": {"included": {"add": ["h1"], "remove": []}, "excluded": {"add": [], "remove": ["h2"]}},
     }
     patch = BigSegmentPatch.from_json(data)
@@ -163,7 +171,9 @@ def test_a_malformed_patch_is_a_value_error_naming_the_part(changes: object) -> 
 
 
 def test_patch_net_changes_add_then_remove() -> None:
-    patch = BigSegmentPatch("e", "s.g1", "2", "1", included_add=("a", "b"), included_remove=("b",), excluded_add=("a",))
+    patch = BigSegmentPatch(
+        "e", "s.g1", "2", "1", included_add=("a", "b"), included_remove=("b",), excluded_add=("a",)
+    )
     assert patch.net_changes() == {"a": {"included": "add", "excluded": "add"}, "b": {"included": "remove"}}
 
 

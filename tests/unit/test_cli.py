@@ -58,11 +58,17 @@ def test_config_table_masks_token_and_shows_sources(config_file: Path) -> None:
 
 
 def test_config_json(config_file: Path) -> None:
-    result = run("--config", str(config_file), "config", "--json", env={"LD_TOKEN": TOKEN, "LDTUI_STALE_AFTER": "60"})
+    result = run(
+        "--config", str(config_file), "config", "--json", env={"LD_TOKEN": TOKEN, "LDTUI_STALE_AFTER": "60"}
+    )
     assert result.returncode == 0
     data = json.loads(result.stdout)
     values = {v["key"]: v for v in data["values"]}
-    assert values["status.stale_after"] == {"key": "status.stale_after", "value": "60 s", "source": "env LDTUI_STALE_AFTER"}
+    assert values["status.stale_after"] == {
+        "key": "status.stale_after",
+        "value": "60 s",
+        "source": "env LDTUI_STALE_AFTER",
+    }
     assert TOKEN not in result.stdout
 
 
@@ -98,6 +104,7 @@ def test_dev_null_is_an_empty_configuration(
 
 
 # --- every command: --help, a bad flag, a bad value -----------------------------------------------
+
 
 def readme_exit_codes() -> dict[int, str]:
     from tests.unit.test_readme import readme_exit_codes as table
@@ -148,7 +155,9 @@ def test_an_unknown_flag_is_a_usage_error(command: str, capsys: pytest.CaptureFi
 
 
 @pytest.mark.parametrize("argv", BAD_VALUES, ids=[" ".join(a)[:40] for a in BAD_VALUES])
-def test_a_bad_value_is_a_usage_error_naming_the_flag(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_bad_value_is_a_usage_error_naming_the_flag(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     code = main(argv)
     assert code == ExitCode.USAGE and readme_exit_codes()[code] == "USAGE"
     err = capsys.readouterr().err
@@ -168,4 +177,6 @@ def test_every_command_returns_an_exit_code_of_the_enum() -> None:
         for node in ast.walk(tree):
             if isinstance(node, ast.Return) and isinstance(node.value, ast.Constant):
                 value = node.value.value
-                assert isinstance(value, bool) or not isinstance(value, int), f"{path.name}:{node.lineno}: return {value}"
+                assert isinstance(value, bool) or not isinstance(value, int), (
+                    f"{path.name}:{node.lineno}: return {value}"
+                )

@@ -152,7 +152,12 @@ async def test_429_retry_after_seconds_then_success() -> None:
 async def test_429_x_ratelimit_reset_epoch_ms() -> None:
     reset_ms = int((NOW + 5) * 1000)
     script = Script(
-        err(429, "rate_limited", "slow down", **{"X-Ratelimit-Reset": str(reset_ms), "X-Ratelimit-Route-Remaining": "0"}),
+        err(
+            429,
+            "rate_limited",
+            "slow down",
+            **{"X-Ratelimit-Reset": str(reset_ms), "X-Ratelimit-Route-Remaining": "0"},
+        ),
         ok(collection_body()),
     )
     client, waits, _ = client_for(script)
@@ -230,7 +235,9 @@ async def test_5xx_never_repeats_post_or_patch(method: str) -> None:
 
 async def test_5xx_bounded_exponential_backoff() -> None:
     script = Script(err(500, "internal", "boom"))
-    client, waits, _ = client_for(script, retry=RetryPolicy(server_error_attempts=4, backoff_base=0.5, jitter=0))
+    client, waits, _ = client_for(
+        script, retry=RetryPolicy(server_error_attempts=4, backoff_base=0.5, jitter=0)
+    )
     with pytest.raises(ApiError):
         await client.list_integrations()
     assert len(script.requests) == 4
@@ -351,7 +358,13 @@ async def test_401_hint() -> None:
 
 
 async def test_404_hint_names_the_integration() -> None:
-    script = Script(httpx.Response(404, json={"code": "not_found", "message": "Environment or project not found", "id": "30ce6058"}, headers={"X-Request-Id": "req-1"}))
+    script = Script(
+        httpx.Response(
+            404,
+            json={"code": "not_found", "message": "Environment or project not found", "id": "30ce6058"},
+            headers={"X-Request-Id": "req-1"},
+        )
+    )
     client, _, _ = client_for(script)
     with pytest.raises(ApiError) as info:
         await client.get_integration(REF)
@@ -398,8 +411,15 @@ async def test_token_never_in_errors_reprs_or_logs(caplog: pytest.LogCaptureFixt
     client, _, _ = client_for(script)
     with pytest.raises(ApiError) as info:
         await client.list_integrations()
-    texts = [str(info.value), repr(info.value), repr(client), str(client), caplog.text,
-             str(info.value.__cause__), info.value.summary]
+    texts = [
+        str(info.value),
+        repr(info.value),
+        repr(client),
+        str(client),
+        caplog.text,
+        str(info.value.__cause__),
+        info.value.summary,
+    ]
     script2 = Script(httpx.ConnectError("refused"))
     client2, _, _ = client_for(script2, retry=RetryPolicy(server_error_attempts=1))
     with pytest.raises(ApiError) as info2:

@@ -172,18 +172,30 @@ def test_password_in_redis_url_needs_mode_0600(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "text, line, key, fragment",
     [
-        ("[status]\nstale_after = \"soon\"\n", 2, "status.stale_after", "valid number"),
+        ('[status]\nstale_after = "soon"\n', 2, "status.stale_after", "valid number"),
         ("[status]\n\nstale_afte = 3\n", 3, "status.stale_afte", "unknown setting"),
         ("[status]\npoll_interval = -1\n", 2, "status.poll_interval", "greater than 0"),
-        ('[profiles.a]\ntoken_env = "X"\nbase_url = "app.launchdarkly.com"\n', 3, "profiles.a.base_url", "preset"),
+        (
+            '[profiles.a]\ntoken_env = "X"\nbase_url = "app.launchdarkly.com"\n',
+            3,
+            "profiles.a.base_url",
+            "preset",
+        ),
         ('[stores."p/e"]\ntype = "redis"\nurl = "http://h"\n', 3, "stores.p/e.url", "redis://"),
         ('[stores."p/e"]\ntype = "dynamodb"\nregion = "us-east-1"\n', 1, "stores.p/e.table", "required"),
-        ('[stores."p/e"]\nurl = "redis://h"\n', 1, "stores.p/e.type", "type = \"redis\""),
-        ('[stores."p/e"]\ntype = "redis"\nurl = "redis://h"\ntabel = "x"\n', 4, "stores.p/e.tabel", "unknown setting"),
+        ('[stores."p/e"]\nurl = "redis://h"\n', 1, "stores.p/e.type", 'type = "redis"'),
+        (
+            '[stores."p/e"]\ntype = "redis"\nurl = "redis://h"\ntabel = "x"\n',
+            4,
+            "stores.p/e.tabel",
+            "unknown setting",
+        ),
         ("[ui]\ntheme = 3\n", 2, "ui.theme", "valid string"),
     ],
 )
-def test_bad_values_name_file_line_and_field(tmp_path: Path, text: str, line: int, key: str, fragment: str) -> None:
+def test_bad_values_name_file_line_and_field(
+    tmp_path: Path, text: str, line: int, key: str, fragment: str
+) -> None:
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as info:
         load_config({}, file=path)
@@ -202,7 +214,7 @@ def test_toml_syntax_error_names_line(tmp_path: Path) -> None:
 
 def test_not_utf8(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
-    path.write_bytes(b"profile = \"\xff\"\n")
+    path.write_bytes(b'profile = "\xff"\n')
     with pytest.raises(ConfigError, match="not UTF-8"):
         load_config({}, file=path)
 

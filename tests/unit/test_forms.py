@@ -53,7 +53,9 @@ def test_redis_host_missing_names_the_field() -> None:
     assert validate_config("redis", {}).errors == {"host": "Host is required."}
 
 
-@pytest.mark.parametrize("port, expected", [("6379", "6379"), (6380, "6380"), ("", "6379"), (" 1 ", "1"), ("65535", "65535")])
+@pytest.mark.parametrize(
+    "port, expected", [("6379", "6379"), (6380, "6380"), ("", "6379"), (" 1 ", "1"), ("65535", "65535")]
+)
 def test_redis_port_accepted_as_string(port: object, expected: str) -> None:
     result = validate_config("redis", {"host": "h", "port": port})
     assert result.ok, result.errors
@@ -91,7 +93,9 @@ def test_redis_unknown_field_named() -> None:
 
 
 def test_redis_tls_must_be_boolean() -> None:
-    assert "true or false" in validate_config("redis", {"host": "h", "tlsEnabled": "maybe"}).errors["tlsEnabled"]
+    assert (
+        "true or false" in validate_config("redis", {"host": "h", "tlsEnabled": "maybe"}).errors["tlsEnabled"]
+    )
 
 
 def test_dynamodb_good_config() -> None:

@@ -11,8 +11,15 @@ NOW = 1_800_000_000_000
 
 
 def api(**kw: object) -> ApiSide:
-    base = dict(on=True, available=True, potentially_stale=False, last_sync=NOW - 5000,
-                last_error=None, error_count=0, last_error_message=None)
+    base = dict(
+        on=True,
+        available=True,
+        potentially_stale=False,
+        last_sync=NOW - 5000,
+        last_error=None,
+        error_count=0,
+        last_error_message=None,
+    )
     base.update(kw)
     return ApiSide(**base)  # type: ignore[arg-type]
 
@@ -21,7 +28,9 @@ def store(age_s: float | None = 5, *, error: str | None = None, reachable: bool 
     if not reachable:
         return StoreSide(configured=True, reachable=False, error="cannot connect: Connection refused")
     sync = None if age_s is None else NOW - int(age_s * 1000)
-    return StoreSide(True, True, 0.3, store_status(synchronized_on=sync, now_ms=NOW, error=error), error=error)
+    return StoreSide(
+        True, True, 0.3, store_status(synchronized_on=sync, now_ms=NOW, error=error), error=error
+    )
 
 
 def test_healthy() -> None:
@@ -58,8 +67,13 @@ def test_boundary_follows_the_sdk() -> None:
 def test_disagree_both_ways() -> None:
     h, reason, _ = verdict(api(), store(300), NOW)
     assert h is Health.DISAGREE and "says available" in reason
-    failing = api(available=False, potentially_stale=True, last_error=NOW - 1000, error_count=2,
-                  last_error_message="dial tcp: i/o timeout")
+    failing = api(
+        available=False,
+        potentially_stale=True,
+        last_error=NOW - 1000,
+        error_count=2,
+        last_error_message="dial tcp: i/o timeout",
+    )
     h, reason, _ = verdict(failing, store(5), NOW)
     assert h is Health.DISAGREE and "i/o timeout" in reason
 
@@ -76,8 +90,14 @@ def test_exit_codes() -> None:
 
 # --- the whole table: every API side against every store side ------------------------------------
 
-FAILING = dict(available=False, potentially_stale=True, last_error=NOW - 1000, error_count=2,
-               last_error_message="dial tcp: i/o timeout", failing_since=NOW - 600_000)
+FAILING = dict(
+    available=False,
+    potentially_stale=True,
+    last_error=NOW - 1000,
+    error_count=2,
+    last_error_message="dial tcp: i/o timeout",
+    failing_since=NOW - 600_000,
+)
 API_SIDES = {
     "off": api(on=False),
     "available": api(),
@@ -96,9 +116,7 @@ STORE_SIDES = {
     "missing synchronizedOn": store(None),
 }
 # (api side, store side) -> (verdict, from LaunchDarkly alone?)
-EXPECTED = {
-    ("off", s): ("OFF", False) for s in STORE_SIDES
-} | {
+EXPECTED = {("off", s): ("OFF", False) for s in STORE_SIDES} | {
     ("available", "unconfigured"): ("NOT CONFIGURED", False),
     ("available", "down"): ("UNAVAILABLE", False),
     ("available", "fresh"): ("HEALTHY", False),
@@ -154,8 +172,17 @@ def test_launchdarkly_alone_quotes_its_reason_and_counts_for_the_exit_code() -> 
     assert exit_code([verdict(API_SIDES["available"], UNCONFIGURED, NOW).health]) == 3
 
 
-@pytest.mark.parametrize("age_s, sdk, relay", [(119, False, False), (120, True, False), (121, True, False),
-                                                (299, True, False), (300, True, False), (301, True, True)])
+@pytest.mark.parametrize(
+    "age_s, sdk, relay",
+    [
+        (119, False, False),
+        (120, True, False),
+        (121, True, False),
+        (299, True, False),
+        (300, True, False),
+        (301, True, True),
+    ],
+)
 def test_each_reader_by_its_own_threshold(age_s: int, sdk: bool, relay: bool) -> None:
     """SDKs: stale at staleAfter (120 s) and after; the Relay Proxy: potentially stale only past
     its threshold (5 min); an application with staleAfter 300 s judges like an SDK at 300."""

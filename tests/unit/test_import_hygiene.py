@@ -22,12 +22,35 @@ def loaded_after(code: str) -> set[str]:
 
 @pytest.mark.parametrize(
     "module",
-    ["ldtui.core.bigsegments", "ldtui.stores.redis_reader", "ldtui.stores.dynamodb_reader",
-     "ldtui.stores.writers", "ldtui.core.models", "ldtui.core.forms", "ldtui.core.patch", "ldtui.core.secrets",
-     "ldtui.core.manifests", "ldtui.core.key_input", "ldtui.core.explain", "ldtui.core.reports", "ldtui.api",
-     "ldtui.config", "ldtui.config_file", "ldtui.spec", "ldtui.services.inspect", "ldtui.services.connect",
-     "ldtui.services.status", "ldtui.emulator.demo", "ldtui.cli", "ldtui.cli.parser", "ldtui.cli.status",
-     "ldtui.cli.inspect", "ldtui.cli.tui", "ldtui.services.exporter", "ldtui.cli.exporter"],
+    [
+        "ldtui.core.bigsegments",
+        "ldtui.stores.redis_reader",
+        "ldtui.stores.dynamodb_reader",
+        "ldtui.stores.writers",
+        "ldtui.core.models",
+        "ldtui.core.forms",
+        "ldtui.core.patch",
+        "ldtui.core.secrets",
+        "ldtui.core.manifests",
+        "ldtui.core.key_input",
+        "ldtui.core.explain",
+        "ldtui.core.reports",
+        "ldtui.api",
+        "ldtui.config",
+        "ldtui.config_file",
+        "ldtui.spec",
+        "ldtui.services.inspect",
+        "ldtui.services.connect",
+        "ldtui.services.status",
+        "ldtui.emulator.demo",
+        "ldtui.cli",
+        "ldtui.cli.parser",
+        "ldtui.cli.status",
+        "ldtui.cli.inspect",
+        "ldtui.cli.tui",
+        "ldtui.services.exporter",
+        "ldtui.cli.exporter",
+    ],
 )
 def test_no_textual(module: str) -> None:
     modules = loaded_after(f"import {module}")
@@ -47,8 +70,18 @@ def test_core_does_no_network_io() -> None:
         assert heavy not in modules
 
 
-LIGHT = ("textual", "rich", "httpx", "redis", "boto3", "botocore", "pydantic", "platformdirs", "ldtui.emulator.seed",
-         "prometheus_client")
+LIGHT = (
+    "textual",
+    "rich",
+    "httpx",
+    "redis",
+    "boto3",
+    "botocore",
+    "pydantic",
+    "platformdirs",
+    "ldtui.emulator.seed",
+    "prometheus_client",
+)
 
 
 def test_cli_entry_is_light() -> None:
@@ -62,7 +95,9 @@ def test_version_and_the_whole_parser_are_light() -> None:
     modules = loaded_after("from ldtui.cli import main\nassert main(['--version']) == 0")
     for heavy in LIGHT:
         assert heavy not in modules, heavy
-    assert {f"ldtui.cli.{c}" for c in ("config", "status", "exporter", "inspect", "hash", "serve", "emulator")} <= modules
+    assert {
+        f"ldtui.cli.{c}" for c in ("config", "status", "exporter", "inspect", "hash", "serve", "emulator")
+    } <= modules
 
 
 def test_the_tui_reaches_its_first_frame_without_pydantic_or_the_network_stack() -> None:
@@ -74,8 +109,19 @@ def test_the_tui_reaches_its_first_frame_without_pydantic_or_the_network_stack()
         "from ldtui.cli import main\nassert main(['--demo']) == 0"
     )
     assert "textual" in modules and "ldtui.config_file" in modules
-    for heavy in ("pydantic", "httpx", "redis", "boto3", "botocore", "ldtui.config", "ldtui.services.backend",
-                  "ldtui.emulator.seed", "ldtui.emulator.runtime", "moto", "prometheus_client"):
+    for heavy in (
+        "pydantic",
+        "httpx",
+        "redis",
+        "boto3",
+        "botocore",
+        "ldtui.config",
+        "ldtui.services.backend",
+        "ldtui.emulator.seed",
+        "ldtui.emulator.runtime",
+        "moto",
+        "prometheus_client",
+    ):
         assert heavy not in modules, heavy
 
 

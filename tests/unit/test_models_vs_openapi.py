@@ -159,16 +159,31 @@ def test_aliases_round_trip_spec_example() -> None:
     """The spec's own example object (api-contract.md §4) parses and dumps back unchanged."""
     body = {
         "_links": {
-            "self": {"href": "/api/v2/integration-capabilities/big-segment-store/default/production/redis/12ab3c4d5ef1a2345bcde67f", "type": "application/json"},
-            "parent": {"href": "/api/v2/integration-capabilities/big-segment-store", "type": "application/json"},
+            "self": {
+                "href": "/api/v2/integration-capabilities/big-segment-store/default/production/redis/12ab3c4d5ef1a2345bcde67f",
+                "type": "application/json",
+            },
+            "parent": {
+                "href": "/api/v2/integration-capabilities/big-segment-store",
+                "type": "application/json",
+            },
             "project": {"href": "/api/v2/projects/default", "type": "application/json"},
-            "environment": {"href": "/api/v2/projects/default/environments/production", "type": "application/json"},
+            "environment": {
+                "href": "/api/v2/projects/default/environments/production",
+                "type": "application/json",
+            },
         },
         "_id": "12ab3c4d5ef1a2345bcde67f",
         "integrationKey": "redis",
         "projectKey": "default",
         "environmentKey": "production",
-        "config": {"host": "redis.internal.example.com", "port": "6379", "username": "default", "password": "s3c********ass", "tlsEnabled": True},
+        "config": {
+            "host": "redis.internal.example.com",
+            "port": "6379",
+            "username": "default",
+            "password": "s3c********ass",
+            "tlsEnabled": True,
+        },
         "on": False,
         "tags": ["ops"],
         "name": "Prod Redis store",
@@ -204,10 +219,20 @@ def test_integration_required_fields(missing: str) -> None:
 def test_environment_keys_never_in_repr_or_dump() -> None:
     env = models.Environment.model_validate(
         {
-            "_links": {}, "_id": "client-side-id", "key": "production", "name": "Production",
-            "apiKey": "sdk-11111111-2222-3333-4444-555555555555", "mobileKey": "mob-abcdef",
-            "color": "417505", "defaultTtl": 0, "secureMode": False, "defaultTrackEvents": False,
-            "requireComments": False, "confirmChanges": False, "tags": [], "critical": True,
+            "_links": {},
+            "_id": "client-side-id",
+            "key": "production",
+            "name": "Production",
+            "apiKey": "sdk-11111111-2222-3333-4444-555555555555",
+            "mobileKey": "mob-abcdef",
+            "color": "417505",
+            "defaultTtl": 0,
+            "secureMode": False,
+            "defaultTrackEvents": False,
+            "requireComments": False,
+            "confirmChanges": False,
+            "tags": [],
+            "critical": True,
         }
     )
     for text in (repr(env), str(env), json.dumps(env.to_api())):

@@ -30,7 +30,9 @@ config_key = st.sampled_from(["host", "port", "username", "tlsEnabled", "a/b", "
 json_scalar = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), text)
 
 
-def integration(kind: str, config: dict[str, Any], *, version: int, name: str, on: bool, tags: list[str]) -> BigSegmentStoreIntegration:
+def integration(
+    kind: str, config: dict[str, Any], *, version: int, name: str, on: bool, tags: list[str]
+) -> BigSegmentStoreIntegration:
     return BigSegmentStoreIntegration.model_validate(
         {
             "_links": {"self": LINK, "parent": LINK, "project": LINK, "environment": LINK},
@@ -75,7 +77,9 @@ def edits(draw: st.DrawFn, fetched: BigSegmentStoreIntegration) -> IntegrationEd
             config[key] = draw(st.one_of(st.just(value), json_scalar)) if not keep else value
     config.update(draw(st.dictionaries(config_key, json_scalar, max_size=3)))
     if fetched.integrationKey != "redis":
-        return IntegrationEdit(name=draw(text), on=draw(st.booleans()), tags=draw(st.lists(text, max_size=4)), config=config)
+        return IntegrationEdit(
+            name=draw(text), on=draw(st.booleans()), tags=draw(st.lists(text, max_size=4)), config=config
+        )
     # The password field: untouched (None / ""), the redacted value echoed, or typed.
     config["password"] = draw(
         st.one_of(
@@ -102,7 +106,11 @@ def cases(draw: st.DrawFn) -> tuple[BigSegmentStoreIntegration, IntegrationEdit]
 def expected_after(fetched: BigSegmentStoreIntegration, edit: IntegrationEdit) -> dict[str, Any]:
     config = copy.deepcopy(fetched.config)
     for key, value in edit.config.items():
-        if fetched.integrationKey == "redis" and key == "password" and (value in (None, "") or is_redacted(value)):
+        if (
+            fetched.integrationKey == "redis"
+            and key == "password"
+            and (value in (None, "") or is_redacted(value))
+        ):
             continue
         config[key] = value
     return {"name": edit.name, "on": edit.on, "tags": edit.tags, "config": config}
@@ -110,7 +118,9 @@ def expected_after(fetched: BigSegmentStoreIntegration, edit: IntegrationEdit) -
 
 @settings(max_examples=400, deadline=None)
 @given(cases())
-def test_patch_applied_to_fetched_gives_the_edit(case: tuple[BigSegmentStoreIntegration, IntegrationEdit]) -> None:
+def test_patch_applied_to_fetched_gives_the_edit(
+    case: tuple[BigSegmentStoreIntegration, IntegrationEdit],
+) -> None:
     fetched, edit = case
     body = fetched.to_api()
     ops = build_patch(fetched, edit)
@@ -126,12 +136,17 @@ def test_patch_applied_to_fetched_gives_the_edit(case: tuple[BigSegmentStoreInte
 
 @settings(max_examples=400, deadline=None)
 @given(cases())
-def test_patch_never_touches_read_only_paths(case: tuple[BigSegmentStoreIntegration, IntegrationEdit]) -> None:
+def test_patch_never_touches_read_only_paths(
+    case: tuple[BigSegmentStoreIntegration, IntegrationEdit],
+) -> None:
     fetched, edit = case
     ops = build_patch(fetched, edit)
     if not ops:
         assert expected_after(fetched, edit) == {
-            "name": fetched.name, "on": fetched.on, "tags": fetched.tags, "config": fetched.config
+            "name": fetched.name,
+            "on": fetched.on,
+            "tags": fetched.tags,
+            "config": fetched.config,
         }
         return
     assert ops[0] == {"op": "test", "path": "/version", "value": fetched.version}
@@ -153,17 +168,24 @@ def test_secret_untouched_unless_typed(case: tuple[BigSegmentStoreIntegration, I
     else:
         assert secret_ops and secret_ops[0]["value"] == typed
     for op in ops:
-        assert not (isinstance(op.get("value"), str) and is_redacted(op["value"]) and "password" in op["path"])
+        assert not (
+            isinstance(op.get("value"), str) and is_redacted(op["value"]) and "password" in op["path"]
+        )
 
 
 def test_exact_patch_for_a_rename_and_port_change() -> None:
     fetched = integration(
         "redis",
         {"host": "h", "port": "6379", "username": "", "password": "s3c********ass", "tlsEnabled": False},
-        version=7, name="old", on=False, tags=["ops"],
+        version=7,
+        name="old",
+        on=False,
+        tags=["ops"],
     )
     edit = IntegrationEdit(
-        name="new", on=False, tags=["ops"],
+        name="new",
+        on=False,
+        tags=["ops"],
         config={"host": "h", "port": "6380", "username": "", "password": None, "tlsEnabled": False},
     )
     assert build_patch(fetched, edit) == [
@@ -177,9 +199,19 @@ def test_new_password_is_added_when_absent_and_replaced_when_present() -> None:
     base = {"host": "h", "port": "6379"}
     edit = IntegrationEdit(name="n", on=True, tags=[], config={**base, "password": "brand-new-pass"})
     absent = integration("redis", dict(base), version=1, name="n", on=True, tags=[])
-    present = integration("redis", {**base, "password": "old********ass"}, version=1, name="n", on=True, tags=[])
-    assert build_patch(absent, edit)[1] == {"op": "add", "path": "/config/password", "value": "brand-new-pass"}
-    assert build_patch(present, edit)[1] == {"op": "replace", "path": "/config/password", "value": "brand-new-pass"}
+    present = integration(
+        "redis", {**base, "password": "old********ass"}, version=1, name="n", on=True, tags=[]
+    )
+    assert build_patch(absent, edit)[1] == {
+        "op": "add",
+        "path": "/config/password",
+        "value": "brand-new-pass",
+    }
+    assert build_patch(present, edit)[1] == {
+        "op": "replace",
+        "path": "/config/password",
+        "value": "brand-new-pass",
+    }
 
 
 def test_no_change_no_patch() -> None:
@@ -226,12 +258,22 @@ def test_the_human_diff_says_each_change_with_secrets_masked() -> None:
     fetched = integration(
         "redis",
         {"host": "h", "port": "6379", "password": "s3c********ass", "tlsEnabled": False},
-        version=7, name="old", on=False, tags=["ops"],
+        version=7,
+        name="old",
+        on=False,
+        tags=["ops"],
     )
     edit = IntegrationEdit(
-        name="new", on=True, tags=["ops", "new"],
-        config={"host": "h", "port": "6380", "password": "typed-secret-1234", "tlsEnabled": False,
-                "username": "ld"},
+        name="new",
+        on=True,
+        tags=["ops", "new"],
+        config={
+            "host": "h",
+            "port": "6380",
+            "password": "typed-secret-1234",
+            "tlsEnabled": False,
+            "username": "ld",
+        },
     )
     lines = [str(c) for c in human_diff(fetched, build_patch(fetched, edit))]
     assert 'port: "6379" → "6380"' in lines

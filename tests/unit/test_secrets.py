@@ -16,7 +16,9 @@ def test_short_secrets_are_fully_hidden(short: str) -> None:
     assert is_redacted(redact_like_launchdarkly(short))
 
 
-@pytest.mark.parametrize("value", ["hunter2", "abc*******xyz", "abc*********xyz", "", None, 3, "********x1234"])
+@pytest.mark.parametrize(
+    "value", ["hunter2", "abc*******xyz", "abc*********xyz", "", None, 3, "********x1234"]
+)
 def test_not_redacted(value: object) -> None:
     assert not is_redacted(value)
 
