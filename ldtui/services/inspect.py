@@ -12,7 +12,16 @@ import os
 import stat
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass, replace
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
@@ -230,10 +239,56 @@ class Inspector:
         else:
             iterator = iter(keys)
             batches = iter(lambda: list(itertools.islice(iterator, window)), [])
-        for batch in batches:
-            if checked:  # every key valid (checked in a first pass): the fast path
-                hashes = hash_checked(batch)
-                found = await self.reader.get_memberships(hashes)
+        if checked:  # every key valid (checked in a first pass): the fast path
+            async with contextlib.aclosing(self._stream_checked(batches, explainer)) as windows:
+                async for out in windows:
+                    done += len(out)
+                    if progress is not None:
+                        progress(Progress(done, total, done))
+                    yield out
+                    await asyncio.sleep(0)
+            return
+        for batch in batches:  # keys not checked yet: each one hashed, or refused, here
+            hashed = hash_keys(batch)
+            lookups = [k.hash for k in hashed if k.error is None and k.hash is not None]
+            found = await self.reader.get_memberships(lookups) if lookups else {}
+            await self._resolve_referenced(found)
+            out = ResultWindow()
+            for key, h, err in hashed:  # HashedKey
+                if err is not None or h is None:
+                    out.append(explainer.failed(key, None, err or "not looked up"))
+                else:
+                    out.append(ContextResult(key, h, self._explain_answer(explainer, found.get(h))))
+            done += len(batch)
+            if progress is not None:
+                progress(Progress(done, total, done))
+            yield out
+            await asyncio.sleep(0)
+
+    async def _stream_checked(
+        self, batches: Iterator[list[str]], explainer: Explainer
+    ) -> AsyncGenerator[ResultWindow, None]:
+        """The fast path (every key checked in a first pass), with one store read in flight
+        while this process works: the next window is hashed while the store answers this one,
+        and its read is sent before this one is explained and written. ldtui and redis-server
+        then work at the same time (on two cores, the whole run is the slower of the two, not
+        their sum). Never more than one read in flight; one is cancelled if the stream is."""
+
+        def read(hashes: list[str]) -> asyncio.Task[Any]:
+            return asyncio.ensure_future(self.reader.get_memberships(hashes))
+
+        batch = next(batches, None)
+        if batch is None:
+            return
+        hashes = hash_checked(batch)
+        task: asyncio.Task[Any] | None = read(hashes)
+        try:
+            while batch is not None and task is not None:
+                await asyncio.sleep(0)  # the read's commands go out before the hashing below
+                following = next(batches, None)
+                following_hashes = hash_checked(following) if following is not None else []
+                found = await task
+                task = read(following_hashes) if following is not None else None
                 await self._resolve_referenced(found)
                 # One explanation per distinct answer in the window (the reader shares one object
                 # per distinct pair of sets); per key, lookups done in C (map), no Python step.
@@ -245,22 +300,13 @@ class Inspector:
                 explanations = list(map(by_id.__getitem__, ids))
                 out = ResultWindow(map(ContextResult, batch, hashes, explanations))
                 out.counts = Counter(explanations)
-            else:
-                hashed = hash_keys(batch)
-                lookups = [k.hash for k in hashed if k.error is None and k.hash is not None]
-                found = await self.reader.get_memberships(lookups) if lookups else {}
-                await self._resolve_referenced(found)
-                out = ResultWindow()
-                for key, h, err in hashed:  # HashedKey
-                    if err is not None or h is None:
-                        out.append(explainer.failed(key, None, err or "not looked up"))
-                    else:
-                        out.append(ContextResult(key, h, self._explain_answer(explainer, found.get(h))))
-            done += len(batch)
-            if progress is not None:
-                progress(Progress(done, total, done))
-            yield out
-            await asyncio.sleep(0)
+                yield out
+                batch, hashes = following, following_hashes
+        finally:
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
 
     async def _resolve_referenced(self, found: Mapping[str, Any]) -> None:
         """Resolve the segments a window's answers reference that are not known yet."""
