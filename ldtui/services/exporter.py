@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ldtui.core.health import Health
+from ldtui.core.schedule import API_MAX_BACKOFF_S, after_reading, backoff
 from ldtui.core.text import literal, truncate
 
 if TYPE_CHECKING:
@@ -44,8 +45,6 @@ if TYPE_CHECKING:
 STORE_KINDS = ("redis", "dynamodb")
 # As the status panel: a store that keeps failing is tried less often, but at least every
 # 30 s, so that its recovery shows within half a minute; the API list at least every minute.
-MAX_BACKOFF_S = 30.0
-API_MAX_BACKOFF_S = 60.0
 # While a round waits on a slow store, what has come in is published this often.
 PUBLISH_EVERY_S = 1.0
 # How long a round waits for the API list before it probes the stores it knows without it
@@ -58,14 +57,6 @@ MAX_FORMATS = 4
 TARGET_LABELS = ("id", "project", "environment", "store", "name")
 LABEL_LIMITS = (80, 128, 128, 16, 128)
 Note = Callable[[str], None]
-
-
-def backoff(interval: float, failures: int, cap: float) -> float:
-    """The wait after ``failures`` failures in a row: the interval, doubled per failure, capped
-    (the status panel's rule)."""
-    if failures <= 0:
-        return interval
-    return min(cap, interval * 2.0 ** (failures - 1))
 
 
 def label_value(text: object, limit: int) -> str:
@@ -319,14 +310,8 @@ class Collection:
         if key not in self._target_ids:
             return  # its target left while it was being checked
         track = self.tracks.setdefault(key, _Track())
-        if status.health is Health.UNAVAILABLE and not status.api_only:
-            # A store that cannot be read is tried less often; one not probed at all
-            # (LaunchDarkly's word alone) has nothing to back off.
-            track.failures += 1
-            track.next_due = now + backoff(self.interval, track.failures, MAX_BACKOFF_S)
-        else:
-            track.failures = 0
-            track.next_due = 0.0
+        unreadable = status.health is Health.UNAVAILABLE and not status.api_only
+        track.failures, track.next_due = after_reading(track.failures, unreadable, now, self.interval)
         self.readings[key] = reading(status)
         self._dirty = True
 

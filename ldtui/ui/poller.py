@@ -20,6 +20,8 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from ldtui.core.schedule import backoff
+
 # A manual refresh right after a poll started is the same poll (a held-down key is one press).
 MIN_MANUAL_GAP_S = 1.0
 
@@ -52,13 +54,6 @@ class PollState:
         if self.next_due is None:
             return None
         return max(0.0, self.next_due - now_monotonic)
-
-
-def backoff(interval: float, failures: int, cap: float) -> float:
-    """The wait after ``failures`` failures in a row: the interval, doubled per failure, capped."""
-    if failures <= 0:
-        return interval
-    return min(cap, interval * 2.0 ** (failures - 1))
 
 
 class PollLoop:

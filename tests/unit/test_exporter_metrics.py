@@ -28,10 +28,11 @@ from ldtui.api.errors import ApiError, RequestContext
 from ldtui.core.bigsegments import StoreStatus
 from ldtui.core.health import ApiSide, Health, Reader, ReaderVerdict, StoreSide, readers
 from ldtui.core.net import parse_listen
+from ldtui.core.schedule import TARGET_MAX_BACKOFF_S as MAX_BACKOFF_S
+from ldtui.core.schedule import backoff
 from ldtui.core.store_settings import RedisStore
 from ldtui.core.text import literal
 from ldtui.services.exporter import (
-    MAX_BACKOFF_S,
     Collection,
     CollectorState,
     Exporter,
@@ -39,7 +40,6 @@ from ldtui.services.exporter import (
     Exposition,
     Reading,
     Snapshot,
-    backoff,
     reading,
 )
 from ldtui.services.status import Target, TargetStatus

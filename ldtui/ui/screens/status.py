@@ -29,9 +29,10 @@ from textual.widgets import Button, Header, Static
 
 from ldtui.core.health import Health, Reader, reader_verdicts, verdict
 from ldtui.core.integration_status import since_text
+from ldtui.core.schedule import API_MAX_BACKOFF_S, after_reading, backoff
 from ldtui.core.text import literal, literal_lines, relative_age, truncate
 from ldtui.ui.cells import Cell, cell, status_style_for
-from ldtui.ui.poller import PollLoop, backoff
+from ldtui.ui.poller import PollLoop
 from ldtui.ui.screens.base import LdModal, LdScreen
 from ldtui.ui.widgets.keybar import KeyBar
 from ldtui.ui.widgets.statusline import StatusLine
@@ -61,8 +62,6 @@ COLUMNS = [
 ]
 # A store that keeps failing is tried less often, but never less than every 30 s: when it
 # comes back, the panel sees it within half a minute (and `r` tries it at once).
-MAX_BACKOFF_S = 30.0
-API_MAX_BACKOFF_S = 60.0
 WIDTH_CAPS = {
     "verdict": 26,
     "where": 30,
@@ -380,14 +379,8 @@ class StatusScreen(LdScreen):
             return  # its target left while it was being checked
         track = self.tracks.setdefault(status.target.id, TargetTrack())
         before = track.last.health if track.last else None
-        if status.health is Health.UNAVAILABLE and not status.api_only:
-            # A store that cannot be read is tried less often; one that is not probed at all
-            # (LaunchDarkly's word alone) has nothing to back off.
-            track.failures += 1
-            track.next_due = now + backoff(self.interval, track.failures, MAX_BACKOFF_S)
-        else:
-            track.failures = 0
-            track.next_due = 0.0
+        unreadable = status.health is Health.UNAVAILABLE and not status.api_only
+        track.failures, track.next_due = after_reading(track.failures, unreadable, now, self.interval)
         if status.store.status and status.store.status.age_ms is not None:
             track.ages.append(status.store.status.age_ms / 1000)
         if status.store.latency_ms is not None:
