@@ -120,6 +120,7 @@ BAD_VALUES = [
     ["status", "--stale-after", "-5"],
     ["status", "--watch", "-1"],
     ["status", "--watch", "0"],
+    ["status", "--watch", "0.001"],
     ["inspect", "--store", "redis", "--timeout", "inf", "k"],
     ["inspect", "--store", "redis", "--stale-after", "nan", "k"],
     ["inspect", "--store", "mongodb", "k"],
