@@ -290,8 +290,13 @@ def run(args: argparse.Namespace) -> ExitCode:
     try:
         return asyncio.run(_watch(req, cfg))
     except ConfigError as exc:  # --reader naming no reader
+        if exc.key == "status.readers":  # the flag is what is wrong, not the file
+            from ldtui.cli.output import error
+
+            error("ldtui status", f"--reader: {exc.message}")
+            return ExitCode.USAGE
         say_config_error(exc)
-        return ExitCode.USAGE if exc.key == "status.readers" else ExitCode.CONFIG
+        return ExitCode.CONFIG
 
 
 async def one_round(service: StatusService, timeout: float) -> Round:

@@ -297,7 +297,7 @@ def test_reader_selects_the_threshold(emulator: ThreadedEmulator, redis_url: str
     prod = next(t for t in data["targets"] if t["name"] == "Prod Redis store")
     assert {r["name"] for r in prod["readers"]} == {"sdk", "relay"}
     bad = run_status(config, "--json", "--reader", "nobody", home=tmp_path)
-    assert bad.returncode == 64 and "unknown reader 'nobody'" in bad.stderr
+    assert bad.returncode == 64 and "--reader: unknown reader 'nobody'" in bad.stderr
 
 
 def test_watch_follows_a_sentinel_failover(
