@@ -93,9 +93,9 @@ class Profile(_Section):
 class StatusSettings(_Section):
     # Seconds, positive and finite: inf would mean "never stale", NaN compares false to all.
     stale_after: float = Field(default=120.0, gt=0, allow_inf_nan=False)
-    # At least a quarter second: every poll lists integrations against the account's shared
+    # At least a tenth of a second: every poll lists integrations against the account's shared
     # rate limit (0.0001 made an exporter list 14 times a second).
-    poll_interval: float = Field(default=5.0, ge=0.25, allow_inf_nan=False)
+    poll_interval: float = Field(default=5.0, ge=0.1, allow_inf_nan=False)
     bell: bool = False
     # The Relay Proxy's BIG_SEGMENTS_STALE_THRESHOLD (its /status says potentially stale after).
     relay_stale_after: float = Field(default=300.0, gt=0, allow_inf_nan=False)

@@ -174,8 +174,8 @@ def test_password_in_redis_url_needs_mode_0600(tmp_path: Path) -> None:
     [
         ('[status]\nstale_after = "soon"\n', 2, "status.stale_after", "valid number"),
         ("[status]\n\nstale_afte = 3\n", 3, "status.stale_afte", "unknown setting"),
-        ("[status]\npoll_interval = -1\n", 2, "status.poll_interval", "greater than or equal to 0.25"),
-        ("[status]\npoll_interval = 0.0001\n", 2, "status.poll_interval", "greater than or equal to 0.25"),
+        ("[status]\npoll_interval = -1\n", 2, "status.poll_interval", "greater than or equal to 0.1"),
+        ("[status]\npoll_interval = 0.0001\n", 2, "status.poll_interval", "greater than or equal to 0.1"),
         (
             '[profiles.a]\ntoken_env = "X"\nbase_url = "app.launchdarkly.com"\n',
             3,
