@@ -289,6 +289,8 @@ class Inspector:
                 following_hashes = hash_checked(following) if following is not None else []
                 found = await task
                 task = read(following_hashes) if following is not None else None
+                if task is not None:
+                    await asyncio.sleep(0)  # its commands go out now, before this window's work
                 await self._resolve_referenced(found)
                 # One explanation per distinct answer in the window (the reader shares one object
                 # per distinct pair of sets); per key, lookups done in C (map), no Python step.
