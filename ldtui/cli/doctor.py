@@ -19,6 +19,14 @@ from typing import TYPE_CHECKING, Any
 from ldtui.cli.exit_codes import ExitCode
 from ldtui.cli.flags import setting
 from ldtui.cli.parser import Subcommands
+from ldtui.cli.store_flags import (
+    STORE_OPTIONS,
+    UsageError,
+    add_store_options,
+    direct_store,
+    integration_ref,
+    option_error,
+)
 from ldtui.core.text import literal
 
 if TYPE_CHECKING:
@@ -40,14 +48,11 @@ def register(sub: Subcommands) -> None:
     where = p.add_argument_group("which store (default: every integration and configured store)")
     where.add_argument("--integration", metavar="PROJECT/ENV/KIND", help="one integration")
     where.add_argument("--store", choices=("redis", "dynamodb"), help="a store given by its options")
-    where.add_argument("--redis-url", metavar="URL", help="redis://[user@]host:port/db (or rediss://)")
-    where.add_argument(
-        "--redis-password-env", metavar="VAR", help="ldtui's Redis password, from this variable"
+    add_store_options(
+        where,
+        redis_url_help="redis://[user@]host:port/db (or rediss://)",
+        password_help="ldtui's Redis password, from this variable",
     )
-    where.add_argument("--table", metavar="T", help="DynamoDB table")
-    where.add_argument("--region", metavar="R", help="AWS region")
-    where.add_argument("--endpoint-url", metavar="U", help="DynamoDB endpoint (a local DynamoDB, moto)")
-    where.add_argument("--aws-profile", metavar="NAME", help="AWS profile")
     where.add_argument(
         "--prefix", metavar="P", help="the expected prefix (an integration's: its client-side ID)"
     )
@@ -80,10 +85,6 @@ def register(sub: Subcommands) -> None:
     p.set_defaults(func=run)
 
 
-class UsageError(Exception):
-    pass
-
-
 @dataclass(frozen=True)
 class DoctorRequest:
     integration: IntegrationRef | None
@@ -101,7 +102,6 @@ class DoctorRequest:
     profile: str | None
 
 
-_STORE_OPTIONS = ("redis_url", "redis_password_env", "table", "region", "endpoint_url", "aws_profile")
 _DIRECT_ONLY = (
     "writer_user",
     "writer_password_env",
@@ -113,36 +113,18 @@ _DIRECT_ONLY = (
 
 
 def request(args: argparse.Namespace) -> DoctorRequest:
-    from ldtui.services.inspect import DirectStore, IntegrationRef, SourceError
-
     if args.store and args.integration:
         raise UsageError("choose one target: --store redis|dynamodb, or --integration P/E/KIND")
     if not args.store:
-        for option in (*_STORE_OPTIONS, *_DIRECT_ONLY):
+        for option in (*STORE_OPTIONS, *_DIRECT_ONLY):
             if getattr(args, option):
                 raise UsageError(
                     f"--{option.replace('_', '-')} describes a store given with --store; an integration's "
                     "comes from the API and [stores]"
                 )
-    ref, direct = None, None
-    if args.integration:
-        try:
-            ref = IntegrationRef.parse(args.integration)
-        except SourceError as exc:
-            raise UsageError(f"--integration {exc}") from None
-    if args.store:
-        direct = DirectStore(
-            kind=args.store,
-            redis_url=args.redis_url,
-            redis_password_env=args.redis_password_env,
-            table=args.table,
-            region=args.region,
-            endpoint_url=args.endpoint_url,
-            aws_profile=args.aws_profile,
-            prefix=args.prefix,
-            timeout=args.timeout,
-        )
-    elif args.prefix:
+    ref = integration_ref(args.integration) if args.integration else None
+    direct = direct_store(args) if args.store else None
+    if direct is None and args.prefix:
         raise UsageError("--prefix goes with --store (an integration's prefix is its client-side ID)")
     return DoctorRequest(
         integration=ref,
@@ -225,7 +207,7 @@ async def _doctor(req: DoctorRequest) -> ExitCode:
                     )
                 ]
             except StoreOptionError as exc:
-                raise UsageError(f"--{exc.option.replace('_', '-')}: {exc}") from None
+                raise option_error(exc) from None
         else:
             try:
                 targets = await service.targets(req.integration)

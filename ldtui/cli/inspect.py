@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ldtui.cli.exit_codes import ExitCode
 from ldtui.cli.flags import setting
 from ldtui.cli.parser import Subcommands
+from ldtui.cli.store_flags import UsageError, add_store_options, direct_store, integration_ref, option_error
 from ldtui.core.text import literal, relative_age
 
 if TYPE_CHECKING:
@@ -43,16 +44,11 @@ def register(sub: Subcommands) -> None:
         help="the store of this integration: connection from [stores] in the configuration, prefix "
         "and generations through the API",
     )
-    where.add_argument(
-        "--redis-url", metavar="URL", help="redis://[user:password@]host:port/db (or rediss://)"
+    add_store_options(
+        where,
+        redis_url_help="redis://[user:password@]host:port/db (or rediss://)",
+        password_help="read the Redis password from this environment variable",
     )
-    where.add_argument(
-        "--redis-password-env", metavar="VAR", help="read the Redis password from this environment variable"
-    )
-    where.add_argument("--table", metavar="T", help="DynamoDB table")
-    where.add_argument("--region", metavar="R", help="AWS region")
-    where.add_argument("--endpoint-url", metavar="U", help="DynamoDB endpoint (a local DynamoDB, moto)")
-    where.add_argument("--aws-profile", metavar="NAME", help="AWS profile")
     where.add_argument(
         "--prefix",
         metavar="P",
@@ -95,10 +91,6 @@ def register(sub: Subcommands) -> None:
         help="store timeout in seconds, like a [stores] entry's timeout (default 3)",
     )
     p.set_defaults(func=run)
-
-
-class UsageError(Exception):
-    pass
 
 
 @dataclass(frozen=True)
@@ -160,29 +152,11 @@ def _segments(args: argparse.Namespace) -> dict[str, int | None]:
 
 def request(args: argparse.Namespace) -> InspectRequest:
     """The arguments as a request, or ``UsageError`` naming the argument."""
-    from ldtui.services.inspect import DirectStore, IntegrationRef, SourceError
-
     if bool(args.store) == bool(args.integration):
         raise UsageError("choose the store: --store redis|dynamodb, or --integration P/E/KIND")
     keys, segments = _keys(args), _segments(args)
-    ref, direct = None, None
-    if args.integration:
-        try:
-            ref = IntegrationRef.parse(args.integration)
-        except SourceError as exc:
-            raise UsageError(f"--integration {exc}") from None
-    else:
-        direct = DirectStore(
-            kind=args.store,
-            redis_url=args.redis_url,
-            redis_password_env=args.redis_password_env,
-            table=args.table,
-            region=args.region,
-            endpoint_url=args.endpoint_url,
-            aws_profile=args.aws_profile,
-            prefix=args.prefix,
-            timeout=args.timeout,
-        )
+    ref = integration_ref(args.integration) if args.integration else None
+    direct = None if args.integration else direct_store(args)
     return InspectRequest(
         keys=keys,
         segments=segments,
@@ -253,7 +227,7 @@ async def _inspect(req: InspectRequest) -> ExitCode:
                     stale_after_ms=req.stale_after_ms,
                 )
         except StoreOptionError as exc:
-            raise UsageError(f"--{exc.option.replace('_', '-')}: {exc}") from None
+            raise option_error(exc) from None
         except SourceError as exc:
             raise UsageError(f"--integration {exc}") from None
         except ApiError as exc:
