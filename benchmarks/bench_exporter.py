@@ -56,46 +56,18 @@ def fleet(targets: int) -> None:
     stdin closes."""
     from ldtui.emulator.local_stores import LocalRedis
     from ldtui.emulator.runtime import EmulatorRuntime, SyncSettings, ThreadedEmulator
-    from ldtui.emulator.seed import SeedOptions, build_state
-    from ldtui.emulator.state import Environment, Integration, Project
+    from ldtui.emulator.seed import SeedOptions, add_redis_fleet, build_state
     from ldtui.emulator.syncer import Endpoints
 
     redis = LocalRedis().start()
     state = build_state(SeedOptions(contexts=20, extra_projects=0))
     state.integrations.clear()  # only the benchmark's fleet
-    stores = []
-    for n in range(targets):
-        p, e = divmod(n, 5)
-        project = state.projects.get(f"bench-{p:03d}")
-        if project is None:
-            project = Project(key=f"bench-{p:03d}", name=f"Bench {p:03d}", id=state.new_id())
-            state.projects[project.key] = project
-        env = Environment(
-            key=f"env-{e}",
-            name=f"Env {e}",
-            id=state.new_id(),
-            api_key="sdk-x",
-            mobile_key="mob-x",
-            color="417505",
-        )
-        project.environments[env.key] = env
-        integ = Integration(
-            id=state.new_id(),
-            kind="redis",
-            project=project.key,
-            environment=env.key,
-            config={"host": f"redis-{p}-{e}.internal", "port": "6379"},
-            on=True,
-            tags=[],
-            name=f"Store {p:03d}/{e}",
-        )
-        state.integrations[integ.id] = integ
-        stores.append(f'[stores."{project.key}/{env.key}"]\ntype = "redis"\nurl = "{redis.url}"\n')
+    stores = add_redis_fleet(state, targets, redis.url)
     server = ThreadedEmulator(
         EmulatorRuntime(state, Endpoints(redis_url=redis.url), SyncSettings(interval=5, change_every=0))
     ).start()
     try:
-        print(json.dumps({"base_url": server.base_url, "stores": "".join(stores)}), flush=True)
+        print(json.dumps({"base_url": server.base_url, "stores": stores}), flush=True)
         sys.stdin.read()
     finally:
         server.stop()

@@ -25,8 +25,7 @@ def main() -> int:
 
     from ldtui.emulator.local_stores import LocalRedis
     from ldtui.emulator.runtime import EmulatorRuntime, SyncSettings, ThreadedEmulator
-    from ldtui.emulator.seed import DEFAULT_TOKEN, SeedOptions, build_state
-    from ldtui.emulator.state import Environment, Integration, Project
+    from ldtui.emulator.seed import DEFAULT_TOKEN, SeedOptions, add_redis_fleet, build_state
     from ldtui.emulator.syncer import Endpoints
 
     parser = argparse.ArgumentParser()
@@ -35,39 +34,14 @@ def main() -> int:
 
     redis = LocalRedis().start()
     state = build_state(SeedOptions(contexts=20, extra_projects=0))
-    stores = []
-    for p in range(40):
-        project = Project(key=f"bench-{p:02d}", name=f"Bench {p:02d}", id=state.new_id())
-        state.projects[project.key] = project
-        for e in range(5):
-            env = Environment(
-                key=f"env-{e}",
-                name=f"Env {e}",
-                id=state.new_id(),
-                api_key="sdk-x",
-                mobile_key="mob-x",
-                color="417505",
-            )
-            project.environments[env.key] = env
-            integ = Integration(
-                id=state.new_id(),
-                kind="redis",
-                project=project.key,
-                environment=env.key,
-                config={"host": f"redis-{p}-{e}.internal", "port": "6379"},
-                on=True,
-                tags=[],
-                name=f"Store {p:02d}/{e}",
-            )
-            state.integrations[integ.id] = integ
-            stores.append(f'[stores."{project.key}/{env.key}"]\ntype = "redis"\nurl = "{redis.url}"\n')
+    stores = add_redis_fleet(state, 200, redis.url)
     server = ThreadedEmulator(
         EmulatorRuntime(state, Endpoints(redis_url=redis.url), SyncSettings(interval=5, change_every=0))
     ).start()
     cfg = Path(tempfile.mkdtemp()) / "config.toml"
     cfg.write_text(
         f'[profiles.bench]\nbase_url = "{server.base_url}"\ntoken_env = "BENCH_TOKEN"\n'
-        "[status]\npoll_interval = 5\n" + "".join(stores)
+        "[status]\npoll_interval = 5\n" + stores
     )
     session = f"ldtui-status-bench-{os.getpid()}"
     env = {"LDTUI_CONFIG_FILE": str(cfg), "BENCH_TOKEN": DEFAULT_TOKEN, "TEXTUAL_ANIMATIONS": "none"}

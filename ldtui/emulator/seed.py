@@ -325,3 +325,38 @@ def simulate_history(state: EmulatorState, now_ms: int | None = None) -> None:
         else:
             s.last_sync = now - 4_000
             s.last_heartbeat = s.last_sync
+
+
+def add_redis_fleet(state: EmulatorState, targets: int, redis_url: str) -> str:
+    """``targets`` more integrations (five environments per project ``bench-NNN``), each a
+    Redis store; returns their ``[stores]`` configuration, every one on ``redis_url`` (the
+    benchmarks' fleet: the syncer writes each under its own prefix)."""
+    stores = []
+    for n in range(targets):
+        p, e = divmod(n, 5)
+        project = state.projects.get(f"bench-{p:03d}")
+        if project is None:
+            project = Project(key=f"bench-{p:03d}", name=f"Bench {p:03d}", id=state.new_id())
+            state.projects[project.key] = project
+        env = Environment(
+            key=f"env-{e}",
+            name=f"Env {e}",
+            id=state.new_id(),
+            api_key="sdk-x",
+            mobile_key="mob-x",
+            color="417505",
+        )
+        project.environments[env.key] = env
+        integ = Integration(
+            id=state.new_id(),
+            kind="redis",
+            project=project.key,
+            environment=env.key,
+            config={"host": f"redis-{p}-{e}.internal", "port": "6379"},
+            on=True,
+            tags=[],
+            name=f"Store {p:03d}/{e}",
+        )
+        state.integrations[integ.id] = integ
+        stores.append(f'[stores."{project.key}/{env.key}"]\ntype = "redis"\nurl = "{redis_url}"\n')
+    return "".join(stores)
