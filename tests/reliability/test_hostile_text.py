@@ -73,12 +73,12 @@ async def test_a_store_alert_for_a_hostile_name_cannot_write_the_clipboard() -> 
         reader.synchronized_on = int(NOW * 1000) - 600_000  # ten minutes old: STALE, an alert
         await pilot.press("r")
         deadline = time.monotonic() + 10
-        while not any(n.title == "Store alert" for n in world.app._notifications):
+        while not any(n.title == "Store alert" for n in world.app.notices):
             assert time.monotonic() < deadline, "no alert"
             await pilot.pause(0.05)
-        for note in world.app._notifications:
+        for note in world.app.notices:
             assert_clean(note.message + note.title)
-        alert = next(n for n in world.app._notifications if n.title == "Store alert")
+        alert = next(n for n in world.app.notices if n.title == "Store alert")
         assert "\\x1b]52;c;" in alert.message and "[link=file:///etc/passwd]x[/link]" in alert.message
         await pilot.pause()
         assert_clean(screen_text(world.app))  # the toast on screen too
