@@ -42,9 +42,11 @@ from ldtui.stores.base import (
 )
 from ldtui.stores.resp import RespConnection, encode
 
-# Bulk lookups go out in windows of this many contexts (two set reads each): the next window is
-# written before the previous one's replies are parsed, so the server never waits for us.
+# Bulk lookups go out in windows of this many contexts (two set reads each), written ahead of
+# the one whose replies are parsed, so the server never waits for us.
 _WINDOW = 4096
+# Windows written ahead of the one being parsed (8 x 4096 contexts: about 7 MB of commands).
+_AHEAD = 8
 _GLOB_SPECIALS = b"*?[]\\"
 # The schema's synchronizedOn is epoch milliseconds (13 digits today); anything longer than
 # this is not one, and is not read further.
@@ -274,13 +276,15 @@ class RedisBigSegmentReader(BigSegmentStoreReader):
         shapes: dict[Any, Membership] = {}  # (include replies, exclude replies) -> Membership
         windows = [unique[i : i + _WINDOW] for i in range(0, len(unique), _WINDOW)]
         conn = self._conn
+        sent = 0
         try:
-            # Keep one window in flight: write window n+1, then parse window n's replies.
-            if windows:
-                await conn.write_raw(self._encode_lookups(windows[0]))
+            # Keep up to _AHEAD windows in flight: the server works through them while this
+            # process parses, or does something else entirely (a bulk lookup explains and writes
+            # the window before while the store answers this one).
             for n, window in enumerate(windows):
-                if n + 1 < len(windows):
-                    await conn.write_raw(self._encode_lookups(windows[n + 1]))
+                while sent < len(windows) and sent <= n + _AHEAD:
+                    await conn.write_raw(self._encode_lookups(windows[sent]))
+                    sent += 1
                 self._collect(window, await conn.read_replies(2 * len(window)), out, shapes)
         except BaseException:
             await conn.close()

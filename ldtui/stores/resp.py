@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import ssl
 from collections.abc import AsyncIterator, Sequence
+from itertools import islice
 
 import hiredis
 
@@ -37,6 +38,9 @@ from ldtui.stores.base import (
 READ_COMMANDS = frozenset({b"GETRANGE", b"SRANDMEMBER", b"SCAN", b"TYPE", b"PING"})
 SETUP_COMMANDS = frozenset({b"AUTH", b"SELECT"})
 _READ_CHUNK = 1 << 18
+# What the parser returns while a reply is incomplete: an object no reply equals (hiredis's
+# default, False, equals an integer reply 0, which would end ``iter(gets, False)`` early).
+_INCOMPLETE = object()
 # No single exchange reads more than this; a bigger one is refused and the connection closed.
 MAX_EXCHANGE_BYTES = 64 << 20
 _CLUSTER_HINT = (
@@ -249,7 +253,7 @@ class RespConnection:
         self.address: RedisEndpoint = endpoint
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
-        self._parser = hiredis.Reader()
+        self._parser = hiredis.Reader(notEnoughData=_INCOMPLETE)
         self._tls: ssl.SSLContext | None = None
 
     @property
@@ -300,7 +304,7 @@ class RespConnection:
                 if target.unix_path
                 else "check host and port, and that redis-server is running",
             ) from None
-        self._parser = hiredis.Reader()
+        self._parser = hiredis.Reader(notEnoughData=_INCOMPLETE)
         setup: list[tuple[bytes, str]] = []  # (command, the key it names)
         if ep.password is not None:
             args: list[bytes | str] = [b"AUTH"]
@@ -483,13 +487,13 @@ class RespConnection:
         feed = self._parser.feed
         read = self._reader.read
         budget = MAX_EXCHANGE_BYTES
+        extend = out.extend
         while True:
-            reply = gets()
-            while reply is not False:
-                out.append(reply)
-                if len(out) == count:
-                    return out
-                reply = gets()
+            # The parsed replies, taken at C speed (a bulk lookup reads millions): up to the
+            # count asked for, never more (the next window's replies may already be here).
+            extend(islice(iter(gets, _INCOMPLETE), count - len(out)))
+            if len(out) == count:
+                return out
             data = await read(_READ_CHUNK)
             if not data:
                 raise OSError("server closed the connection")

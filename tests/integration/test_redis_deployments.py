@@ -183,6 +183,72 @@ async def test_replies_of_shapes_redis_never_sends(fake_redis: Callable[..., Fak
             await r.statistics()
 
 
+async def test_integer_replies_zero_and_false_like_stay_in_place(
+    fake_redis: Callable[..., FakeRedisServer],
+) -> None:
+    """Replies are taken from the parser until it says "incomplete": a reply that equals
+    hiredis's default marker for that (``:0`` == False) must be a reply like any other, in its
+    place, or every later context would get its neighbour's sets."""
+    a, b, c = (context_key_hash(k) for k in ("a", "b", "c"))
+
+    def respond(args: list[bytes]) -> bytes:
+        if args[0].upper() != b"SRANDMEMBER":
+            return answering(b"", on=())(args)
+        key = args[1]
+        if key.endswith(b"_include:" + b.encode()):
+            return b":0\r\n"  # not a set: this context's problem only
+        if key.endswith(b"_include:" + c.encode()):
+            return b"*1\r\n$4\r\nseg1\r\n"  # c's own ref, after b's zero
+        return b"*0\r\n"
+
+    server = fake_redis(respond)
+    async with reader(server.url, timeout=2) as r:
+        start = time.monotonic()
+        result = await r.get_memberships([a, b, c])
+    assert time.monotonic() - start < 1.5  # not waiting on a reply already read
+    assert result[a] is None
+    assert isinstance(result[b], StoreDataError) and "not a set" in str(result[b])
+    got = result[c]
+    assert not isinstance(got, StoreError) and got is not None and got.included == frozenset({"seg1"})
+
+
+async def test_a_bulk_lookup_is_written_ahead_of_its_replies() -> None:
+    """The reader puts several windows of commands on the wire before it waits for the first
+    window's replies, so the server always has work queued while this process parses (or
+    explains and writes). A server that answers nothing until it holds every set read of a
+    lookup of 5 windows must get them all; a reader that waited would time out."""
+    import hiredis
+
+    from ldtui.stores import redis_reader
+
+    contexts = 5 * redis_reader._WINDOW
+    assert redis_reader._AHEAD + 1 >= 5
+    held: list[bytes] = []
+
+    async def handle(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        parser = hiredis.Reader()
+        while data := await r.read(1 << 16):
+            parser.feed(data)
+            while (request := parser.gets()) is not False:
+                if request[0].upper() != b"SRANDMEMBER":
+                    w.write(answering(b"", on=())(request))
+                    continue
+                held.append(b"*0\r\n")
+                if len(held) == 2 * contexts:  # every read of the lookup is here: answer them
+                    w.write(b"".join(held))
+            await w.drain()
+        w.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with reader(f"redis://127.0.0.1:{port}/0", timeout=5) as r:
+            result = await r.get_memberships([context_key_hash(f"k{i}") for i in range(contexts)])
+        assert len(result) == contexts and all(v is None for v in result.values())
+    finally:
+        server.close()
+
+
 # --- Redis Cluster ------------------------------------------------------------------------------
 
 
