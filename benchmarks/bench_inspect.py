@@ -43,12 +43,14 @@ from tests.servers import RedisServer  # noqa: E402
 
 SEGMENTS = [f"--segment=seg-{i}=1" for i in range(5)]
 
-# Runs a command with stdout to a file; prints its exit code and its own peak RSS (KiB).
+# Runs a command with stdout to a file; prints its exit code, its own peak RSS (KiB) and the
+# CPU seconds it used (user + system).
 MEASURE = """
 import resource, subprocess, sys
 with open(sys.argv[1], "wb") as out:
     code = subprocess.run(sys.argv[2:], stdout=out).returncode
-print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(code, usage.ru_maxrss, usage.ru_utime + usage.ru_stime)
 """
 
 
@@ -73,8 +75,17 @@ def inspect_argv(server: RedisServer, keys_file: Path, fmt: str = "--jsonl") -> 
     ]  # fmt: skip
 
 
-def command_run(server: RedisServer, keys_file: Path, n: int, out: Path) -> tuple[float, float]:
-    """One whole-process run: (seconds, peak RSS in MB); the output is checked."""
+def server_cpu(server: RedisServer) -> float:
+    """CPU seconds redis-server has used so far (user + system)."""
+    with server.client() as c:
+        info = c.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
+def command_run(server: RedisServer, keys_file: Path, n: int, out: Path) -> tuple[float, float, float, float]:
+    """One whole-process run: (seconds, peak RSS in MB, ldtui's CPU seconds, redis-server's
+    CPU seconds); the output is checked."""
+    before = server_cpu(server)
     t = time.perf_counter()
     run = subprocess.run(
         [sys.executable, "-c", MEASURE, str(out), *inspect_argv(server, keys_file)],
@@ -83,13 +94,14 @@ def command_run(server: RedisServer, keys_file: Path, n: int, out: Path) -> tupl
         check=True,
     )
     wall = time.perf_counter() - t
-    code, rss_kb = run.stdout.split()
+    redis_cpu = server_cpu(server) - before
+    code, rss_kb, cpu = run.stdout.split()
     assert code == "0", run.stderr
     with out.open("rb") as f:
         first = json.loads(f.readline())
         lines = 1 + sum(1 for _ in f)
     assert lines == n and first["segments"], (lines, n)
-    return wall, int(rss_kb) / 1024
+    return wall, int(rss_kb) / 1024, float(cpu), redis_cpu
 
 
 def _spin(stop: Any) -> None:
@@ -123,12 +135,14 @@ def whole_process(
     server: RedisServer, keys: list[str], keys_file: Path, n_sdk: int, runs: int, tmp: Path
 ) -> dict[str, Any]:
     """Median of ``runs`` whole-process runs and the SDK's rate, interleaved in the same run."""
-    walls, rss, sdks = [], [], []
+    walls, rss, sdks, cpus, redis_cpus = [], [], [], [], []
     for _ in range(runs):
         sdks.append(sdk_rate(server, keys[:n_sdk]))
-        wall, peak = command_run(server, keys_file, len(keys), tmp / "out.jsonl")
+        wall, peak, cpu, redis_cpu = command_run(server, keys_file, len(keys), tmp / "out.jsonl")
         walls.append(wall)
         rss.append(peak)
+        cpus.append(cpu)
+        redis_cpus.append(redis_cpu)
     wall = statistics.median(walls)
     sdk = statistics.median(sdks)
     rate = len(keys) / wall
@@ -139,6 +153,8 @@ def whole_process(
         "sdk": sdk,
         "ratio": rate / sdk,
         "rss_mb": max(rss),
+        "cpu_s": statistics.median(cpus),
+        "redis_cpu_s": statistics.median(redis_cpus),
         "load_before": loadavg(),
     }
 
@@ -178,19 +194,25 @@ async def _phases(server: RedisServer, keys_file: Path) -> dict[str, float]:
         t = time.perf_counter()
         for i in range(0, len(hashes), 100_000):
             await r.get_memberships(hashes[i : i + 100_000])
-        out["store reads (pipelined SMEMBERS, parsed)"] = time.perf_counter() - t
+        out["store reads alone (pipelined SRANDMEMBER, parsed), waiting on the server"] = (
+            time.perf_counter() - t
+        )
     reader = RedisBigSegmentReader(RedisStore(url=server.url), PREFIX)
     inspector = Inspector(reader, typed={f"seg-{i}": 1 for i in range(5)})
     sink = io.StringIO()
     writer = JsonLinesReport(sink.write)
+    writing = 0.0
     t = time.perf_counter()
     async for window in inspector.stream(source, total=source.count):
+        w = time.perf_counter()
         writer.results(window)
+        writing += time.perf_counter() - w
         sink.seek(0)
         sink.truncate()
     whole = time.perf_counter() - t
     await inspector.aclose()
-    out["the whole stream in-process (the above but start-up and check, with explanation, JSON Lines)"] = (
+    out["JSON Lines written (within the stream below)"] = writing
+    out["the whole stream in-process (decode, hashing, reads, explanation, JSON Lines; reads overlap)"] = (
         whole
     )
     return out
@@ -295,7 +317,7 @@ def main() -> int:
                     f.writelines(k + "\n" for k in keys)
                     for start in range(n, big, 100_000):
                         f.write("".join(f"user-{i}\n" for i in range(start, min(big, start + 100_000))))
-                wall, peak = command_run(server, big_file, big, tmp / "big.jsonl")
+                wall, peak, _, _ = command_run(server, big_file, big, tmp / "big.jsonl")
                 results["ten_million"] = {"wall_s": wall, "rate": big / wall, "rss_mb": peak}
         results["tui"] = asyncio.run(tui_latency(server, keys[:n_tui]))
         version = server.version()
@@ -307,7 +329,8 @@ def main() -> int:
             "`ldtui inspect --keys-file --jsonl`, whole process, machine as it is",
             f"{n:,} keys",
             f"{idle['rate']:,.0f} keys/s (median of {runs}: {idle['wall_s']:.2f} s); "
-            f"peak RSS {idle['rss_mb']:.0f} MB",
+            f"peak RSS {idle['rss_mb']:.0f} MB; CPU ldtui {idle['cpu_s']:.2f} s, "
+            f"redis-server {idle['redis_cpu_s']:.2f} s",
             f"SDK per-key {idle['sdk']:,.0f} keys/s",
             f"{idle['ratio']:.1f}x",
             ">= 150k keys/s, >= 30x idle, RSS < 200 MB",
@@ -317,7 +340,8 @@ def main() -> int:
             "the same with a busy loop on one core",
             f"{n:,} keys",
             f"{busy['rate']:,.0f} keys/s (median of {runs}: {busy['wall_s']:.2f} s); "
-            f"peak RSS {busy['rss_mb']:.0f} MB",
+            f"peak RSS {busy['rss_mb']:.0f} MB; CPU ldtui {busy['cpu_s']:.2f} s, "
+            f"redis-server {busy['redis_cpu_s']:.2f} s",
             f"SDK per-key {busy['sdk']:,.0f} keys/s",
             f"{busy['ratio']:.1f}x",
             ">= 150k keys/s, >= 18x busy",

@@ -6,9 +6,12 @@ answers arrive as ``Membership`` values, the API's segments as ``SegmentInfo``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import chain, repeat
+from typing import overload
 
 from ldtui.core.bigsegments import (
     Membership,
@@ -199,6 +202,91 @@ class ContextResult:
 
 
 _encode_string = json.encoder.encode_basestring_ascii
+
+
+class ResultWindow(Sequence[ContextResult]):
+    """A window of a bulk lookup's results, kept as three columns (keys, hashes, explanations)
+    with how many share each explanation. A writer formats a window from its columns in a few
+    C-level calls (``columns``), and tallies it from its counts: a million contexts then cost
+    no Python step each. The ``ContextResult`` objects are made when something reads the
+    window's items (a screen, a cross-check); from then on ``columns`` is None and writers read
+    the items, which a cross-check may have given LaunchDarkly's word."""
+
+    __slots__ = ("_keys", "_hashes", "_explanations", "_items", "counts")
+
+    def __init__(
+        self,
+        keys: Sequence[str],
+        hashes: Sequence[str],
+        explanations: Sequence[Explanation],
+        counts: Counter[Explanation] | None = None,
+    ) -> None:
+        if not len(keys) == len(hashes) == len(explanations):
+            raise ValueError("a result window's columns must have one entry per key")
+        self._keys, self._hashes, self._explanations = keys, hashes, explanations
+        self._items: list[ContextResult] | None = None
+        self.counts = Counter(explanations) if counts is None else counts
+
+    @classmethod
+    def of(cls, results: Iterable[ContextResult]) -> ResultWindow:
+        """A window of results made one by one (the path that checks each key itself)."""
+        items = list(results)
+        window = cls((), (), ())
+        window._items = items
+        window.counts = Counter(r.explanation for r in items)
+        return window
+
+    def columns(self) -> tuple[Sequence[str], Sequence[str], Sequence[Explanation]] | None:
+        """(keys, hashes, explanations), while no item has been handed out; else None."""
+        if self._items is not None:
+            return None
+        return self._keys, self._hashes, self._explanations
+
+    def _results(self) -> list[ContextResult]:
+        if self._items is None:
+            self._items = list(map(ContextResult, self._keys, self._hashes, self._explanations))
+            self._keys = self._hashes = self._explanations = ()
+        return self._items
+
+    def __len__(self) -> int:
+        return len(self._items) if self._items is not None else len(self._keys)
+
+    def __iter__(self) -> Iterator[ContextResult]:
+        return iter(self._results())
+
+    @overload
+    def __getitem__(self, index: int) -> ContextResult: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[ContextResult]: ...
+
+    def __getitem__(self, index: int | slice) -> ContextResult | list[ContextResult]:
+        return self._results()[index]
+
+    def __repr__(self) -> str:
+        return f"ResultWindow({len(self)} results)"
+
+
+def json_texts(window: Iterable[ContextResult], separator: str) -> str:
+    """Each result's ``json_text`` followed by ``separator``, all in one string: from a
+    window's columns in a few C-level calls when it has them (the same text, byte for byte)."""
+    columns = window.columns() if isinstance(window, ResultWindow) else None
+    if columns is None:
+        return "".join([r.json_text() + separator for r in window])
+    keys, hashes, explanations = columns
+    tails = {e: '", ' + e.json_fragment + "}" + separator for e in set(explanations)}
+    if plain_json("".join(keys)):  # no key needs escaping: each goes in as it is, quoted here
+        head, quoted, between = '{"key": "', keys, '", "hash": "'
+    else:
+        head, quoted, between = '{"key": ', list(map(_encode_string, keys)), ', "hash": "'
+    pieces = zip(repeat(head), quoted, repeat(between), hashes, map(tails.__getitem__, explanations))
+    return "".join(chain.from_iterable(pieces))
+
+
+def plain_json(text: str) -> bool:
+    """True when JSON (ASCII-only) writes ``text`` as it is between its quotes: printable ASCII
+    without a quote or a backslash."""
+    return text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
 
 
 def _answer(v: SegmentVerdict) -> SegmentAnswer:

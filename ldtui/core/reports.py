@@ -9,9 +9,10 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain, repeat
 
 from ldtui.core.bigsegments import StoreStatus, parse_segment_ref
-from ldtui.core.explain import ContextResult, Explanation, SegmentInfo
+from ldtui.core.explain import ContextResult, Explanation, ResultWindow, SegmentInfo, json_texts
 
 
 @dataclass
@@ -101,10 +102,10 @@ class JsonReport:
         write('{"store": ' + json.dumps(dict(store), ensure_ascii=True) + ', "contexts": [')
 
     def results(self, results: Iterable[ContextResult]) -> None:
-        texts = [r.json_text() for r in results]
-        if not texts:
+        text = json_texts(results, ", ")
+        if not text:
             return
-        self._write(("" if self._first else ", ") + ", ".join(texts))
+        self._write(text[:-2] if self._first else ", " + text[:-2])
         self._first = False
 
     def end(self, segments: Mapping[str, SegmentInfo], tally: Tally) -> None:
@@ -119,9 +120,9 @@ class JsonLinesReport:
         self._write = write
 
     def results(self, results: Iterable[ContextResult]) -> None:
-        lines = [r.json_text() for r in results]
-        if lines:
-            self._write("\n".join(lines) + "\n")
+        text = json_texts(results, "\n")
+        if text:
+            self._write(text)
 
     def end(self, segments: Mapping[str, SegmentInfo], tally: Tally) -> None:
         return None
@@ -161,7 +162,18 @@ class CsvReport:
 
     def results(self, results: Iterable[ContextResult]) -> None:
         tail = self._tail
-        self._write("".join(f"{csv_field(r.key)},{r.hash or ''},{tail(r.explanation)}\r\n" for r in results))
+        columns = results.columns() if isinstance(results, ResultWindow) else None
+        if columns is None:
+            self._write(
+                "".join([f"{csv_field(r.key)},{r.hash or ''},{tail(r.explanation)}\r\n" for r in results])
+            )
+            return
+        keys, hashes, explanations = columns
+        tails = {e: "," + tail(e) + "\r\n" for e in set(explanations)}
+        # A window's keys quoted only if one of them needs it (one scan of them all, in C).
+        fields = keys if _NEEDS_QUOTES.isdisjoint("".join(keys)) else list(map(csv_field, keys))
+        rows = zip(fields, repeat(","), hashes, map(tails.__getitem__, explanations))
+        self._write("".join(chain.from_iterable(rows)))
 
     def end(self, segments: Mapping[str, SegmentInfo], tally: Tally) -> None:
         return None

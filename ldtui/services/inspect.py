@@ -11,7 +11,6 @@ import itertools
 import os
 import stat
 import time
-from collections import Counter
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
@@ -26,7 +25,14 @@ from dataclasses import dataclass, replace
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from ldtui.core.bigsegments import StoreStatus, store_status
-from ldtui.core.explain import ContextResult, Explainer, Explanation, SegmentInfo, segment_keys_in
+from ldtui.core.explain import (
+    ContextResult,
+    Explainer,
+    Explanation,
+    ResultWindow,
+    SegmentInfo,
+    segment_keys_in,
+)
 from ldtui.core.key_input import KeyInputError, hash_checked, hash_keys, keys_from_file
 from ldtui.core.reports import GenerationCount, Tally, generation_counts, results_json, store_json
 from ldtui.stores.base import (
@@ -223,7 +229,7 @@ class Inspector:
         progress: ProgressFn | None = None,
         total: int | None = None,
         window: int = CHUNK,
-    ) -> AsyncIterator[list[ContextResult]]:
+    ) -> AsyncIterator[ResultWindow]:
         """Every key explained, in input order, a window at a time: hash, one store read,
         the segments the window references resolved, explained, handed out; memory holds one
         window, whatever the number of keys. Bad keys and contexts whose store entries are not
@@ -253,16 +259,16 @@ class Inspector:
             lookups = [k.hash for k in hashed if k.error is None and k.hash is not None]
             found = await self.reader.get_memberships(lookups) if lookups else {}
             await self._resolve_referenced(found)
-            out = ResultWindow()
+            results: list[ContextResult] = []
             for key, h, err in hashed:  # HashedKey
                 if err is not None or h is None:
-                    out.append(explainer.failed(key, None, err or "not looked up"))
+                    results.append(explainer.failed(key, None, err or "not looked up"))
                 else:
-                    out.append(ContextResult(key, h, self._explain_answer(explainer, found.get(h))))
+                    results.append(ContextResult(key, h, self._explain_answer(explainer, found.get(h))))
             done += len(batch)
             if progress is not None:
                 progress(Progress(done, total, done))
-            yield out
+            yield ResultWindow.of(results)
             await asyncio.sleep(0)
 
     async def _stream_checked(
@@ -300,9 +306,7 @@ class Inspector:
                     id(a): self._explain_answer(explainer, a) for a in {id(a): a for a in answers}.values()
                 }
                 explanations = list(map(by_id.__getitem__, ids))
-                out = ResultWindow(map(ContextResult, batch, hashes, explanations))
-                out.counts = Counter(explanations)
-                yield out
+                yield ResultWindow(batch, hashes, explanations)
                 batch, hashes = following, following_hashes
         finally:
             if task is not None and not task.done():
@@ -438,7 +442,7 @@ class Inspector:
         tally = Tally()
         windows = self.stream(keys, kind=kind, progress=progress, total=total, window=window)
 
-        async def counted() -> AsyncIterator[list[ContextResult]]:
+        async def counted() -> AsyncIterator[ResultWindow]:
             async for part in windows:
                 tally.add(part)
                 yield part
@@ -454,13 +458,6 @@ class Inspector:
             owned, self.owned = self.owned, []
             for thing in reversed(owned):
                 await thing.aclose()
-
-
-class ResultWindow(list[ContextResult]):
-    """A window of results, with how many share each explanation (counted at C speed, so the
-    tally of a million contexts costs a few dictionary updates)."""
-
-    counts: Counter[Explanation] | None = None
 
 
 class SegmentView(NamedTuple):
@@ -503,7 +500,7 @@ class StreamedReport:
     state: StoreStatus
     segments: dict[str, SegmentInfo]
     tally: Tally
-    windows: AsyncIterator[list[ContextResult]]
+    windows: AsyncIterator[ResultWindow]
     asked: list[str]  # the segments named by the person
 
     @property

@@ -130,3 +130,20 @@ def test_streamed_stdin_is_bounded_while_it_is_copied(
         service.open_keys("-", stdin=io.BufferedReader(source, 512))
     assert source.read_bytes < 60_000  # stopped at its bound, not at the end of the stream
     assert spools(tmp_path) == []
+
+
+def test_a_bulk_run_leaves_the_collector_as_it_found_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bulk run tunes the garbage collector for itself (a larger young generation, start-up
+    frozen): a caller in the same process gets its own settings back, whatever the outcome."""
+    import gc
+
+    gc.unfreeze()  # another test in this process may have frozen its objects (the TUI does)
+    before = gc.get_threshold()
+    keys = tmp_path / "keys.txt"
+    keys.write_text("a\nb\n")
+    main([*STORE, "--keys-file", str(keys)])  # the store is unreachable: the run fails
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
+    assert "127.0.0.1:1" in capsys.readouterr().err
