@@ -302,9 +302,8 @@ class Inspector:
                 # per distinct pair of sets); per key, lookups done in C (map), no Python step.
                 answers = list(map(found.__getitem__, hashes))
                 ids = list(map(id, answers))
-                by_id = {
-                    id(a): self._explain_answer(explainer, a) for a in {id(a): a for a in answers}.values()
-                }
+                distinct = dict(zip(ids, answers, strict=True))
+                by_id = {i: self._explain_answer(explainer, a) for i, a in distinct.items()}
                 explanations = list(map(by_id.__getitem__, ids))
                 yield ResultWindow(batch, hashes, explanations)
                 batch, hashes = following, following_hashes
@@ -316,8 +315,10 @@ class Inspector:
 
     async def _resolve_referenced(self, found: Mapping[str, Any]) -> None:
         """Resolve the segments a window's answers reference that are not known yet."""
-        distinct = {id(m): m for m in found.values() if m is not None and not isinstance(m, StoreError)}
-        new = [k for k in segment_keys_in(distinct.values()) if k not in self.segments]
+        answers = list(found.values())
+        distinct = dict(zip(map(id, answers), answers, strict=True))  # a few objects, shared
+        memberships = [m for m in distinct.values() if m is not None and not isinstance(m, StoreError)]
+        new = [k for k in segment_keys_in(memberships) if k not in self.segments]
         if new:
             await self.resolve(sorted(new))
 

@@ -20,7 +20,7 @@ import contextlib
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
-from itertools import chain
+from itertools import chain, repeat
 from typing import Any
 
 import hiredis
@@ -112,6 +112,16 @@ class RedisBigSegmentReader(BigSegmentStoreReader):
         self._srand_inc = b"*3\r\n$11\r\nSRANDMEMBER\r\n$%d\r\n" % (len(self.include_prefix) + 44)
         self._srand_exc = b"*3\r\n$11\r\nSRANDMEMBER\r\n$%d\r\n" % (len(self.exclude_prefix) + 44)
         self._count_arg = count
+        # The same pieces as text (latin-1 maps each byte to one character and back), for a
+        # window of SDK hashes joined as one string and encoded once.
+        self._text_pieces = tuple(
+            piece.decode("latin-1")
+            for piece in (
+                self._srand_inc + self.include_prefix,
+                self._set_tail + self._srand_exc + self.exclude_prefix,
+                self._set_tail,
+            )
+        )
 
     @property
     def description(self) -> str:
@@ -204,6 +214,10 @@ class RedisBigSegmentReader(BigSegmentStoreReader):
     # --- membership --------------------------------------------------------------------------
 
     def _encode_lookups(self, hashes: Sequence[str]) -> bytes:
+        if "".join(hashes).isascii() and set(map(len, hashes)) == {44}:  # SDK hashes: joined in C
+            first, middle, last = map(repeat, self._text_pieces)
+            commands = zip(first, hashes, middle, hashes, last, strict=False)  # repeat never ends
+            return "".join(chain.from_iterable(commands)).encode("latin-1")
         inc_head = self._srand_inc + self.include_prefix
         between = self._set_tail + self._srand_exc + self.exclude_prefix
         tail = self._set_tail
@@ -298,6 +312,8 @@ class RedisBigSegmentReader(BigSegmentStoreReader):
         out: dict[str, Membership | None | StoreDataError],
         shapes: dict[Any, Membership],
     ) -> None:
+        if self._collect_sets(window, replies, out, shapes):
+            return
         it = iter(replies)
         cap = self.max_members
         membership = self._membership
@@ -311,6 +327,30 @@ class RedisBigSegmentReader(BigSegmentStoreReader):
                     out[h] = self._checked_membership(h, inc, exc, shapes)
             else:
                 out[h] = self._unusual(h, inc, exc)
+
+    def _collect_sets(
+        self,
+        window: list[str],
+        replies: list[Any],
+        out: dict[str, Membership | None | StoreDataError],
+        shapes: dict[Any, Membership],
+    ) -> bool:
+        """``_collect`` for a window whose replies are all sets of strings within the cap (a
+        store in the schema): in a few C-level calls, one ``Membership`` per distinct pair of
+        sets. False, having changed nothing, for any other window (the per-context path then
+        says which context is in error and why)."""
+        if not replies or set(map(type, replies)) != {list} or max(map(len, replies)) > self.max_members:
+            return False
+        try:
+            pairs: list[tuple[Any, Any]] = list(
+                zip(map(tuple, replies[0::2]), map(tuple, replies[1::2]), strict=True)
+            )
+            distinct = set(pairs)  # members that are not hashable (nested arrays): TypeError
+            answers = {pair: self._membership(pair[0], pair[1], shapes) for pair in distinct}
+        except (AttributeError, TypeError):  # members that are not strings
+            return False
+        out.update(zip(window, map(answers.__getitem__, pairs), strict=True))
+        return True
 
     async def get_membership(self, context_hash: str) -> Membership | None:
         async with self._lock, self._within_deadline():

@@ -242,6 +242,43 @@ async def test_a_set_over_the_member_cap_is_unreadable_not_loaded(
         assert isinstance((await r.get_memberships([big]))[big], Membership)
 
 
+async def test_one_bad_context_in_big_windows_leaves_every_other_answer_right(
+    redis_server: RedisServer, redis_url: str
+) -> None:
+    """Windows of sets in the schema are read at C speed; one context with a wrong type (or a
+    member that is not text) sends its window down the per-context path. Either way every
+    context gets its own answer, repeated hashes included."""
+    c = redis_server.client()
+    keys = [f"user-{i}" for i in range(10_000)]
+    hashes = [context_key_hash(k) for k in keys]
+    expected: dict[str, Any] = {}
+    pipe = c.pipeline(transaction=False)
+    for i, h in enumerate(hashes):
+        inc = {f"seg-{i % 7}.g1"} if i % 3 else set()
+        exc = {f"seg-{i % 5}.g2", "other.g1"} if i % 4 == 0 else set()
+        if inc:
+            pipe.sadd(f"launchdarkly:big_segment_include:{h}", *inc)
+        if exc:
+            pipe.sadd(f"launchdarkly:big_segment_exclude:{h}", *exc)
+        expected[h] = Membership(frozenset(inc), frozenset(exc)) if inc or exc else None
+    bad = hashes[7_777]
+    pipe.delete(f"launchdarkly:big_segment_include:{bad}")
+    pipe.set(f"launchdarkly:big_segment_include:{bad}", "not a set")
+    pipe.execute()
+    asked = hashes + hashes[:500]  # repeated keys
+    async with reader(redis_url) as r:
+        result = await r.get_memberships(asked)
+        assert set(result) == set(hashes)
+        assert isinstance(result[bad], StoreDataError) and "not a set" in str(result[bad])
+        assert {h: v for h, v in result.items() if h != bad} == {
+            h: v for h, v in expected.items() if h != bad
+        }
+        c.delete(f"launchdarkly:big_segment_include:{bad}")  # now every window is in the schema
+        again = await r.get_memberships(asked)
+    expected[bad] = None  # user-7777 has no exclude set (7,777 % 4 != 0), and now no include set
+    assert again == expected
+
+
 async def test_anomalies_name_the_right_key_with_mixed_key_lengths(
     redis_server: RedisServer, redis_url: str
 ) -> None:
