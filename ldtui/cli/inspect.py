@@ -14,6 +14,7 @@ import gc
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -269,16 +270,36 @@ def _terminal_write(text: str) -> int:
 
 async def _lookup(req: InspectRequest, inspector: Any, source: Any) -> ExitCode:
     """Stream the lookup to stdout in the chosen format; counts at the end."""
-    from ldtui.cli.output import error, note
-    from ldtui.core.reports import CsvReport, JsonLinesReport, JsonReport
-    from ldtui.services.inspect import CROSS_CHECK_CONTEXTS
+    from ldtui.cli.output import OutputThread
 
     keys = source if source is not None else req.keys
     total = source.count if source is not None else len(req.keys)
     report = await inspector.report_stream(keys, kind=req.kind, discover=req.discover, total=total)
-    write = sys.stdout.write
     if req.csv and sys.stdout.isatty():
-        write = _terminal_write  # CSV holds keys as they are: a terminal gets them spelled out
+        write: Callable[[str], object] = _terminal_write  # a terminal gets CSV's keys spelled out
+        return await _report(req, inspector, report, total, write)
+    output = OutputThread.for_text(sys.stdout) if req.json or req.jsonl or req.csv else None
+    if output is None:
+        return await _report(req, inspector, report, total, sys.stdout.write)
+    with output:  # a document to a file or a pipe: written by a thread, beside the lookup
+        code = await _report(req, inspector, report, total, output.write, output.close)
+    return code
+
+
+async def _report(
+    req: InspectRequest,
+    inspector: Any,
+    report: Any,
+    total: int,
+    write: Callable[[str], object],
+    written: Callable[[], None] | None = None,
+) -> ExitCode:
+    """The results through ``write`` in the chosen format; ``written`` once all of it is
+    out; then the counts, notes and the exit code."""
+    from ldtui.cli.output import error, note
+    from ldtui.core.reports import CsvReport, JsonLinesReport, JsonReport
+    from ldtui.services.inspect import CROSS_CHECK_CONTEXTS
+
     if req.json:
         writer: Any = JsonReport(write, report.store)
     elif req.jsonl:
@@ -315,7 +336,7 @@ async def _lookup(req: InspectRequest, inspector: Any, source: Any) -> ExitCode:
         print(text_report(single, int(time.time() * 1000)))
     elif table is not None:
         write(table.footer(report.tally))
-    sys.stdout.flush()
+    (written or sys.stdout.flush)()
     if not req.json and total > 1:
         note(PROG, counts_line(report.tally))
     for info in report.unresolved:

@@ -335,6 +335,25 @@ def test_a_closed_pipe_is_not_a_traceback() -> None:
     assert run.stdout.count("\n") == 1 and "Traceback" not in run.stderr and "BrokenPipe" not in run.stderr
 
 
+@pytest.mark.parametrize("fmt", ["--jsonl", "--json", "--csv"])
+def test_a_bulk_document_into_a_closed_pipe_ends_quietly(
+    redis_server: RedisServer, tmp_path: Path, fmt: str
+) -> None:
+    """The document is written by a thread: a reader that leaves (``| head -c 1000``) is still
+    a quiet exit 141, whichever write meets the closed pipe."""
+    redis_server.client().flushall()
+    keys = tmp_path / "keys.txt"
+    keys.write_text("".join(f"user-{i}\n" for i in range(200_000)), encoding="utf-8")
+    command = (
+        f"{sys.executable} -m ldtui inspect --store redis --redis-url {redis_server.url} --segment seg=1 "
+        f"--keys-file {keys} {fmt} | head -c 1000; s=${{PIPESTATUS[0]}}; echo; echo exit=$s"
+    )
+    run = subprocess.run(["bash", "-c", command], capture_output=True, timeout=120)
+    shown, _, code = run.stdout.rpartition(b"\nexit=")
+    assert len(shown) == 1000 and code == b"141\n", run.stdout[-300:]
+    assert b"Traceback" not in run.stderr and b"BrokenPipe" not in run.stderr, run.stderr
+
+
 def test_a_malformed_store_url_in_the_config_is_a_configuration_error(emulated: Any, tmp_path: Path) -> None:
     import re
 
