@@ -8,6 +8,7 @@ replaced here by their visible ``\\xNN`` spelling.
 from __future__ import annotations
 
 import re
+from unicodedata import category
 
 # C0 controls (ESC among them), DEL and C1 controls; the Unicode line/paragraph separators;
 # BiDi overrides, isolates and marks that can reorder what a terminal shows; zero-width space
@@ -24,8 +25,15 @@ def _escape(m: re.Match[str]) -> str:
 
 
 def literal(text: object) -> str:
-    """``text`` with every control character spelled out (``\\x1b[31m`` shows as typed)."""
-    return _CONTROL.sub(_escape, str(text))
+    """``text`` with every control character spelled out (``\\x1b[31m`` shows as typed), and
+    every code point Unicode has not assigned (a terminal draws those at a width nobody can
+    predict, shifting the columns after them)."""
+    shown = _CONTROL.sub(_escape, str(text))
+    if shown.isascii():
+        return shown
+    if not any(category(c) == "Cn" for c in shown if c > "\x7f"):
+        return shown
+    return "".join(f"\\u{ord(c):04x}" if c > "\x7f" and category(c) == "Cn" else c for c in shown)
 
 
 def relative_age(then_ms: int | None, now_ms: int) -> str:

@@ -25,6 +25,7 @@ NOW = 1_800_000_000_000
         ("osc52 \x1b]52;c;Y3VybA==\x07", "osc52 \\x1b]52;c;Y3VybA==\\x07"),
         ("csi \x9b2J", "csi \\x9b2J"),
         ("ключ ユーザー 😀", "ключ ユーザー 😀"),
+        ("unassigned \ud7ff and \U000e0080 and \uffff", "unassigned \\ud7ff and \\ue0080 and \\uffff"),
     ],
 )
 def test_literal(raw: str, shown: str) -> None:
