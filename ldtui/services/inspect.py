@@ -258,7 +258,7 @@ class Inspector:
             hashed = hash_keys(batch)
             lookups = [k.hash for k in hashed if k.error is None and k.hash is not None]
             found = await self.reader.get_memberships(lookups) if lookups else {}
-            await self._resolve_referenced(found)
+            await self._resolve_referenced(found.values())
             results: list[ContextResult] = []
             for key, h, err in hashed:  # HashedKey
                 if err is not None or h is None:
@@ -297,12 +297,12 @@ class Inspector:
                 task = read(following_hashes) if following is not None else None
                 if task is not None:
                     await asyncio.sleep(0)  # its commands go out now, before this window's work
-                await self._resolve_referenced(found)
                 # One explanation per distinct answer in the window (the reader shares one object
                 # per distinct pair of sets); per key, lookups done in C (map), no Python step.
                 answers = list(map(found.__getitem__, hashes))
                 ids = list(map(id, answers))
                 distinct = dict(zip(ids, answers, strict=True))
+                await self._resolve_referenced(distinct.values())
                 by_id = {i: self._explain_answer(explainer, a) for i, a in distinct.items()}
                 explanations = list(map(by_id.__getitem__, ids))
                 yield ResultWindow(batch, hashes, explanations)
@@ -313,9 +313,9 @@ class Inspector:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
 
-    async def _resolve_referenced(self, found: Mapping[str, Any]) -> None:
+    async def _resolve_referenced(self, answers: Iterable[Any]) -> None:
         """Resolve the segments a window's answers reference that are not known yet."""
-        answers = list(found.values())
+        answers = list(answers)
         distinct = dict(zip(map(id, answers), answers, strict=True))  # a few objects, shared
         memberships = [m for m in distinct.values() if m is not None and not isinstance(m, StoreError)]
         new = [k for k in segment_keys_in(memberships) if k not in self.segments]

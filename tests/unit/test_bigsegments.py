@@ -54,6 +54,16 @@ def test_hash_matches_the_sdk_function(key: str) -> None:
     assert base64.b64decode(got) == hashlib.sha256(key.encode()).digest()
 
 
+@given(st.lists(st.text(st.characters(blacklist_categories=("Cs",)), min_size=1), max_size=30))
+def test_the_bulk_hashing_is_the_sdks_too(keys: list[str]) -> None:
+    """``hash_checked``, the bulk path's hashing, gives the SDK's hash for every key."""
+    from ldclient.impl.big_segments_common import _hash_for_user_key
+
+    from ldtui.core.key_input import hash_checked
+
+    assert hash_checked(keys) == [_hash_for_user_key(k) for k in keys]
+
+
 def test_segment_refs_round_trip_and_split_at_last_dot() -> None:
     assert segment_ref("early-access", 3) == "early-access.g3"
     parsed = parse_segment_ref("a.b.c.g12")
