@@ -119,7 +119,7 @@ async def test_the_api_collector_is_down_while_the_list_hangs_past_its_deadline(
     service = HangingList([target(1)])
     published: list[Snapshot] = []
     notes: list[str] = []
-    c = Collection(service, 5.0, publish=published.append, note=notes.append, api_deadline=0.4)  # type: ignore[arg-type]
+    c = Collection(service, 5.0, publish=published.append, note=notes.append, api_deadline=1.0)  # type: ignore[arg-type]
     c.list_grace = 0.05
     await c.collect()
     assert api_up(published) and published[-1].collectors["api"].last_success == NOW_MS / 1000
@@ -129,13 +129,13 @@ async def test_the_api_collector_is_down_while_the_list_hangs_past_its_deadline(
     c.api_next_due = 0.0
     hung = time.monotonic()
     await asyncio.wait_for(c.collect(), 5)
-    assert time.monotonic() - hung < 0.4 and api_up(published)
+    assert time.monotonic() - hung < 1.0 and api_up(published)
     await until("the API collector down", lambda: not api_up(published))
-    assert time.monotonic() - hung >= 0.4  # not before the deadline
+    assert time.monotonic() - hung >= 1.0  # not before the deadline
     down = published[-1]
     assert down.collectors["api"].last_success == NOW_MS / 1000  # its true time, not moved
     assert c.listing_task is not None and not c.listing_task.done()  # the list goes on
-    assert notes == ["LaunchDarkly API: no answer for 0.4 s (its timeout); the stores are still probed"]
+    assert notes == ["LaunchDarkly API: no answer for 1 s (its timeout); the stores are still probed"]
     # Rounds during the hang keep it down (and keep probing the stores).
     service.now += 30
     await asyncio.wait_for(c.collect(), 5)
