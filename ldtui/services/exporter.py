@@ -8,6 +8,9 @@ Prometheus metrics, for fleets that want one scrape target and an alert.
   API list per interval (the client waits out 429s), then every due store at once, each with
   its own deadline; a store that keeps failing is backed off as the status panel does, the
   API list too.
+- A list that has had no answer from the API for longer than the client's deadline for one
+  request (the profile's ``timeout``) is the API collector down at once, while it goes on:
+  the collector is never up while the API hangs; its last success keeps its true time.
 - A scrape never waits on a store or the API: it is answered with the last collection,
   rendered by prometheus_client ahead of time, after every collection, for each format
   scrapers have asked for (Prometheus text, OpenMetrics).
@@ -50,6 +53,8 @@ PUBLISH_EVERY_S = 1.0
 # How long a round waits for the API list before it probes the stores it knows without it
 # (the list goes on; what it brings is taken up when it comes).
 LIST_GRACE_S = 2.0
+# The API client's deadline for one request when none is given (the profile's default timeout).
+API_DEADLINE_S = 10.0
 # A format no scraper asked for in this long is no longer rendered ahead of time.
 FORMAT_KEPT_S = 600.0
 MAX_FORMATS = 4
@@ -170,9 +175,12 @@ class Collection:
         publish: Callable[[Snapshot], None] = lambda snapshot: None,
         note: Note = lambda text: None,
         monotonic: Callable[[], float] = time.monotonic,
+        api_deadline: float = API_DEADLINE_S,
     ) -> None:
         self.service = service
         self.interval = interval
+        # A list with no answer from the API for this long has the API collector down.
+        self.api_deadline = api_deadline
         self.publish_to = publish
         self.note = note
         self.monotonic = monotonic
@@ -186,6 +194,8 @@ class Collection:
         # The API list in flight, beside the rounds: a hanging API never holds the stores up.
         self.listing_task: asyncio.Future[None] | None = None
         self.list_grace = min(LIST_GRACE_S, interval)
+        self.api_answered: float | None = None  # monotonic: the list's start, then each answer
+        self.api_down_said = False  # the log said the API is down (said again when it answers)
         self.rounds = 0
         self.version = 0
         self.last_round_end: float | None = None
@@ -249,29 +259,77 @@ class Collection:
         self.publish()
 
     async def _list(self, start: float) -> None:
+        from ldtui.api.client import observe_responses
         from ldtui.api.errors import ApiError
 
+        self.api_answered = self.monotonic()
+        watch = asyncio.ensure_future(self._watch_list())
         try:
-            async with asyncio.timeout(self.round_deadline):
-                targets = await self.service.targets()
+            # Every HTTP answer (a page, an environment, a 429 or a 5xx) is the API answering.
+            with observe_responses(self._api_answer):
+                async with asyncio.timeout(self.round_deadline):
+                    targets = await self.service.targets()
         except (ApiError, OSError, TimeoutError) as exc:
             self.api_failures += 1
             self.api_next_due = start + backoff(self.interval, self.api_failures, API_MAX_BACKOFF_S)
-            before = self.collectors.get("api")
-            self.collectors["api"] = CollectorState(False, before.last_success if before else None)
-            if self.api_failures == 1:
-                self.note(f"LaunchDarkly API: {_describe(exc)}; the stores are still probed")
+            self._api_down()
+            self._say_api_down(f"{_describe(exc)}; the stores are still probed")
             if not self.targets:
                 # Nothing known yet: the roster remembered from the last run and every
                 # configured store, each probed only if its prefix is known.
                 self._set_targets(await self.service.targets_offline())
+            self._publish_unless_a_round_will()
             return
-        if self.api_failures:
+        finally:
+            self.api_answered = None
+            watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watch
+        if self.api_down_said:
             self.note("LaunchDarkly API answers again")
+        self.api_down_said = False
         self.api_failures = 0
         self.api_next_due = start + self.interval
         self.collectors["api"] = CollectorState(True, self.service.clock())
         self._set_targets(targets)
+        self._publish_unless_a_round_will()
+
+    def _api_answer(self, status: int, request_id: str | None) -> None:
+        if self.api_answered is not None:
+            self.api_answered = self.monotonic()
+
+    async def _watch_list(self) -> None:
+        """Beside a list: once the API has not answered it for ``api_deadline``, the API
+        collector is down (published at once), while the list goes on to its own end."""
+        while self.api_answered is not None:
+            left = self.api_answered + self.api_deadline - self.monotonic()
+            if left <= 0:
+                break
+            await asyncio.sleep(left)
+        if self.api_answered is None:
+            return
+        self._api_down()
+        self._say_api_down(
+            f"no answer for {self.api_deadline:g} s (its timeout); the stores are still probed"
+        )
+        self.publish()
+
+    def _api_down(self) -> None:
+        before = self.collectors.get("api")
+        if before is None or before.up:
+            self.collectors["api"] = CollectorState(False, before.last_success if before else None)
+            self._dirty = True
+
+    def _say_api_down(self, why: str) -> None:
+        if not self.api_down_said:
+            self.api_down_said = True
+            self.note(f"LaunchDarkly API: {why}")
+
+    def _publish_unless_a_round_will(self) -> None:
+        """What a list brought or how it failed, published now when no round is running to
+        publish it (a list that ended beside the rounds, between two of them)."""
+        if self.round_started is None:
+            self.publish()
 
     def _set_targets(self, targets: list[Target]) -> None:
         self.targets = targets
@@ -478,12 +536,13 @@ class ExporterMetrics:
         up = GaugeMetricFamily(
             "ldtui_collector_up",
             "1 when the exporter's collector worked in its last attempt: api, the list of "
-            "integrations; redis and dynamodb, at least one store of the kind answered.",
+            "integrations (0 while a list has had no answer for the API timeout, as when it "
+            "fails); redis and dynamodb, at least one store of the kind answered.",
             labels=("collector",),
         )
         success = GaugeMetricFamily(
             "ldtui_collector_last_success_timestamp_seconds",
-            "When each collector last worked.",
+            "When each collector last worked (its age is how old what it collects is).",
             labels=("collector",),
             unit="seconds",
         )
@@ -711,7 +770,13 @@ class Exporter:
         if self._stopping.is_set():
             return
         async with self.open_service() as service:
-            self.collection = Collection(service, self.interval, publish=self._publish, note=self.note)
+            self.collection = Collection(
+                service,
+                self.interval,
+                publish=self._publish,
+                note=self.note,
+                api_deadline=service.client.deadline,
+            )
             await self.collection.run()
 
     def _publish(self, snapshot: Snapshot) -> None:

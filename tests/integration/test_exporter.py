@@ -5,7 +5,8 @@ exposition parsed with prometheus_client's parsers.
 Every target is there with the values the stores and the API hold; the verdicts are
 ``ldtui status``'s; a killed redis-server goes to store_up 0 and back without a restart; a
 hung one never slows a scrape; targets come and go with the integrations; an API outage is
-the API collector down, not the stores; no secret reaches the exposition, /healthz or the log."""
+the API collector down, not the stores, and so is an API that hangs, from its deadline on
+(before the request fails), up again when it answers; no secret reaches the exposition, /healthz or the log."""
 
 from __future__ import annotations
 
@@ -544,6 +545,60 @@ def test_an_api_outage_is_the_api_collector_down_not_the_stores(
         exporter.stop()
     log = "".join(exporter.log)
     assert log.count("LaunchDarkly API: HTTP 500") == 1 and "LaunchDarkly API answers again" in log
+
+
+def test_a_hanging_api_is_the_api_collector_down_from_its_deadline_and_up_when_it_answers(
+    own_world: tuple[World, ExporterProcess],
+) -> None:
+    """The emulator answers every API request after 8 s (the profile's timeout is 3 s, and the
+    client tries three times before the list fails, 10 s on): from 3 s without an answer the
+    API collector is 0, its last success keeps its time, the store is still read; once the API
+    answers again it is 1 and its last success moves on."""
+    world, exporter = own_world
+    prod = world.integration("Prod Redis store").id
+    faults = httpx.Client(
+        base_url=world.server.base_url, headers={"Authorization": DEFAULT_TOKEN}, timeout=10
+    )
+
+    def last_success() -> float | None:
+        return exporter.value("ldtui_collector_last_success_timestamp_seconds", collector="api")
+
+    try:
+        exporter.wait_for("the API read", lambda: exporter.value("ldtui_collector_up", collector="api") == 1)
+        assert faults.put("/_emulator/faults", json={"latency_ms": 8000}).status_code == 200
+        hung = time.time()
+        exporter.wait_for(
+            "the API collector down", lambda: exporter.value("ldtui_collector_up", collector="api") == 0, 20
+        )
+        # Down by its deadline, not by the list failing: the log says which came first.
+        log = "".join(exporter.log)
+        assert "LaunchDarkly API: no answer for 3 s (its timeout)" in log, log
+        frozen = last_success()
+        assert frozen is not None and frozen <= hung + 1  # the last list that answered
+        synced = exporter.value("ldtui_big_segments_synchronized_timestamp_seconds", id=prod) or 0
+        exporter.wait_for(
+            "the store read on while the API hangs",
+            lambda: (
+                (exporter.value("ldtui_big_segments_synchronized_timestamp_seconds", id=prod) or 0) > synced
+            ),
+        )
+        assert exporter.value("ldtui_collector_up", collector="api") == 0 and last_success() == frozen
+        assert exporter.value("ldtui_big_segments_store_up", id=prod) == 1
+        assert exporter.client.get("/healthz").json()["collectors"]["api"] == {
+            "up": False,
+            "lastSuccess": frozen,
+        }
+        assert faults.put("/_emulator/faults", json={"latency_ms": 0}).status_code == 200
+        exporter.wait_for(
+            "the API back", lambda: exporter.value("ldtui_collector_up", collector="api") == 1, 90
+        )
+        assert (last_success() or 0) > frozen
+    finally:
+        faults.put("/_emulator/faults", json={"latency_ms": 0})
+        faults.close()
+    log = "".join(exporter.log)
+    assert log.count("LaunchDarkly API: ") == 1 and "LaunchDarkly API answers again" in log
+    assert "Traceback" not in log
 
 
 def test_exit_codes_and_the_warning_off_loopback(tmp_path: Path) -> None:
