@@ -375,8 +375,9 @@ def test_a_scrape_during_a_hanging_store_answers_at_once(
 def test_a_scrape_while_a_store_drips_its_answers_is_answered_at_once(redis_url: str, tmp_path: Path) -> None:
     """A store that accepts the connection and answers one byte every 5 s (tests/servers.py's
     FakeRedisServer) beside a healthy one: each of its probes waits out its deadline (1 s
-    timeout + 1 s), and every scrape taken while one is in flight is answered within 100 ms;
-    the healthy store is reported all along."""
+    timeout + 1 s), and every scrape taken while one is in flight is answered within half a
+    second (one that waited on the probe would take its 2 s; the margin is for a loaded
+    machine); the healthy store is reported all along."""
     asked: list[float] = []  # when the hung store received a command (a probe in flight)
 
     def respond(command: list[bytes]) -> bytes:
@@ -414,7 +415,7 @@ def test_a_scrape_while_a_store_drips_its_answers_is_answered_at_once(redis_url:
                     break
                 assert time.monotonic() < deadline, (f"hung probes seen: {len(asked)}", down_at)
                 time.sleep(0.02)
-            assert max(seconds for _, seconds in scrapes) < 0.1, sorted(s for _, s in scrapes)[-5:]
+            assert max(seconds for _, seconds in scrapes) < 0.5, sorted(s for _, s in scrapes)[-5:]
             assert per_target(families, "ldtui_big_segments_store_up") == {prod: 1.0, "store:relay/hung": 0.0}
             judged = verdicts(families)
             assert (judged[prod], judged["store:relay/hung"]) == ("HEALTHY", "UNAVAILABLE")
