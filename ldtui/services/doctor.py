@@ -322,7 +322,7 @@ class DoctorService:
 
         found: dict[str, str] = {}
         if self.client is None:
-            self._environments_error = "no API"
+            self._environments_error = "no API to tell whose environment a prefix is"
         else:
             try:
                 projects = []
@@ -335,7 +335,7 @@ class DoctorService:
                     for env in await self.client.list_environments(project.key):
                         found[env.id] = f"{project.key}/{env.key}"
             except ApiError as exc:
-                self._environments_error = f"the API did not list environments ({exc.summary})"
+                self._environments_error = f"the API did not list the environments: {exc.summary}"
         self._environments = found
         return found
 
@@ -388,7 +388,7 @@ class DoctorService:
             found, envs, expected=target.prefix, default=default, now_ms=self.now_ms(), complete=complete
         )
         notes = [n for n in (note, self._environments_error) if n]
-        report.note = "; ".join(notes)
+        report.note = ". ".join(notes)
         return report
 
 
@@ -970,7 +970,10 @@ class DynamoDBDoctor:
                 envs = await self.service.environments()
                 wanted = [*([t.prefix] if t.prefix is not None else []), "", *envs]
                 found = await reader.metadata_for(wanted)
-                note = "the environments the API knows and no prefix were looked up (--scan reads every item)"
+                note = (
+                    "only the prefixes of the environments the API knows, and no prefix, were looked "
+                    "up; --scan reads every item"
+                )
         except StoreError as exc:
             self.add(
                 "dynamodb.prefix", judge.skip(f"the metadata could not be read: {exc.message}", exc.hint)
