@@ -954,6 +954,13 @@ class DynamoDBDoctor:
             self.add("dynamodb.prefix", judge.skip("no table is known"))
             self.add("store.writers", judge.skip("no table is known"))
             return
+        schema = next((c for c in self.checks if c.id == "dynamodb.key_schema"), None)
+        if schema is not None and schema.result == "FAIL":
+            # Reads would only bring DynamoDB's ValidationException: the SDKs cannot read it either.
+            why = "skipped: the table's key schema is not the one the SDKs read (see dynamodb.key_schema)"
+            self.add("dynamodb.prefix", judge.skip(why, "fix dynamodb.key_schema first"))
+            self.add("store.writers", judge.skip(why, "fix dynamodb.key_schema first"))
+            return
         self.say(f"{t.name}: looking for prefixes…")
         found: list[PrefixFound] = []
         complete = True
@@ -975,10 +982,13 @@ class DynamoDBDoctor:
                     "up; --scan reads every item"
                 )
         except StoreError as exc:
-            self.add(
-                "dynamodb.prefix", judge.skip(f"the metadata could not be read: {exc.message}", exc.hint)
-            )
-            self.add("store.writers", judge.skip(f"the metadata could not be read: {exc.message}", exc.hint))
+            why = f"the metadata could not be read: {exc.message}"
+            fix = exc.hint
+            if exc.code == "ValidationException":  # the key schema could not be looked at
+                why += "; the table's key schema may not be the one the SDKs read"
+                fix = fix or "compare the table's keys with namespace (S) HASH and key (S) RANGE"
+            self.add("dynamodb.prefix", judge.skip(why, fix))
+            self.add("store.writers", judge.skip(why, fix))
             return
         report = await self.service.classify(t, found, complete=complete, note=note)
         claims = bool(t.integration is not None and t.integration.status.lastSync)
