@@ -3,7 +3,8 @@ one line per check (id, PASS / WARN / FAIL / SKIP, what was found, the fix), and
 which prefix into the store.
 
 Exit codes: 0 every check PASS or SKIP, 1 any WARN, 2 any FAIL, 64 usage error, 78
-configuration error. Read-only unless ``--write-probe``.
+configuration error. Read-only unless ``--write-probe``. The API's requests together end within
+``--api-deadline`` (``DoctorService.api_deadline``).
 """
 
 from __future__ import annotations
@@ -82,7 +83,18 @@ def register(sub: Subcommands) -> None:
         metavar="S",
         help="store timeout in seconds with --store (default 3)",
     )
+    p.add_argument(
+        "--api-deadline",
+        type=setting("status", "poll_interval"),
+        metavar="SECONDS",
+        help="all requests to LaunchDarkly's API together end within SECONDS (default: 3 times "
+        "the profile's timeout); past it, the API's checks not done say so, and the stores are "
+        "still checked",
+    )
     p.set_defaults(func=run)
+
+
+API_DEADLINE_FIX = "--api-deadline SECONDS raises it"
 
 
 @dataclass(frozen=True)
@@ -100,6 +112,7 @@ class DoctorRequest:
     json: bool
     config: str | None
     profile: str | None
+    api_deadline: float | None = None
 
 
 _DIRECT_ONLY = (
@@ -140,6 +153,7 @@ def request(args: argparse.Namespace) -> DoctorRequest:
         json=args.json,
         config=args.config,
         profile=args.profile,
+        api_deadline=args.api_deadline,
     )
 
 
@@ -185,7 +199,14 @@ async def _doctor(req: DoctorRequest) -> ExitCode:
     if req.direct is None or _has_profile(cfg, req.profile):
         client = connect(cfg, req.profile)  # a profile without a token: exit 78
     try:
-        service = DoctorService(client, cfg, write_probe=req.write_probe, scan=req.scan)
+        service = DoctorService(
+            client,
+            cfg,
+            write_probe=req.write_probe,
+            scan=req.scan,
+            api_deadline=req.api_deadline,
+            api_deadline_fix=API_DEADLINE_FIX,
+        )
         checks: list[Check] = []
         if req.direct is not None:
             writer = Credentials(

@@ -464,14 +464,20 @@ class PrefixClass:
     recent: bool
     error: str | None = None
 
-    def describe(self, now_ms: int) -> str:
-        # A key name can be megabytes long: a prefix is shown cut.
+    @property
+    def shown(self) -> str:
+        """The prefix quoted, cut (a key name can be megabytes long), or ``(no prefix)``."""
         cut = self.prefix if len(self.prefix) <= 80 else self.prefix[:80] + "…"
-        shown = repr(cut) if self.prefix else "(no prefix)"
+        return repr(cut) if self.prefix else "(no prefix)"
+
+    def describe(self, now_ms: int) -> str:
+        shown = self.shown
         whose = {
-            "expected": f"this target's ({self.environment})" if self.environment else "this target's",
+            "expected": f"this target's, environment {self.environment}"
+            if self.environment
+            else "this target's",
             "environment": f"environment {self.environment}",
-            "default": "the default prefix (a Relay Proxy or SDK left at its default)",
+            "default": "the default prefix that a Relay Proxy or SDK left at its default uses",
             "orphan": "no environment the API knows",
         }[self.kind]
         if self.error:
@@ -489,7 +495,7 @@ class PrefixReport:
     expected: str | None = None
     expected_missing: bool = False
     complete: bool = True
-    note: str = ""
+    note: str = ""  # what the discovery could not do: sentences, for the reader of store.writers
 
     def of(self, kind: PrefixKind) -> list[PrefixClass]:
         return [p for p in self.prefixes if p.kind == kind]
@@ -568,9 +574,7 @@ def judge_writers(report: PrefixReport, *, integration: bool, now_ms: int) -> Ve
     recent = report.recent
     if len(recent) >= 2 and not all(p.kind in ("expected", "environment") for p in recent):
         problems.append(
-            "two writers: "
-            + ", ".join(repr(p.prefix) for p in recent)
-            + " were all written in the last ten minutes"
+            "two writers: " + ", ".join(p.shown for p in recent) + " were all written in the last ten minutes"
         )
     orphans = report.of("orphan")
     if orphans:
@@ -582,8 +586,9 @@ def judge_writers(report: PrefixReport, *, integration: bool, now_ms: int) -> Ve
     if len(report.prefixes) > 6:
         found += f"; and {len(report.prefixes) - 6} more"
     if problems:
+        # Sentences, never a parenthesis around text that holds one (a prefix, a note).
         return warn(
-            ". ".join(problems) + f" (all: {found})" + _note(report),
+            ". ".join(problems) + f". all prefixes found: {found}" + _note(report),
             "one writer per prefix: an integration writes its environment's client-side ID; stop "
             "(or re-prefix) the Relay Proxy or SDK writing the default or an unknown prefix, and "
             "remove data no environment uses",
@@ -592,7 +597,7 @@ def judge_writers(report: PrefixReport, *, integration: bool, now_ms: int) -> Ve
 
 
 def _note(report: PrefixReport) -> str:
-    return f" ({report.note})" if report.note else ""
+    return f". {report.note}" if report.note else ""
 
 
 # --- DynamoDB ----------------------------------------------------------------------------------

@@ -7,17 +7,25 @@ gathered here (through ``ldtui.stores`` and the API client); what they mean is d
 
 Read-only unless ``write_probe``: stores get only read commands and questions (INFO, CONFIG
 GET, ACL DRYRUN/GETUSER/CAT), the API only GETs, IAM only Get/List/Simulate calls.
+
+The API's calls of one service together get ``api_deadline`` seconds (default: three of the
+profile's timeouts): an API that answers nothing costs that, not every request's retries one
+after the other; what it did not answer in time says so, and the stores are checked all the
+same.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
+from ldtui.api.errors import TIMEOUT, ApiError, RequestContext
 from ldtui.core import doctor as judge
 from ldtui.core.bigsegments import DEFAULT_REDIS_PREFIX, resolve_prefix
 from ldtui.core.doctor import Check, PrefixFound, PrefixReport, Verdict
@@ -43,6 +51,34 @@ Progress = Callable[[str], None]
 # Discovery's bounds: prefixes found, and the projects whose environments are asked.
 PREFIX_LIMIT = 1000
 PROJECT_LIMIT = 200
+# The API's calls together end within this many of the profile's timeouts (one request that
+# gets no answer takes about three of them with its retries). Without a client's: 10 s each.
+API_DEADLINE_TIMEOUTS = 3
+DEFAULT_API_TIMEOUT_S = 10.0
+
+
+class ApiDeadlinePassed(ApiError):
+    """The doctor's API deadline passed: during a call (``asked``) or before it. An
+    ``ApiError``, so every caller that copes with a failing API copes with this; its text
+    names the deadline and ``fix`` (how to raise it)."""
+
+    def __init__(self, deadline: float, fix: str, *, asked: bool) -> None:
+        self.deadline = deadline
+        self.fix = fix
+        message = (
+            f"no answer within the doctor's API deadline of {deadline:g} s"
+            if asked
+            else f"not asked: the doctor's API deadline of {deadline:g} s had passed"
+        )
+        super().__init__(status=None, code=TIMEOUT, message=message, context=RequestContext("GET", "the API"))
+        self.hint = fix
+
+    @property
+    def summary(self) -> str:
+        return f"{self.message}; {self.fix}" if self.fix else self.message
+
+    def __str__(self) -> str:
+        return self.summary
 
 
 @dataclass(frozen=True)
@@ -99,6 +135,8 @@ class DoctorService:
         environ: Mapping[str, str] | None = None,
         reader_factory: Callable[[Store, str, Any], BigSegmentStoreReader] = open_reader,
         iam_factory: Callable[[DynamoDBStore], IamReader] | None = None,
+        api_deadline: float | None = None,
+        api_deadline_fix: str = "a longer timeout in the profile raises it",
     ) -> None:
         import os
 
@@ -114,9 +152,39 @@ class DoctorService:
         self.iam_factory = iam_factory
         self._environments: dict[str, str] | None = None
         self._environments_error: str | None = None
+        if api_deadline is None:
+            # The client's deadline per attempt is the profile's timeout.
+            per_request = getattr(client, "deadline", None)
+            if not isinstance(per_request, int | float) or per_request <= 0:
+                per_request = DEFAULT_API_TIMEOUT_S
+            api_deadline = API_DEADLINE_TIMEOUTS * float(per_request)
+        self.api_deadline = api_deadline
+        self.api_deadline_fix = api_deadline_fix
+        self.api_spent = 0.0  # seconds the API's calls have taken so far
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)
+
+    @contextlib.asynccontextmanager
+    async def api_window(self) -> AsyncIterator[None]:
+        """One step that asks the API, within what is left of ``api_deadline`` (the steps'
+        time adds up; the stores' does not count). ``ApiDeadlinePassed`` when none is left
+        (the step is not begun) or when the step outlasts it (it is cancelled)."""
+        left = self.api_deadline - self.api_spent
+        if left <= 0:
+            raise ApiDeadlinePassed(self.api_deadline, self.api_deadline_fix, asked=False)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        window = asyncio.timeout(left)
+        try:
+            async with window:
+                yield
+        except TimeoutError:
+            if not window.expired():
+                raise
+            raise ApiDeadlinePassed(self.api_deadline, self.api_deadline_fix, asked=True) from None
+        finally:
+            self.api_spent += loop.time() - start
 
     # --- targets ---------------------------------------------------------------------------
 
@@ -156,16 +224,17 @@ class DoctorService:
         assert self.config is not None
         status = StatusService(self.client, self.config, clock=self.clock)
         integrations = None
-        if ref is not None:
-            integrations = [
-                i
-                for i in (await self.client.list_integrations()).items
-                if (i.projectKey, i.environmentKey, i.integrationKey)
-                == (ref.project, ref.environment, ref.kind)
-            ]
-            if not integrations:
-                raise SourceError(f"no {ref.kind} integration in {ref.project}/{ref.environment}")
-        found = await status.targets(integrations)
+        async with self.api_window():
+            if ref is not None:
+                integrations = [
+                    i
+                    for i in (await self.client.list_integrations()).items
+                    if (i.projectKey, i.environmentKey, i.integrationKey)
+                    == (ref.project, ref.environment, ref.kind)
+                ]
+                if not integrations:
+                    raise SourceError(f"no {ref.kind} integration in {ref.project}/{ref.environment}")
+            found = await status.targets(integrations)
         if ref is not None:
             found = found[:1]
         return [self._target(t) for t in found]
@@ -295,14 +364,13 @@ class DoctorService:
         self, project: str, environment: str, kind: str, typed: Mapping[str, Any]
     ) -> DoctorTarget:
         """``form_target`` with the environment's client-side ID asked of the API."""
-        from ldtui.api.errors import ApiError
-
         client_side_id = None
         if self.client is not None:
             try:
-                for env in await self.client.list_environments(project):
-                    if env.key == environment:
-                        client_side_id = env.id
+                async with self.api_window():
+                    for env in await self.client.list_environments(project):
+                        if env.key == environment:
+                            client_side_id = env.id
             except ApiError:
                 pass
         return self.form_target(project, environment, kind, typed, client_side_id)
@@ -318,34 +386,41 @@ class DoctorService:
         most ``PROJECT_LIMIT`` projects); empty, with the reason kept, when it cannot tell."""
         if self._environments is not None:
             return self._environments
-        from ldtui.api.errors import ApiError
-
         found: dict[str, str] = {}
         if self.client is None:
-            self._environments_error = "no API"
+            self._environments_error = "no API to tell whose environment a prefix is"
         else:
+            projects: list[Any] = []
+            asked = 0
             try:
-                projects = []
-                async for p in self.client.iter_projects():
-                    projects.append(p)
-                    if len(projects) >= PROJECT_LIMIT:
-                        self._environments_error = f"only the first {PROJECT_LIMIT} projects were asked"
-                        break
-                for project in projects:
-                    for env in await self.client.list_environments(project.key):
-                        found[env.id] = f"{project.key}/{env.key}"
+                async with self.api_window():
+                    async for p in self.client.iter_projects():
+                        projects.append(p)
+                        if len(projects) >= PROJECT_LIMIT:
+                            self._environments_error = f"only the first {PROJECT_LIMIT} projects were asked"
+                            break
+                    for project in projects:
+                        for env in await self.client.list_environments(project.key):
+                            found[env.id] = f"{project.key}/{env.key}"
+                        asked += 1
+            except ApiDeadlinePassed as exc:
+                # What was listed in time still names its prefixes.
+                if asked:
+                    done = f"the environments of {asked} of {len(projects)} projects were listed, not all"
+                else:
+                    done = "the environments were not listed"
+                self._environments_error = f"{done}: {exc.summary}"
             except ApiError as exc:
-                self._environments_error = f"the API did not list environments ({exc.summary})"
+                self._environments_error = f"the API did not list the environments: {exc.summary}"
         self._environments = found
         return found
 
     async def outbound(self) -> Check:
-        from ldtui.api.errors import ApiError
-
         if self.client is None:
             return judge.judge_outbound(None, "no API").check("network.outbound", "launchdarkly")
         try:
-            ips = await self.client.public_ip_list()
+            async with self.api_window():
+                ips = await self.client.public_ip_list()
         except ApiError as exc:
             return judge.judge_outbound(None, exc.summary).check("network.outbound", "launchdarkly")
         return judge.judge_outbound(list(ips.outboundAddresses)).check("network.outbound", "launchdarkly")
@@ -388,7 +463,7 @@ class DoctorService:
             found, envs, expected=target.prefix, default=default, now_ms=self.now_ms(), complete=complete
         )
         notes = [n for n in (note, self._environments_error) if n]
-        report.note = "; ".join(notes)
+        report.note = ". ".join(notes)
         return report
 
 
@@ -954,6 +1029,13 @@ class DynamoDBDoctor:
             self.add("dynamodb.prefix", judge.skip("no table is known"))
             self.add("store.writers", judge.skip("no table is known"))
             return
+        schema = next((c for c in self.checks if c.id == "dynamodb.key_schema"), None)
+        if schema is not None and schema.result == "FAIL":
+            # Reads would only bring DynamoDB's ValidationException: the SDKs cannot read it either.
+            why = "skipped: the table's key schema is not the one the SDKs read (see dynamodb.key_schema)"
+            self.add("dynamodb.prefix", judge.skip(why, "fix dynamodb.key_schema first"))
+            self.add("store.writers", judge.skip(why, "fix dynamodb.key_schema first"))
+            return
         self.say(f"{t.name}: looking for prefixes…")
         found: list[PrefixFound] = []
         complete = True
@@ -970,12 +1052,18 @@ class DynamoDBDoctor:
                 envs = await self.service.environments()
                 wanted = [*([t.prefix] if t.prefix is not None else []), "", *envs]
                 found = await reader.metadata_for(wanted)
-                note = "the environments the API knows and no prefix were looked up (--scan reads every item)"
+                note = (
+                    "only the prefixes of the environments the API knows, and no prefix, were looked "
+                    "up; --scan reads every item"
+                )
         except StoreError as exc:
-            self.add(
-                "dynamodb.prefix", judge.skip(f"the metadata could not be read: {exc.message}", exc.hint)
-            )
-            self.add("store.writers", judge.skip(f"the metadata could not be read: {exc.message}", exc.hint))
+            why = f"the metadata could not be read: {exc.message}"
+            fix = exc.hint
+            if exc.code == "ValidationException":  # the key schema could not be looked at
+                why += "; the table's key schema may not be the one the SDKs read"
+                fix = fix or "compare the table's keys with namespace (S) HASH and key (S) RANGE"
+            self.add("dynamodb.prefix", judge.skip(why, fix))
+            self.add("store.writers", judge.skip(why, fix))
             return
         report = await self.service.classify(t, found, complete=complete, note=note)
         claims = bool(t.integration is not None and t.integration.status.lastSync)

@@ -8,9 +8,11 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import jsonschema
 import pytest
 
@@ -65,10 +67,10 @@ def acl_redis(own_redis: RedisServer) -> RedisServer:
     return own_redis
 
 
-def write_config(tmp_path: Path, base_url: str, redis: RedisServer) -> Path:
+def write_config(tmp_path: Path, base_url: str, redis: RedisServer, *, api_timeout: float = 3) -> Path:
     path = tmp_path / "config.toml"
     path.write_text(
-        f'profile = "t"\n[profiles.t]\nbase_url = "{base_url}"\ntoken_env = "T_TOKEN"\ntimeout = 3\n'
+        f'profile = "t"\n[profiles.t]\nbase_url = "{base_url}"\ntoken_env = "T_TOKEN"\ntimeout = {api_timeout}\n'
         f'[stores."default/production"]\ntype = "redis"\nurl = "redis://ldreader@127.0.0.1:{redis.port}/0"\n'
         'password_env = "READER_PW"\nwriter_username = "ldwriter"\nwriter_password_env = "WRITER_PW"\n'
         'admin_username = "ldadmin"\nadmin_password_env = "ADMIN_PW"\ntimeout = 2\n'
@@ -152,6 +154,58 @@ def test_an_api_that_refuses_still_checks_the_configured_stores(
     assert "api-wrong-token" not in run.stdout + run.stderr
 
 
+def set_latency(base_url: str, latency_ms: int) -> None:
+    """Every API answer ``latency_ms`` late (the emulator's fault; its control route is never
+    delayed), read back before the test goes on."""
+    with httpx.Client(base_url=base_url, headers={"Authorization": DEFAULT_TOKEN}, timeout=10) as c:
+        assert c.put("/_emulator/faults", json={"latency_ms": latency_ms}).status_code == 200
+        assert c.get("/_emulator/faults").json()["latency_ms"] == latency_ms
+
+
+# Past the API's deadline: the interpreter's start, the Redis checks, the report.
+MARGIN_S = 6.0
+
+
+@pytest.mark.parametrize(("flags", "deadline"), [([], 3.0), (["--api-deadline", "1.5"], 1.5)])
+def test_a_slow_api_costs_the_api_deadline_and_the_stores_are_still_checked(
+    served_emulator: Any, acl_redis: RedisServer, tmp_path: Path, flags: list[str], deadline: float
+) -> None:
+    """QA: an API answering every request 20 s late made the doctor wait 64 s (each request's
+    three attempts, one request after the other). Here the profile's timeout is 1 s and every
+    answer comes 4 s late: the three API steps would take some 14 s; together they get the
+    deadline, three timeouts by default or --api-deadline. What the API did not answer says so,
+    naming the deadline and the flag; the configured store is checked all the same."""
+    config = write_config(tmp_path, served_emulator.base_url, acl_redis, api_timeout=1)
+    set_latency(served_emulator.base_url, 4000)
+    try:
+        started = time.monotonic()
+        run = run_doctor(config, "--json", *flags, home=tmp_path)
+        elapsed = time.monotonic() - started
+    finally:
+        set_latency(served_emulator.base_url, 0)
+    document = json.loads(run.stdout)
+    jsonschema.validate(document, SCHEMA)
+    assert elapsed < deadline + MARGIN_S, (elapsed, run.stderr)
+    assert run.returncode == document["exitCode"] == 2
+    checks = {(c["target"], c["id"]): c for c in document["checks"]}
+    named = f"the doctor's API deadline of {deadline:g} s"
+    listing = checks[("launchdarkly", "api.integration")]
+    assert listing["result"] == "FAIL" and named in listing["found"], listing
+    assert listing["fix"] == "--api-deadline SECONDS raises it"
+    outbound = checks[("launchdarkly", "network.outbound")]
+    assert outbound["result"] == "SKIP", outbound
+    assert named in outbound["found"] and "--api-deadline" in outbound["found"]
+    store = "stores.default/production"
+    assert checks[(store, "redis.reachable")]["result"] == "PASS"
+    assert checks[(store, "redis.reader_acl")]["result"] == "PASS"
+    writers = checks[(store, "store.writers")]
+    assert "the environments were not listed" in writers["found"] and named in writers["found"], writers
+    assert {i for t, i in checks if t == store} == {
+        i for i in CHECK_IDS if i.startswith("redis.") or i in ("api.integration", "store.writers")
+    }
+    assert "Traceback" not in run.stderr
+
+
 def test_write_probe_text_output_holds_no_secret(
     served_emulator: Any, emulator_state: Any, acl_redis: RedisServer, tmp_path: Path
 ) -> None:
@@ -222,6 +276,7 @@ def test_a_healthy_direct_store_exits_zero_or_one(own_redis: RedisServer, tmp_pa
         (["--store", "redis", "--redis-url", "http://x"], "--redis-url"),
         (["--store", "redis", "--integration", "a/b/redis"], "one target"),
         (["--table", "t"], "--table"),
+        (["--api-deadline", "0"], "--api-deadline"),
         (
             [
                 "--store",

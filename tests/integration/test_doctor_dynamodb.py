@@ -151,10 +151,19 @@ async def test_a_wrong_key_schema_fails(moto_server: MotoServer, iam: Any) -> No
         BillingMode="PAY_PER_REQUEST",
     )
     arn = make_role(iam, table_arn(moto_server, name), trust_policy=trust())
-    checks = await doctor(moto_server, name, arn)
+    recorder = Recorder()
+    checks = await doctor(moto_server, name, arn, recorder=recorder)
     assert checks["dynamodb.key_schema"].result == "FAIL"
     assert "partition key 'id'" in checks["dynamodb.key_schema"].found
     assert checks["dynamodb.table"].result == "PASS"
+    # The prefix checks point at the key schema, not at DynamoDB's ValidationException.
+    for check_id in ("dynamodb.prefix", "store.writers"):
+        check = checks[check_id]
+        assert check.result == "SKIP", check
+        assert check.found == (
+            "skipped: the table's key schema is not the one the SDKs read (see dynamodb.key_schema)"
+        )
+    assert not {"GetItem", "BatchGetItem", "Query"} & set(recorder.operations)
 
 
 async def test_a_missing_table_fails(moto_server: MotoServer) -> None:

@@ -251,6 +251,55 @@ def test_a_huge_prefix_is_shown_cut() -> None:
     assert len(d.judge_writers(report, integration=False, now_ms=NOW).found) < 1000
 
 
+def _depth(text: str) -> int:
+    """How deep parentheses nest in ``text``."""
+    depth = deepest = 0
+    for c in text:
+        depth += {"(": 1, ")": -1}.get(c, 0)
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def test_the_writers_message_never_nests_parentheses_and_keeps_every_fact() -> None:
+    """DynamoDB's store.writers with every part it can say (two writers, the default prefix, an
+    orphan, this target's, the discovery's notes): sentences, one level of parentheses at most."""
+    found = [
+        PrefixFound("", NOW - 2_000),
+        PrefixFound("env-a", NOW - 1_000),
+        PrefixFound("orphan-7", NOW - 3 * 86_400_000),
+    ]
+    report = d.classify_prefixes(found, {"env-a": "p/a"}, expected="env-a", default="", now_ms=NOW)
+    report.note = (
+        "only the prefixes of the environments the API knows, and no prefix, were looked up; "
+        "--scan reads every item. only the first 200 projects were asked"
+    )
+    writers = d.judge_writers(report, integration=True, now_ms=NOW)
+    assert writers.result == "WARN"
+    assert _depth(writers.found) <= 1, writers.found
+    for fact in (
+        "two writers: (no prefix), 'env-a' were all written in the last ten minutes",
+        "prefix with no environment: 'orphan-7': no environment the API knows, written 3d ago",
+        "(no prefix): the default prefix that a Relay Proxy or SDK left at its default uses, written 2s ago",
+        "'env-a': this target's, environment p/a, written 1s ago",
+        "all prefixes found: ",
+        "--scan reads every item",
+        "only the first 200 projects were asked",
+    ):
+        assert fact in writers.found, (fact, writers.found)
+    passed = d.judge_writers(
+        d.classify_prefixes(found[1:2], {"env-a": "p/a"}, expected="env-a", default="", now_ms=NOW),
+        integration=True,
+        now_ms=NOW,
+    )
+    assert passed.result == "PASS" and _depth(passed.found) <= 1
+    many = [PrefixFound(f"orphan-{i}", NOW - 86_400_000) for i in range(9)]
+    crowded = d.classify_prefixes(many, {}, expected=None, default="", now_ms=NOW)
+    crowded.note = "the scan stopped at 9 prefixes"
+    verdict = d.judge_writers(crowded, integration=False, now_ms=NOW)
+    assert _depth(verdict.found) <= 1 and "; and 3 more" in verdict.found
+    assert verdict.found.endswith(". the scan stopped at 9 prefixes")
+
+
 def test_two_environments_sharing_a_store_is_not_two_writers() -> None:
     found = [PrefixFound("env-a", NOW - 5_000), PrefixFound("env-b", NOW - 5_000)]
     report = d.classify_prefixes(
