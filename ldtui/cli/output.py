@@ -3,6 +3,7 @@ message may quote a file name, a key or a server's text)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import queue
@@ -28,6 +29,21 @@ def say_config_error(exc: ConfigError) -> None:
 
 def note(prog: str, message: object) -> None:
     print(f"{prog}: {literal(message)}", file=sys.stderr)  # safe-text: prog is a command's own name
+
+
+# How long a wait for the writing thread goes before it looks whether the caller was cancelled.
+_POLL_S = 0.05
+
+
+def _stop_if_cancelled() -> None:
+    """Raise CancelledError when the running asyncio task is being cancelled (the first
+    Ctrl+C under ``asyncio.run``, which then ends the run as KeyboardInterrupt)."""
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # no event loop in this thread
+        return
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 class OutputThread:
@@ -108,15 +124,28 @@ class OutputThread:
     def write(self, text: str) -> int:
         self._raise()
         if text:
-            self._queue.put(text.encode(self._encoding, self._errors))
+            self._wait_to_put(text.encode(self._encoding, self._errors))
         return len(text)
 
     def close(self) -> None:
         """Every chunk written; the stream's first error raised."""
         if self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join()
+            self._wait_to_put(None)
+            while self._thread.is_alive():
+                self._thread.join(_POLL_S)
+                _stop_if_cancelled()
         self._raise()
+
+    def _wait_to_put(self, chunk: bytes | None) -> None:
+        # In short waits: Ctrl+C under asyncio.run only cancels the running task (its handler
+        # does not raise), so a wait on a reader that stopped reading (``| less``) must look.
+        while True:
+            try:
+                self._queue.put(chunk, timeout=_POLL_S)
+                return
+            except queue.Full:
+                _stop_if_cancelled()
+                self._raise()
 
     def __enter__(self) -> OutputThread:
         return self
