@@ -519,3 +519,29 @@ def test_ctrl_c_ends_a_bulk_run_whose_reader_stopped_reading(
     stderr = err.read().decode()
     assert code == 130, stderr
     assert "Traceback" not in stderr, stderr
+
+
+@pytest.mark.parametrize("fmt", ["--jsonl", "--json", "--csv", ""])
+def test_a_full_disk_is_a_message_not_a_traceback(
+    redis_server: RedisServer, tmp_path: Path, fmt: str
+) -> None:
+    redis_server.client().flushall()
+    keys = tmp_path / "keys.txt"
+    keys.write_text("".join(f"user-{i}\n" for i in range(20_000)), encoding="utf-8")
+    with open("/dev/full", "wb") as full:
+        run = subprocess.run(
+            _bulk_argv(redis_server, keys, fmt), stdout=full, stderr=subprocess.PIPE, timeout=120
+        )
+    stderr = run.stderr.decode()
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr, stderr
+    assert run.returncode == 69, stderr
+    assert "cannot write the output" in stderr and "No space left on device" in stderr, stderr
+
+
+def test_one_context_to_a_full_disk_is_a_message_not_a_traceback(redis_server: RedisServer) -> None:
+    argv = [sys.executable, "-m", "ldtui", "inspect", "--store", "redis", "--redis-url", redis_server.url]
+    argv += ["--segment", "seg=1", *(f"--segment=s{i}=1" for i in range(300)), "alice"]  # a long table
+    with open("/dev/full", "wb") as full:
+        run = subprocess.run(argv, stdout=full, stderr=subprocess.PIPE, timeout=60)
+    stderr = run.stderr.decode()
+    assert run.returncode == 69 and "cannot write the output" in stderr and "Traceback" not in stderr, stderr
