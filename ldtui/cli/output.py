@@ -54,8 +54,9 @@ class OutputThread:
     At most ``depth`` chunks wait to be written (a chunk is one window of results: memory stays
     flat). The first error the stream raises (a closed pipe, a full disk) is raised again by
     the next ``write``, or by ``close``, which waits until every chunk is written. Use it as a
-    context manager: leaving on an exception (Ctrl+C) drops what is queued and does not wait
-    for a reader that has stopped reading; the exception goes on.
+    context manager: leaving on an error of the caller's (a store lost mid-run) writes what is
+    queued first; leaving on an interrupt (Ctrl+C, a cancelled task) or after the stream failed
+    drops it and does not wait for a reader that has stopped reading; the exception goes on.
 
     Given a file descriptor, the thread writes with ``os.write``, never through the stream's
     buffered object, whose lock a thread left blocked would hold at interpreter exit.
@@ -73,6 +74,7 @@ class OutputThread:
         self._encoding, self._errors = encoding, errors
         self._queue: queue.Queue[bytes | None] = queue.Queue(depth)
         self._error: BaseException | None = None
+        self._failed = False  # the stream raised (its error may have been raised already)
         self._dropping = False
         self._thread = threading.Thread(target=self._run, name="ldtui-output", daemon=True)
         self._thread.start()
@@ -110,11 +112,11 @@ class OutputThread:
 
     def _run(self) -> None:
         while (chunk := self._queue.get()) is not None:
-            if self._error is None and not self._dropping:  # after an error: dropped, never blocks
+            if not self._failed and not self._dropping:  # after an error: dropped, never blocks
                 try:
                     self._put(chunk)
                 except BaseException as exc:  # noqa: BLE001 (raised again in the caller's thread)
-                    self._error = exc
+                    self._error, self._failed = exc, True
 
     def _raise(self) -> None:
         if self._error is not None:
@@ -151,7 +153,9 @@ class OutputThread:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
-        if kind is None:
+        if kind is None or (issubclass(kind, Exception) and not self._failed):
+            # Done, or an error of the run (a store lost mid-run): what came before is
+            # written, as a direct write would have written it; then the error goes on.
             self.close()
             return
         self._dropping = True
