@@ -334,6 +334,7 @@ async def _report(
     from ldtui.cli.output import error, note
     from ldtui.core.reports import CsvReport, JsonLinesReport, JsonReport
     from ldtui.services.inspect import CROSS_CHECK_CONTEXTS
+    from ldtui.stores.base import StoreError, StoreUnavailable
 
     if req.json:
         writer: Any = JsonReport(write, report.store)
@@ -347,19 +348,30 @@ async def _report(
     table: TextTable | None = None
     disagreements = 0
     checked = False
-    async for window in report.windows:
-        if not checked and total <= CROSS_CHECK_CONTEXTS:
-            # A handful of contexts, and an API at hand: LaunchDarkly's own word beside the store's.
-            disagreements = await inspector.cross_check(window)
-            checked = True
-        if writer is not None:
-            writer.results(window)
-        elif total == 1:
-            first += window  # one context: explained in full below
-        else:
-            if table is None:
-                table = TextTable(report, window)
-            write(table.rows(window))
+    try:
+        async for window in report.windows:
+            if not checked and total <= CROSS_CHECK_CONTEXTS:
+                # A handful of contexts, and an API at hand: LaunchDarkly's own word beside the store's.
+                disagreements = await inspector.cross_check(window)
+                checked = True
+            if writer is not None:
+                writer.results(window)
+            elif total == 1:
+                first += window  # one context: explained in full below
+            else:
+                if table is None:
+                    table = TextTable(report, window)
+                write(table.rows(window))
+    except StoreError as exc:
+        if not req.json:
+            raise
+        # The store failed mid-run: the document begun is still one document, closed with
+        # the error and the tally of what was written.
+        message = f"store unavailable: {exc}" if isinstance(exc, StoreUnavailable) else str(exc)
+        writer.end(report.segments, report.tally, error=message)
+        written()
+        error(PROG, message)
+        return ExitCode.CRITICAL
     if writer is not None:
         writer.end(report.segments, report.tally)
     elif total == 1 and first:

@@ -545,3 +545,46 @@ def test_one_context_to_a_full_disk_is_a_message_not_a_traceback(redis_server: R
         run = subprocess.run(argv, stdout=full, stderr=subprocess.PIPE, timeout=60)
     stderr = run.stderr.decode()
     assert run.returncode == 69 and "cannot write the output" in stderr and "Traceback" not in stderr, stderr
+
+
+def test_a_store_lost_mid_run_still_ends_one_json_document(tmp_path: Path) -> None:
+    """``--json`` is one document: when the store fails after some windows were written, the
+    document is closed with the error and the tally so far (not left open, nor followed by a
+    second document), and the exit code is 2."""
+    from tests.servers import FakeRedisServer
+
+    answered = 0
+
+    def respond(args: list[bytes]) -> bytes:
+        nonlocal answered
+        command = args[0].upper()
+        if command == b"TYPE":
+            return b"+string\r\n" if args[1].endswith(b"synchronized_on") else b"+none\r\n"
+        if command == b"GETRANGE":
+            return (
+                b"$13\r\n%d\r\n" % int(time.time() * 1000)
+                if args[1].endswith(b"synchronized_on")
+                else b"$0\r\n\r\n"
+            )
+        if command == b"SRANDMEMBER":
+            answered += 1
+            if answered > 2 * 40_000:  # two windows of 20,000 contexts answered, then it reloads
+                return b"-LOADING Redis is loading the dataset in memory\r\n"
+            return b"*0\r\n"
+        return b"+OK\r\n"
+
+    server = FakeRedisServer(respond).start()
+    try:
+        keys = tmp_path / "keys.txt"
+        keys.write_text("".join(f"user-{i}\n" for i in range(100_000)), encoding="utf-8")
+        run = ldtui(
+            "inspect", "--store", "redis", "--redis-url", server.url, "--segment", "seg=1",
+            "--keys-file", str(keys), "--json",
+        )  # fmt: skip
+    finally:
+        server.stop()
+    assert run.returncode == 2, run.stderr
+    document = json.loads(run.stdout)  # one document, whole
+    assert len(document["contexts"]) >= 20_000 and "loading" in document["error"].lower()
+    assert document["tally"]["contexts"] == len(document["contexts"])
+    assert "loading" in run.stderr.lower()
