@@ -331,6 +331,7 @@ async def _report(
 ) -> ExitCode:
     """The results through ``write`` in the chosen format; ``written`` once all of it is
     out; then the counts, notes and the exit code."""
+    from ldtui.api.errors import ApiError
     from ldtui.cli.output import error, note
     from ldtui.core.reports import CsvReport, JsonLinesReport, JsonReport
     from ldtui.services.inspect import CROSS_CHECK_CONTEXTS
@@ -362,11 +363,11 @@ async def _report(
                 if table is None:
                     table = TextTable(report, window)
                 write(table.rows(window))
-    except StoreError as exc:
+    except (StoreError, ApiError) as exc:
         if not req.json:
             raise
-        # The store failed mid-run: the document begun is still one document, closed with
-        # the error and the tally of what was written.
+        # The store (or the API resolving a segment) failed mid-run: the document begun is
+        # still one document, closed with the error and the tally of what was written.
         message = f"store unavailable: {exc}" if isinstance(exc, StoreUnavailable) else str(exc)
         writer.end(report.segments, report.tally, error=message)
         written()
