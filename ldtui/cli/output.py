@@ -153,10 +153,15 @@ class OutputThread:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
-        if kind is None or (issubclass(kind, Exception) and not self._failed):
-            # Done, or an error of the run (a store lost mid-run): what came before is
-            # written, as a direct write would have written it; then the error goes on.
+        if kind is None:
             self.close()
+            return
+        if issubclass(kind, Exception) and not self._failed:
+            # An error of the run (a store lost mid-run): what came before is written, as a
+            # direct write would have written it; then the run's error goes on (the stream's
+            # own, if it fails meanwhile, is the lesser news).
+            with contextlib.suppress(Exception):
+                self.close()
             return
         self._dropping = True
         with contextlib.suppress(queue.Full):

@@ -159,3 +159,29 @@ def test_leaving_on_the_streams_own_error_writes_nothing_more() -> None:
             out.write("x" * 100)
     assert raised.value is stream.error
     assert stream.writes == 2  # the failed write, and no other after it
+
+
+class FailsSecond(Stalled):
+    """Holds its first write until released, then fails the next one."""
+
+    def write(self, b: object) -> int:
+        if self.data:
+            raise OSError(28, "No space left on device")
+        return super().write(b)
+
+
+def test_the_runs_error_goes_on_when_the_stream_fails_while_draining() -> None:
+    stream = FailsSecond()
+
+    class Released(OutputThread):
+        def close(self) -> None:  # the stream goes on only once the run has failed
+            stream.release.set()
+            super().close()
+
+    out = Released(stream, depth=8)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="store unavailable"), out:
+        out.write("first\n")
+        wait_for(stream.entered.is_set, "the first write")
+        out.write("second\n")  # fails in the thread while the caller drains
+        raise ValueError("store unavailable")
+    assert stream.data == b"first\n"
