@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import sys
@@ -248,6 +249,10 @@ async def _inspect(req: InspectRequest) -> ExitCode:
             return ExitCode.CRITICAL
         try:
             return await _lookup(req, inspector, source)
+        except OutputError as exc:
+            error(PROG, f"cannot write the output: {exc}")
+            _discard_stdout()
+            return ExitCode.UNAVAILABLE
         except StoreUnavailable as exc:
             return _unavailable(req, inspector.kind, inspector.prefix, str(exc))
         except (StoreError, ApiError) as exc:
@@ -258,6 +263,35 @@ async def _inspect(req: InspectRequest) -> ExitCode:
     finally:
         if source is not None:
             source.close()
+
+
+class OutputError(Exception):
+    """stdout could not be written (a full disk, an I/O error); a closed pipe is not one (it
+    is a quiet exit 141)."""
+
+
+def _guarded(call: Callable[..., Any]) -> Callable[..., Any]:
+    """``call`` (a write or a flush of stdout) raising OutputError for what the stream raised."""
+
+    def guarded(*args: Any) -> Any:
+        try:
+            return call(*args)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise OutputError(exc.strerror or str(exc)) from None
+
+    return guarded
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null: what its buffer still holds cannot fail again at exit."""
+    import os
+
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _terminal_write(text: str) -> int:
@@ -275,14 +309,15 @@ async def _lookup(req: InspectRequest, inspector: Any, source: Any) -> ExitCode:
     keys = source if source is not None else req.keys
     total = source.count if source is not None else len(req.keys)
     report = await inspector.report_stream(keys, kind=req.kind, discover=req.discover, total=total)
+    flush = _guarded(sys.stdout.flush)
     if req.csv and sys.stdout.isatty():
         write: Callable[[str], object] = _terminal_write  # a terminal gets CSV's keys spelled out
-        return await _report(req, inspector, report, total, write)
+        return await _report(req, inspector, report, total, _guarded(write), flush)
     output = OutputThread.for_text(sys.stdout) if req.json or req.jsonl or req.csv else None
     if output is None:
-        return await _report(req, inspector, report, total, sys.stdout.write)
+        return await _report(req, inspector, report, total, _guarded(sys.stdout.write), flush)
     with output:  # a document to a file or a pipe: written by a thread, beside the lookup
-        code = await _report(req, inspector, report, total, output.write, output.close)
+        code = await _report(req, inspector, report, total, _guarded(output.write), _guarded(output.close))
     return code
 
 
@@ -292,13 +327,15 @@ async def _report(
     report: Any,
     total: int,
     write: Callable[[str], object],
-    written: Callable[[], None] | None = None,
+    written: Callable[[], object],
 ) -> ExitCode:
     """The results through ``write`` in the chosen format; ``written`` once all of it is
     out; then the counts, notes and the exit code."""
+    from ldtui.api.errors import ApiError
     from ldtui.cli.output import error, note
     from ldtui.core.reports import CsvReport, JsonLinesReport, JsonReport
     from ldtui.services.inspect import CROSS_CHECK_CONTEXTS
+    from ldtui.stores.base import StoreError, StoreUnavailable
 
     if req.json:
         writer: Any = JsonReport(write, report.store)
@@ -312,19 +349,30 @@ async def _report(
     table: TextTable | None = None
     disagreements = 0
     checked = False
-    async for window in report.windows:
-        if not checked and total <= CROSS_CHECK_CONTEXTS:
-            # A handful of contexts, and an API at hand: LaunchDarkly's own word beside the store's.
-            disagreements = await inspector.cross_check(window)
-            checked = True
-        if writer is not None:
-            writer.results(window)
-        elif total == 1:
-            first += window  # one context: explained in full below
-        else:
-            if table is None:
-                table = TextTable(report, window)
-            write(table.rows(window))
+    try:
+        async for window in report.windows:
+            if not checked and total <= CROSS_CHECK_CONTEXTS:
+                # A handful of contexts, and an API at hand: LaunchDarkly's own word beside the store's.
+                disagreements = await inspector.cross_check(window)
+                checked = True
+            if writer is not None:
+                writer.results(window)
+            elif total == 1:
+                first += window  # one context: explained in full below
+            else:
+                if table is None:
+                    table = TextTable(report, window)
+                write(table.rows(window))
+    except (StoreError, ApiError) as exc:
+        if not req.json:
+            raise
+        # The store (or the API resolving a segment) failed mid-run: the document begun is
+        # still one document, closed with the error and the tally of what was written.
+        message = f"store unavailable: {exc}" if isinstance(exc, StoreUnavailable) else str(exc)
+        writer.end(report.segments, report.tally, error=message)
+        written()
+        error(PROG, message)
+        return ExitCode.CRITICAL
     if writer is not None:
         writer.end(report.segments, report.tally)
     elif total == 1 and first:
@@ -333,10 +381,10 @@ async def _report(
         single = InspectionReport(
             report.kind, report.prefix, report.state, first, report.segments, report.tally
         )
-        print(text_report(single, int(time.time() * 1000)))
+        write(text_report(single, int(time.time() * 1000)) + "\n")
     elif table is not None:
         write(table.footer(report.tally))
-    (written or sys.stdout.flush)()
+    written()
     if not req.json and total > 1:
         note(PROG, counts_line(report.tally))
     for info in report.unresolved:

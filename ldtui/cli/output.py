@@ -3,6 +3,7 @@ message may quote a file name, a key or a server's text)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import queue
@@ -30,6 +31,21 @@ def note(prog: str, message: object) -> None:
     print(f"{prog}: {literal(message)}", file=sys.stderr)  # safe-text: prog is a command's own name
 
 
+# How long a wait for the writing thread goes before it looks whether the caller was cancelled.
+_POLL_S = 0.05
+
+
+def _stop_if_cancelled() -> None:
+    """Raise CancelledError when the running asyncio task is being cancelled (the first
+    Ctrl+C under ``asyncio.run``, which then ends the run as KeyboardInterrupt)."""
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # no event loop in this thread
+        return
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 class OutputThread:
     """Text for a stream, written by a thread: the kernel's copy of a bulk lookup's output (a
     quarter of a gigabyte for a million contexts in JSON Lines) runs beside the lookup rather
@@ -38,8 +54,9 @@ class OutputThread:
     At most ``depth`` chunks wait to be written (a chunk is one window of results: memory stays
     flat). The first error the stream raises (a closed pipe, a full disk) is raised again by
     the next ``write``, or by ``close``, which waits until every chunk is written. Use it as a
-    context manager: leaving on an exception (Ctrl+C) drops what is queued and does not wait
-    for a reader that has stopped reading; the exception goes on.
+    context manager: leaving on an error of the caller's (a store lost mid-run) writes what is
+    queued first; leaving on an interrupt (Ctrl+C, a cancelled task) or after the stream failed
+    drops it and does not wait for a reader that has stopped reading; the exception goes on.
 
     Given a file descriptor, the thread writes with ``os.write``, never through the stream's
     buffered object, whose lock a thread left blocked would hold at interpreter exit.
@@ -57,6 +74,7 @@ class OutputThread:
         self._encoding, self._errors = encoding, errors
         self._queue: queue.Queue[bytes | None] = queue.Queue(depth)
         self._error: BaseException | None = None
+        self._failed = False  # the stream raised (its error may have been raised already)
         self._dropping = False
         self._thread = threading.Thread(target=self._run, name="ldtui-output", daemon=True)
         self._thread.start()
@@ -94,11 +112,11 @@ class OutputThread:
 
     def _run(self) -> None:
         while (chunk := self._queue.get()) is not None:
-            if self._error is None and not self._dropping:  # after an error: dropped, never blocks
+            if not self._failed and not self._dropping:  # after an error: dropped, never blocks
                 try:
                     self._put(chunk)
                 except BaseException as exc:  # noqa: BLE001 (raised again in the caller's thread)
-                    self._error = exc
+                    self._error, self._failed = exc, True
 
     def _raise(self) -> None:
         if self._error is not None:
@@ -108,15 +126,28 @@ class OutputThread:
     def write(self, text: str) -> int:
         self._raise()
         if text:
-            self._queue.put(text.encode(self._encoding, self._errors))
+            self._wait_to_put(text.encode(self._encoding, self._errors))
         return len(text)
 
     def close(self) -> None:
         """Every chunk written; the stream's first error raised."""
         if self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join()
+            self._wait_to_put(None)
+            while self._thread.is_alive():
+                self._thread.join(_POLL_S)
+                _stop_if_cancelled()
         self._raise()
+
+    def _wait_to_put(self, chunk: bytes | None) -> None:
+        # In short waits: Ctrl+C under asyncio.run only cancels the running task (its handler
+        # does not raise), so a wait on a reader that stopped reading (``| less``) must look.
+        while True:
+            try:
+                self._queue.put(chunk, timeout=_POLL_S)
+                return
+            except queue.Full:
+                _stop_if_cancelled()
+                self._raise()
 
     def __enter__(self) -> OutputThread:
         return self
@@ -124,6 +155,13 @@ class OutputThread:
     def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
         if kind is None:
             self.close()
+            return
+        if issubclass(kind, Exception) and not self._failed:
+            # An error of the run (a store lost mid-run): what came before is written, as a
+            # direct write would have written it; then the run's error goes on (the stream's
+            # own, if it fails meanwhile, is the lesser news).
+            with contextlib.suppress(Exception):
+                self.close()
             return
         self._dropping = True
         with contextlib.suppress(queue.Full):

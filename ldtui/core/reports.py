@@ -108,8 +108,12 @@ class JsonReport:
         self._write(text[:-2] if self._first else ", " + text[:-2])
         self._first = False
 
-    def end(self, segments: Mapping[str, SegmentInfo], tally: Tally) -> None:
+    def end(self, segments: Mapping[str, SegmentInfo], tally: Tally, error: str | None = None) -> None:
+        """The document's tail; with ``error`` (the store failed mid-run) the contexts before
+        it are all the document holds, and the error says why."""
         tail = {"segmentGenerations": segment_generations(segments), "tally": tally.to_json()}
+        if error is not None:
+            tail = {"error": error, **tail}
         self._write("], " + json.dumps(tail, ensure_ascii=True)[1:] + "\n")
 
 

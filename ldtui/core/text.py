@@ -33,7 +33,14 @@ def literal(text: object) -> str:
         return shown
     if not any(category(c) == "Cn" for c in shown if c > "\x7f"):
         return shown
-    return "".join(f"\\u{ord(c):04x}" if c > "\x7f" and category(c) == "Cn" else c for c in shown)
+    return "".join(_spelled(c) if c > "\x7f" and category(c) == "Cn" else c for c in shown)
+
+
+def _spelled(c: str) -> str:
+    """A code point as Python spells it in a string: past U+FFFF, eight digits
+    (``\\ue0080`` would read as U+E008 and a ``0``)."""
+    n = ord(c)
+    return f"\\u{n:04x}" if n <= 0xFFFF else f"\\U{n:08x}"
 
 
 def relative_age(then_ms: int | None, now_ms: int) -> str:

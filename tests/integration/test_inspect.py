@@ -453,3 +453,138 @@ def test_an_unknown_segment_gets_a_row_and_exit_1(emulated: Any) -> None:
     assert text.returncode == 1
     row = next(line for line in text.stdout.splitlines() if line.startswith("no-such-seg"))
     assert "unknown-segment" in row and "no segment 'no-such-seg'" in row
+
+
+def _bulk_argv(redis_server: RedisServer, keys: Path, fmt: str) -> list[str]:
+    return [
+        sys.executable, "-m", "ldtui", "inspect", "--store", "redis", "--redis-url", redis_server.url,
+        "--segment", "seg=1", "--keys-file", str(keys), *([fmt] if fmt else []),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("fmt", ["--jsonl", "--json", "--csv", ""])
+def test_ctrl_c_ends_a_bulk_run_whose_reader_stopped_reading(
+    redis_server: RedisServer, tmp_path: Path, fmt: str
+) -> None:
+    """``ldtui inspect … | less``, then Ctrl+C: less ignores it and stops reading, ldtui
+    must still exit at once (130), not when the pager quits."""
+    import fcntl
+    import signal
+    import termios
+
+    redis_server.client().flushall()
+    keys = tmp_path / "keys.txt"
+    keys.write_text("".join(f"user-{i}\n" for i in range(300_000)), encoding="utf-8")
+    read_end, write_end = os.pipe()
+    err = (tmp_path / "stderr").open("w+b")
+    proc = subprocess.Popen(
+        _bulk_argv(redis_server, keys, fmt),
+        stdout=write_end,
+        stderr=err,
+        # As a shell's foreground job: SIGINT not ignored, whatever the test runner's is.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
+    )
+    os.close(write_end)
+    try:
+        queued = bytearray(4)
+        deadline = time.monotonic() + 60
+        while True:  # the pipe (about) full: ldtui's writes wait for a reader that never reads
+            fcntl.ioctl(read_end, termios.FIONREAD, queued)
+            if int.from_bytes(queued, sys.byteorder) > 60_000 or proc.poll() is not None:
+                break
+            assert time.monotonic() < deadline, "the pipe never filled"
+            time.sleep(0.01)
+        # ... and ldtui has stopped working: its CPU time stands still (blocked in a write).
+        still, last = 0, None
+        while still < 10:
+            with open(f"/proc/{proc.pid}/stat") as stat:
+                used = stat.read().rpartition(")")[2].split()[11:13]
+            still, last = (still + 1 if used == last else 0), used
+            assert time.monotonic() < deadline, "ldtui never waited for its reader"
+            time.sleep(0.02)
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGINT)
+        try:
+            code = proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise AssertionError("Ctrl+C did not end ldtui while its reader had stopped reading") from None
+    finally:
+        os.close(read_end)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    err.seek(0)
+    stderr = err.read().decode()
+    assert code == 130, stderr
+    assert "Traceback" not in stderr, stderr
+
+
+@pytest.mark.parametrize("fmt", ["--jsonl", "--json", "--csv", ""])
+def test_a_full_disk_is_a_message_not_a_traceback(
+    redis_server: RedisServer, tmp_path: Path, fmt: str
+) -> None:
+    redis_server.client().flushall()
+    keys = tmp_path / "keys.txt"
+    keys.write_text("".join(f"user-{i}\n" for i in range(20_000)), encoding="utf-8")
+    with open("/dev/full", "wb") as full:
+        run = subprocess.run(
+            _bulk_argv(redis_server, keys, fmt), stdout=full, stderr=subprocess.PIPE, timeout=120
+        )
+    stderr = run.stderr.decode()
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr, stderr
+    assert run.returncode == 69, stderr
+    assert "cannot write the output" in stderr and "No space left on device" in stderr, stderr
+
+
+def test_one_context_to_a_full_disk_is_a_message_not_a_traceback(redis_server: RedisServer) -> None:
+    argv = [sys.executable, "-m", "ldtui", "inspect", "--store", "redis", "--redis-url", redis_server.url]
+    argv += ["--segment", "seg=1", *(f"--segment=s{i}=1" for i in range(300)), "alice"]  # a long table
+    with open("/dev/full", "wb") as full:
+        run = subprocess.run(argv, stdout=full, stderr=subprocess.PIPE, timeout=60)
+    stderr = run.stderr.decode()
+    assert run.returncode == 69 and "cannot write the output" in stderr and "Traceback" not in stderr, stderr
+
+
+def test_a_store_lost_mid_run_still_ends_one_json_document(tmp_path: Path) -> None:
+    """``--json`` is one document: when the store fails after some windows were written, the
+    document is closed with the error and the tally so far (not left open, nor followed by a
+    second document), and the exit code is 2."""
+    from tests.servers import FakeRedisServer
+
+    answered = 0
+
+    def respond(args: list[bytes]) -> bytes:
+        nonlocal answered
+        command = args[0].upper()
+        if command == b"TYPE":
+            return b"+string\r\n" if args[1].endswith(b"synchronized_on") else b"+none\r\n"
+        if command == b"GETRANGE":
+            return (
+                b"$13\r\n%d\r\n" % int(time.time() * 1000)
+                if args[1].endswith(b"synchronized_on")
+                else b"$0\r\n\r\n"
+            )
+        if command == b"SRANDMEMBER":
+            answered += 1
+            if answered > 2 * 40_000:  # two windows of 20,000 contexts answered, then it reloads
+                return b"-LOADING Redis is loading the dataset in memory\r\n"
+            return b"*0\r\n"
+        return b"+OK\r\n"
+
+    server = FakeRedisServer(respond).start()
+    try:
+        keys = tmp_path / "keys.txt"
+        keys.write_text("".join(f"user-{i}\n" for i in range(100_000)), encoding="utf-8")
+        run = ldtui(
+            "inspect", "--store", "redis", "--redis-url", server.url, "--segment", "seg=1",
+            "--keys-file", str(keys), "--json",
+        )  # fmt: skip
+    finally:
+        server.stop()
+    assert run.returncode == 2, run.stderr
+    document = json.loads(run.stdout)  # one document, whole
+    assert len(document["contexts"]) >= 20_000 and "loading" in document["error"].lower()
+    assert document["tally"]["contexts"] == len(document["contexts"])
+    assert "loading" in run.stderr.lower()

@@ -388,3 +388,36 @@ async def test_a_keys_file_gone_since_it_was_loaded_stops_the_run_with_the_reaso
         progress = text_of(bulk.query_one("#bulk-progress-text"))
         assert "stopped:" in progress and "No such file or directory" in progress, progress
         assert bulk.spool is None and bulk.rows == [] and not bulk.running
+
+
+async def test_a_cancelled_run_shows_nothing_it_did_not_keep() -> None:
+    """Esc mid-run: nothing is kept, so the screen no longer shows that run's counts, rows or
+    "the export has all N" (there is no export)."""
+    world = make_world()
+    memory_stores(world, NOW_MS - 5_000)
+    async with world.app.run_test(size=(80, 24)) as pilot:
+        await open_inspector(pilot)
+        await look_up(pilot, "alice@example.com")
+        await pilot.press("b")
+        await settle(pilot)
+        bulk = pilot.app.screen
+        assert isinstance(bulk, BulkScreen)
+        bulk.query_one("#bulk-keys", TextArea).text = "\n".join(f"user-{i}" for i in range(300_000))
+        shown_table = bulk.show_table
+        cancelled = []
+
+        def show_table() -> None:  # the first rows on screen: cancel there (Esc's action), mid-run
+            shown_table()
+            if bulk.rows and not cancelled:
+                cancelled.append(len(bulk.rows))
+                bulk.action_cancel_run()
+
+        bulk.show_table = show_table  # type: ignore[method-assign]
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: bool(cancelled) and not bulk.running, timeout=60, what="the cancel")
+        await settle(pilot)
+        assert bulk.spool is None and bulk.tally is None
+        assert "cancelled; nothing kept" in text_of(bulk.query_one("#bulk-progress-text"))
+        counts = text_of(bulk.query_one("#bulk-counts"))
+        assert "export" not in counts and "contexts" not in counts, counts
+        assert bulk.query_one("#bulk-results", LdTable).row_count == 0

@@ -137,3 +137,51 @@ def test_a_pipe_closed_by_its_reader_ends_as_a_broken_pipe() -> None:
 
 def test_a_text_stream_without_bytes_underneath_gets_no_thread() -> None:
     assert OutputThread.for_text(io.StringIO()) is None
+
+
+def test_an_error_that_is_not_an_interrupt_still_writes_what_came_before(tmp_path: Path) -> None:
+    """A store lost mid-run (an Exception, not Ctrl+C): the windows already explained are
+    written, as a direct write would have written them, before the error goes on."""
+    path = tmp_path / "out.jsonl"
+    chunks = [f"line {i}\n" * 2000 for i in range(50)]
+    with path.open("wb") as f:
+        with pytest.raises(ValueError), OutputThread(f.fileno(), depth=2) as out:
+            for c in chunks:
+                out.write(c)
+            raise ValueError("store unavailable")
+        assert path.read_text(encoding="utf-8") == "".join(chunks)
+
+
+def test_leaving_on_the_streams_own_error_writes_nothing_more() -> None:
+    stream = Failing(after=1, error=OSError(28, "No space left on device"))
+    with pytest.raises(OSError) as raised, OutputThread(stream, depth=4) as out:  # type: ignore[arg-type]
+        for _ in range(1_000):
+            out.write("x" * 100)
+    assert raised.value is stream.error
+    assert stream.writes == 2  # the failed write, and no other after it
+
+
+class FailsSecond(Stalled):
+    """Holds its first write until released, then fails the next one."""
+
+    def write(self, b: object) -> int:
+        if self.data:
+            raise OSError(28, "No space left on device")
+        return super().write(b)
+
+
+def test_the_runs_error_goes_on_when_the_stream_fails_while_draining() -> None:
+    stream = FailsSecond()
+
+    class Released(OutputThread):
+        def close(self) -> None:  # the stream goes on only once the run has failed
+            stream.release.set()
+            super().close()
+
+    out = Released(stream, depth=8)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="store unavailable"), out:
+        out.write("first\n")
+        wait_for(stream.entered.is_set, "the first write")
+        out.write("second\n")  # fails in the thread while the caller drains
+        raise ValueError("store unavailable")
+    assert stream.data == b"first\n"

@@ -25,7 +25,10 @@ NOW = 1_800_000_000_000
         ("osc52 \x1b]52;c;Y3VybA==\x07", "osc52 \\x1b]52;c;Y3VybA==\\x07"),
         ("csi \x9b2J", "csi \\x9b2J"),
         ("ключ ユーザー 😀", "ключ ユーザー 😀"),
-        ("unassigned \ud7ff and \U000e0080 and \uffff", "unassigned \\ud7ff and \\ue0080 and \\uffff"),
+        # Past U+FFFF, eight digits: "\ue0080" would read as U+E008 (a private-use character,
+        # shown as it is) followed by "0".
+        ("unassigned \ud7ff and \U000e0080 and \uffff", "unassigned \\ud7ff and \\U000e0080 and \\uffff"),
+        ("unassigned \U000e0080 vs private \ue0080", "unassigned \\U000e0080 vs private \ue0080"),
     ],
 )
 def test_literal(raw: str, shown: str) -> None:

@@ -240,6 +240,7 @@ class BulkScreen(InspectorBase):
             await self.refresh_state()
         except asyncio.CancelledError:
             self._discard()
+            self.show_results()  # the run's counts and rows go with it (there is no export)
             text.update("cancelled; nothing kept (Ctrl+R runs again)")
             raise
         except (StoreError, KeyInputError, OSError) as exc:  # OSError: the file gone since loaded
