@@ -69,7 +69,15 @@ def config_path(environ: Mapping[str, str], file: Path | str | None = None) -> C
     """The file to read and whether it was named explicitly (flag or ``LDTUI_CONFIG_FILE``)."""
     explicit = file is not None or f"{ENV_PREFIX}CONFIG_FILE" in environ
     path = Path(file or environ.get(f"{ENV_PREFIX}CONFIG_FILE") or default_config_file())
-    return ConfigLocation(path.expanduser(), explicit)
+    try:
+        return ConfigLocation(path.expanduser(), explicit)
+    except RuntimeError:  # ~name of a user this machine does not know, or ~ with no home
+        named = "--config" if file is not None else f"env {ENV_PREFIX}CONFIG_FILE"
+        raise ConfigError(
+            f"{str(path)!r} starts with a home directory that cannot be found here; "
+            "give the file's full path",
+            key=named,
+        ) from None
 
 
 def env_var(field: str) -> str:

@@ -283,3 +283,18 @@ def test_load_config_never_raises_anything_but_config_error(tmp_path: Path) -> N
     for text, _, env in SHAPES:
         with pytest.raises(ConfigError):
             load_config({**env}, file=write(tmp_path, text))
+
+
+@pytest.mark.parametrize("spelling", ["~0", "~no-such-user-here/ldtui.toml"])
+def test_a_config_path_under_an_unknown_home_is_a_configuration_error(
+    spelling: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``~name`` for a user this machine does not know: exit 78 naming where the path came
+    from, never Path.expanduser's RuntimeError (found by the CLI fuzz test)."""
+    monkeypatch.setenv("LDTUI_CONFIG_FILE", spelling)
+    assert main(["status"]) == ExitCode.CONFIG
+    err = capsys.readouterr().err
+    assert "env LDTUI_CONFIG_FILE" in err and "full path" in err and "Traceback" not in err
+    monkeypatch.delenv("LDTUI_CONFIG_FILE")
+    assert main(["--config", spelling, "status"]) == ExitCode.CONFIG
+    assert "--config" in capsys.readouterr().err
