@@ -35,8 +35,10 @@ from pydantic import (
 from ldtui.config_file import (
     ENV_PREFIX,
     SECRET_FILE_LIMIT,
+    HomeNotFound,
     config_path,
     env_var,
+    expand_home,
     read_config_document,
     read_text_file,
 )
@@ -204,7 +206,7 @@ class Config:
             value = self.environ[prof.token_env].strip()
             origin = f"${prof.token_env}"
         elif prof.token_file:
-            value = _read_secret_file(Path(prof.token_file).expanduser(), f"{key}.token_file")
+            value = _read_secret_file(prof.token_file, f"{key}.token_file")
             origin = prof.token_file
         else:
             raise ConfigError(
@@ -233,9 +235,7 @@ class Config:
                 )
             return SecretStr(self.environ[store.password_env])
         if store.password_file:
-            return SecretStr(
-                _read_secret_file(Path(store.password_file).expanduser(), f"{key}.password_file")
-            )
+            return SecretStr(_read_secret_file(store.password_file, f"{key}.password_file"))
         return None
 
     def problems(self, profile: str | None = None) -> list[ConfigError]:
@@ -256,8 +256,12 @@ class Config:
         return found
 
 
-def _read_secret_file(path: Path, key: str) -> str:
+def _read_secret_file(name: str, key: str) -> str:
     """A token or password file: a regular file of at most 64 KiB, UTF-8, stripped."""
+    try:
+        path = expand_home(name)
+    except HomeNotFound as exc:
+        raise ConfigError(str(exc), key=key) from None
     text = read_text_file(path, SECRET_FILE_LIMIT, key=key, what="secret file")
     if text is None:
         raise ConfigError(f"file {path} does not exist", key=key)

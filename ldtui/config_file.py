@@ -70,13 +70,27 @@ def config_path(environ: Mapping[str, str], file: Path | str | None = None) -> C
     explicit = file is not None or f"{ENV_PREFIX}CONFIG_FILE" in environ
     path = Path(file or environ.get(f"{ENV_PREFIX}CONFIG_FILE") or default_config_file())
     try:
-        return ConfigLocation(path.expanduser(), explicit)
-    except RuntimeError:  # ~name of a user this machine does not know, or ~ with no home
-        named = "--config" if file is not None else f"env {ENV_PREFIX}CONFIG_FILE"
+        return ConfigLocation(expand_home(path), explicit)
+    except HomeNotFound as exc:
         raise ConfigError(
-            f"{str(path)!r} starts with a home directory that cannot be found here; "
-            "give the file's full path",
-            key=named,
+            str(exc), key="--config" if file is not None else f"env {ENV_PREFIX}CONFIG_FILE"
+        ) from None
+
+
+class HomeNotFound(ValueError):
+    """A path that starts with ``~`` or ``~name`` whose home directory this machine cannot say."""
+
+
+def expand_home(path: str | Path) -> Path:
+    """``path`` with ``~`` and ``~name`` expanded (``Path.expanduser``), or ``HomeNotFound``
+    saying so: ``~nobody/keys.txt`` names a user this machine does not know (expanduser raises
+    RuntimeError, which would reach the person as a traceback)."""
+    p = Path(path)
+    try:
+        return p.expanduser()
+    except RuntimeError:
+        raise HomeNotFound(
+            f"{str(p)!r} starts with a home directory that cannot be found here; give the full path"
         ) from None
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from ldtui.cli.exit_codes import ExitCode
 from ldtui.cli.parser import Subcommands
 from ldtui.cli.values import count
+from ldtui.config_file import HomeNotFound, expand_home
 from ldtui.core.text import literal
 
 
@@ -33,7 +33,11 @@ def run(args: argparse.Namespace) -> ExitCode:
     from ldtui.cli.output import error, note
     from ldtui.services.audit import default_path, read_entries
 
-    path = Path(args.file).expanduser() if args.file else default_path()
+    try:
+        path = expand_home(args.file) if args.file else default_path()
+    except HomeNotFound as exc:
+        error("ldtui audit", f"--file: {exc}")
+        return ExitCode.USAGE
     read = read_entries(path)
     if read.error:
         error("ldtui audit", read.error)

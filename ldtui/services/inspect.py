@@ -24,6 +24,7 @@ from collections.abc import (
 from dataclasses import dataclass, replace
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
+from ldtui.config_file import HomeNotFound, expand_home
 from ldtui.core.bigsegments import StoreStatus, store_status
 from ldtui.core.explain import (
     ContextResult,
@@ -824,7 +825,6 @@ def open_keys(path: str, column: str | None = None, *, stdin: IO[bytes] | None =
     """A checked, streamable ``KeySource``: a regular file, or ``-`` for stdin (copied to a
     temporary file as it is read, bounded). ``KeyInputError`` names the problem."""
     import tempfile
-    from pathlib import Path
 
     as_csv = None if column is None else True
     if path == "-":
@@ -855,9 +855,11 @@ def open_keys(path: str, column: str | None = None, *, stdin: IO[bytes] | None =
             with contextlib.suppress(OSError):
                 os.unlink(spool)
             raise
-    p = Path(path).expanduser()
     try:
+        p = expand_home(path)
         fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except HomeNotFound as exc:
+        raise KeyInputError(f"cannot read {path}: {exc}") from None
     except OSError as exc:
         raise KeyInputError(f"cannot read {path}: {exc.strerror or exc}") from None
     try:
@@ -938,7 +940,6 @@ def read_keys_file(path: str, column: str | None = None, *, stdin: IO[bytes] | N
     """Keys from a file (one per line, or a CSV column), or from ``stdin`` when ``path`` is
     ``-``. Only a regular file is read: a FIFO would block, a device may never end.
     ``KeyInputError`` names the problem."""
-    from pathlib import Path
 
     if path == "-":
         if stdin is None:
@@ -948,9 +949,11 @@ def read_keys_file(path: str, column: str | None = None, *, stdin: IO[bytes] | N
         except (OSError, ValueError) as exc:  # closed, or not readable (a terminal gone)
             raise KeyInputError(f"cannot read stdin: {getattr(exc, 'strerror', None) or exc}") from None
         return keys_from_file(data, "stdin", column=column or None)
-    p = Path(path).expanduser()
     try:
+        p = expand_home(path)
         fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except HomeNotFound as exc:
+        raise KeyInputError(f"cannot read {path}: {exc}") from None
     except OSError as exc:
         raise KeyInputError(f"cannot read {path}: {exc.strerror or exc}") from None
     mode = os.fstat(fd).st_mode
@@ -982,7 +985,7 @@ def export_results(
 
     from ldtui.core.reports import results_csv
 
-    p = Path(path).expanduser()
+    p = expand_home(path)  # HomeNotFound is a ValueError, as the other export refusals
     suffix = p.suffix.lower()
     if suffix not in (".csv", ".json"):
         raise ValueError(f"{path}: the file name must end in .csv or .json")
@@ -1090,7 +1093,7 @@ class ResultSpool:
 
         if not self.finished:
             raise ValueError("the run has not finished: nothing to export yet")
-        p = Path(path).expanduser()
+        p = expand_home(path)  # HomeNotFound is a ValueError, as the other export refusals
         suffix = p.suffix.lower()
         if suffix not in EXPORT_FORMATS:
             raise ValueError(f"{path}: the file name must end in .csv, .json or .jsonl")

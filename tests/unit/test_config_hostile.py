@@ -298,3 +298,22 @@ def test_a_config_path_under_an_unknown_home_is_a_configuration_error(
     monkeypatch.delenv("LDTUI_CONFIG_FILE")
     assert main(["--config", spelling, "status"]) == ExitCode.CONFIG
     assert "--config" in capsys.readouterr().err
+
+
+def test_every_path_a_person_types_refuses_an_unknown_home_clearly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same for a keys file, a token file and the audit trail's --file: the flag or the
+    setting named, an exit code, no traceback."""
+    nobody = "~no-such-user-here/file"
+    store = ["inspect", "--store", "redis", "--redis-url", "redis://127.0.0.1:1/0", "--segment", "s=1"]
+    assert main([*store, "--keys-file", nobody]) == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert "--keys-file" in err and "home directory" in err and "Traceback" not in err
+    assert main(["audit", "--file", nobody]) == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert "--file" in err and "home directory" in err
+    config = tmp_path / "config.toml"
+    config.write_text(f'[profiles.default]\ntoken_file = "{nobody}"\n')
+    with pytest.raises(ConfigError, match="token_file.*home directory"):
+        load_config(file=config, environ={}).token()
