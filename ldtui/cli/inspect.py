@@ -288,7 +288,7 @@ def _discard_stdout() -> None:
     """Point stdout at /dev/null: what its buffer still holds cannot fail again at exit."""
     import os
 
-    with contextlib.suppress(OSError, ValueError):
+    with contextlib.suppress(OSError, ValueError, AttributeError):  # AttributeError: no stdout at all
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
@@ -306,6 +306,8 @@ async def _lookup(req: InspectRequest, inspector: Any, source: Any) -> ExitCode:
     """Stream the lookup to stdout in the chosen format; counts at the end."""
     from ldtui.cli.output import OutputThread
 
+    if sys.stdout is None:  # started with stdout closed (>&-): there is nowhere to write
+        raise OutputError("standard output is closed")
     keys = source if source is not None else req.keys
     total = source.count if source is not None else len(req.keys)
     report = await inspector.report_stream(keys, kind=req.kind, discover=req.discover, total=total)

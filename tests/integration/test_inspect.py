@@ -354,6 +354,24 @@ def test_a_bulk_document_into_a_closed_pipe_ends_quietly(
     assert b"Traceback" not in run.stderr and b"BrokenPipe" not in run.stderr, run.stderr
 
 
+@pytest.mark.parametrize("fmt", ["--jsonl", "--csv", ""])
+def test_no_stdout_at_all_is_said_not_a_traceback(
+    redis_server: RedisServer, tmp_path: Path, fmt: str
+) -> None:
+    """Started with stdout closed (``>&-``): Python gives no sys.stdout at all."""
+    keys = tmp_path / "keys.txt"
+    keys.write_text("a\nb\n", encoding="utf-8")
+    command = (
+        f"{sys.executable} -m ldtui inspect --store redis --redis-url {redis_server.url} --segment seg=1 "
+        f"--keys-file {keys} {fmt} >&-"
+    )
+    run = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 69, run.stderr
+    assert (
+        "cannot write the output: standard output is closed" in run.stderr and "Traceback" not in run.stderr
+    )
+
+
 def test_a_malformed_store_url_in_the_config_is_a_configuration_error(emulated: Any, tmp_path: Path) -> None:
     import re
 
