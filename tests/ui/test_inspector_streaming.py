@@ -52,11 +52,23 @@ def table_rows(table: LdTable) -> dict[str, dict[str, str]]:
     return out
 
 
-async def run_pasted(pilot: Any, keys: list[str]) -> BulkScreen:
+async def open_bulk(pilot: Any) -> BulkScreen:
+    """The bulk screen, opened from the inspector after one lookup (as a person gets there)."""
+    await open_inspector(pilot)
+    await look_up(pilot, "alice@example.com")
+    return await bulk_screen(pilot)
+
+
+async def bulk_screen(pilot: Any) -> BulkScreen:
     await pilot.press("b")
     await settle(pilot)
     bulk = pilot.app.screen
     assert isinstance(bulk, BulkScreen)
+    return bulk
+
+
+async def run_pasted(pilot: Any, keys: list[str]) -> BulkScreen:
+    bulk = await bulk_screen(pilot)
     bulk.query_one("#bulk-keys", TextArea).text = "\n".join(keys)
     await pilot.press("ctrl+r")
     await wait_until(pilot, lambda: bulk.spool is not None and bulk.spool.finished, what="the run ends")
@@ -145,12 +157,7 @@ async def test_exports_are_the_bytes_ldtui_inspect_writes(redis_url: str, tmp_pa
     keys_file = tmp_path / "keys.txt"
     keys_file.write_text("".join(k + "\n" for k in keys), encoding="utf-8")
     async with world.app.run_test(size=(120, 36)) as pilot:
-        await open_inspector(pilot)
-        await look_up(pilot, "alice@example.com")
-        await pilot.press("b")
-        await settle(pilot)
-        bulk = pilot.app.screen
-        assert isinstance(bulk, BulkScreen)
+        bulk = await open_bulk(pilot)
         bulk.query_one("#bulk-path", LdInput).value = str(keys_file)
         await pilot.press("ctrl+o")
         await wait_until(pilot, lambda: bulk.source is not None, what="the keys file checked")
@@ -330,12 +337,7 @@ async def test_the_spool_goes_with_a_new_run_and_with_the_screen(tmp_path: Path)
     world = make_world()
     memory_stores(world, NOW_MS - 5_000)
     async with world.app.run_test(size=(120, 36)) as pilot:
-        await open_inspector(pilot)
-        await look_up(pilot, "alice@example.com")
-        await pilot.press("b")
-        await settle(pilot)
-        bulk = pilot.app.screen
-        assert isinstance(bulk, BulkScreen)
+        bulk = await open_bulk(pilot)
         bulk.query_one("#bulk-results", LdTable).focus()
         await pilot.press("e")
         assert any("run a lookup first" in n.message for n in pilot.app.notices)
@@ -373,12 +375,7 @@ async def test_a_keys_file_gone_since_it_was_loaded_stops_the_run_with_the_reaso
     keys_file = tmp_path / "keys.txt"
     keys_file.write_text("alice@example.com\nbob@example.com\n", encoding="utf-8")
     async with world.app.run_test(size=(120, 36)) as pilot:
-        await open_inspector(pilot)
-        await look_up(pilot, "alice@example.com")
-        await pilot.press("b")
-        await settle(pilot)
-        bulk = pilot.app.screen
-        assert isinstance(bulk, BulkScreen)
+        bulk = await open_bulk(pilot)
         bulk.query_one("#bulk-path", LdInput).value = str(keys_file)
         await pilot.press("ctrl+o")
         await wait_until(pilot, lambda: bulk.source is not None, what="the keys file checked")
@@ -396,12 +393,7 @@ async def test_a_cancelled_run_shows_nothing_it_did_not_keep() -> None:
     world = make_world()
     memory_stores(world, NOW_MS - 5_000)
     async with world.app.run_test(size=(80, 24)) as pilot:
-        await open_inspector(pilot)
-        await look_up(pilot, "alice@example.com")
-        await pilot.press("b")
-        await settle(pilot)
-        bulk = pilot.app.screen
-        assert isinstance(bulk, BulkScreen)
+        bulk = await open_bulk(pilot)
         bulk.query_one("#bulk-keys", TextArea).text = "\n".join(f"user-{i}" for i in range(300_000))
         shown_table = bulk.show_table
         cancelled = []
