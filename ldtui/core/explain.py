@@ -270,11 +270,10 @@ class ResultWindow(Sequence[ContextResult]):
 def json_texts(window: Iterable[ContextResult], separator: str) -> str:
     """Each result's ``json_text`` followed by ``separator``, all in one string: from a
     window's columns in a few C-level calls when it has them (the same text, byte for byte)."""
-    columns = window.columns() if isinstance(window, ResultWindow) else None
-    if columns is None:
+    if not isinstance(window, ResultWindow) or (columns := window.columns()) is None:
         return "".join([r.json_text() + separator for r in window])
     keys, hashes, explanations = columns
-    tails = {e: '", ' + e.json_fragment + "}" + separator for e in set(explanations)}
+    tails = {e: '", ' + e.json_fragment + "}" + separator for e in window.counts}
     if plain_json("".join(keys)):  # no key needs escaping: each goes in as it is, quoted here
         head, quoted, between = '{"key": "', keys, '", "hash": "'
     else:

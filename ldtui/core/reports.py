@@ -166,14 +166,13 @@ class CsvReport:
 
     def results(self, results: Iterable[ContextResult]) -> None:
         tail = self._tail
-        columns = results.columns() if isinstance(results, ResultWindow) else None
-        if columns is None:
+        if not isinstance(results, ResultWindow) or (columns := results.columns()) is None:
             self._write(
                 "".join([f"{csv_field(r.key)},{r.hash or ''},{tail(r.explanation)}\r\n" for r in results])
             )
             return
         keys, hashes, explanations = columns
-        tails = {e: "," + tail(e) + "\r\n" for e in set(explanations)}
+        tails = {e: "," + tail(e) + "\r\n" for e in results.counts}
         # A window's keys quoted only if one of them needs it (one scan of them all, in C).
         fields = keys if _NEEDS_QUOTES.isdisjoint("".join(keys)) else list(map(csv_field, keys))
         rows = zip(fields, repeat(","), hashes, map(tails.__getitem__, explanations))

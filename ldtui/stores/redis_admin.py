@@ -28,7 +28,7 @@ from ldtui.stores.base import (
     StorePermissionDenied,
     StoreUnavailable,
 )
-from ldtui.stores.resp import RespConnection, encode, reply_error, tls_context
+from ldtui.stores.resp import RespConnection, encode, redis_py_tls, reply_error, tls_context
 
 # The admin connection asks questions only: (command, subcommand) pairs it may send.
 ADMIN_COMMANDS = frozenset(
@@ -82,16 +82,7 @@ def redis_py_options(ep: RedisEndpoint, username: str | None, password: SecretSt
         options["unix_socket_path"] = ep.unix_path
     else:
         options.update(host=ep.host, port=ep.port)
-    if ep.tls:
-        options.update(
-            ssl=True,
-            ssl_ca_certs=ep.ca_file,
-            ssl_ca_path=ep.ca_path,
-            ssl_certfile=ep.cert_file,
-            ssl_keyfile=ep.key_file,
-            ssl_cert_reqs=ep.cert_reqs,
-            ssl_check_hostname=ep.check_hostname,
-        )
+    options.update(redis_py_tls(ep))
     return options
 
 

@@ -50,6 +50,22 @@ _CLUSTER_HINT = (
 )
 
 
+def redis_py_tls(ep: RedisEndpoint) -> dict[str, object]:
+    """redis-py's TLS options for an endpoint (none when it does not use TLS), for the
+    connections ldtui makes with redis-py (Sentinel discovery, the doctor's questions)."""
+    if not ep.tls:
+        return {}
+    return {
+        "ssl": True,
+        "ssl_ca_certs": ep.ca_file,
+        "ssl_ca_path": ep.ca_path,
+        "ssl_certfile": ep.cert_file,
+        "ssl_keyfile": ep.key_file,
+        "ssl_cert_reqs": ep.cert_reqs,
+        "ssl_check_hostname": ep.check_hostname,
+    }
+
+
 def encode(*args: bytes | str) -> bytes:
     """One command in RESP2: an array of bulk strings."""
     parts = [b"*%d\r\n" % len(args)]
@@ -356,16 +372,7 @@ class RespConnection:
             # One try per sentinel, then the next one: the caller polls again anyway.
             "retry": Retry(NoBackoff(), 0),
         }
-        if ep.tls:
-            kwargs.update(
-                ssl=True,
-                ssl_ca_certs=ep.ca_file,
-                ssl_ca_path=ep.ca_path,
-                ssl_certfile=ep.cert_file,
-                ssl_keyfile=ep.key_file,
-                ssl_cert_reqs=ep.cert_reqs,
-                ssl_check_hostname=ep.check_hostname,
-            )
+        kwargs.update(redis_py_tls(ep))
         sentinel = Sentinel(list(ep.sentinels), sentinel_kwargs=kwargs)  # type: ignore[no-untyped-call]
         service = ep.service_name or ""
         try:
