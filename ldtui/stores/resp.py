@@ -366,14 +366,14 @@ class RespConnection:
         from redis.exceptions import RedisError, ResponseError
 
         ep = self.endpoint
-        kwargs: dict[str, object] = {
+        options: dict[str, object] = {
             "socket_timeout": ep.timeout,
             "socket_connect_timeout": ep.connect_timeout,
             # One try per sentinel, then the next one: the caller polls again anyway.
             "retry": Retry(NoBackoff(), 0),
+            **redis_py_tls(ep),
         }
-        kwargs.update(redis_py_tls(ep))
-        sentinel = Sentinel(list(ep.sentinels), sentinel_kwargs=kwargs)  # type: ignore[no-untyped-call]
+        sentinel = Sentinel(list(ep.sentinels), sentinel_kwargs=options)  # type: ignore[no-untyped-call]
         service = ep.service_name or ""
         try:
             async with asyncio.timeout(ep.connect_timeout + ep.timeout * max(1, len(ep.sentinels))):
