@@ -281,8 +281,19 @@ class Inspector:
         then work at the same time (on two cores, the whole run is the slower of the two, not
         their sum). Never more than one read in flight; one is cancelled if the stream is."""
 
+        reader = self.reader
+        # A reader that does not derive from BigSegmentStoreReader may lack it.
+        in_order = getattr(reader, "memberships_in_order", None)
+
+        async def answers(hashes: list[str]) -> list[Any]:
+            if in_order is not None:
+                ordered: list[Any] = await in_order(hashes)
+                return ordered
+            found = await reader.get_memberships(hashes)
+            return list(map(found.__getitem__, hashes))
+
         def read(hashes: list[str]) -> asyncio.Task[Any]:
-            return asyncio.ensure_future(self.reader.get_memberships(hashes))
+            return asyncio.ensure_future(answers(hashes))
 
         batch = next(batches, None)
         if batch is None:
@@ -294,15 +305,14 @@ class Inspector:
                 await asyncio.sleep(0)  # the read's commands go out before the hashing below
                 following = next(batches, None)
                 following_hashes = hash_checked(following) if following is not None else []
-                found = await task
+                found: list[Any] = await task
                 task = read(following_hashes) if following is not None else None
                 if task is not None:
                     await asyncio.sleep(0)  # its commands go out now, before this window's work
                 # One explanation per distinct answer in the window (the reader shares one object
                 # per distinct pair of sets); per key, lookups done in C (map), no Python step.
-                answers = list(map(found.__getitem__, hashes))
-                ids = list(map(id, answers))
-                distinct = dict(zip(ids, answers, strict=True))
+                ids = list(map(id, found))
+                distinct = dict(zip(ids, found, strict=True))
                 await self._resolve_referenced(distinct.values())
                 by_id = {i: self._explain_answer(explainer, a) for i, a in distinct.items()}
                 explanations = list(map(by_id.__getitem__, ids))

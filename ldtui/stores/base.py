@@ -138,6 +138,12 @@ class BigSegmentStoreReader(abc.ABC):
         ``StoreDataError`` for a context whose entry is not in the schema (the others are still
         answered). A store that cannot be read raises."""
 
+    async def memberships_in_order(self, hashes: Sequence[str]) -> list[Membership | None | StoreDataError]:
+        """``get_memberships``' answers as a list in the order of ``hashes`` (a hash given twice
+        is answered twice): the bulk path, which needs no dictionary."""
+        found = await self.get_memberships(hashes)
+        return list(map(found.__getitem__, hashes))
+
     async def get_membership(self, context_hash: str) -> Membership | None:
         """One context: one round trip. ``StoreDataError`` when its entry is not in the schema."""
         result = (await self.get_memberships([context_hash]))[context_hash]

@@ -281,14 +281,22 @@ class RedisBigSegmentReader(BigSegmentStoreReader):
         """Pipelined bounded set reads, include + exclude (no MULTI). A context whose key has
         the wrong type, or a set over ``max_members``, maps to a ``StoreDataError``; a refused
         command, a server error or a lost connection raises."""
+        unique = list(dict.fromkeys(hashes))
         async with self._lock:
-            return await self._lookup(list(dict.fromkeys(hashes)))
+            return dict(zip(unique, await self._lookup(unique), strict=True))
 
-    async def _lookup(self, unique: list[str]) -> dict[str, Membership | None | StoreDataError]:
-        """``get_memberships`` with the lock held."""
-        out: dict[str, Membership | None | StoreDataError] = {}
+    async def memberships_in_order(self, hashes: Sequence[str]) -> list[Membership | None | StoreDataError]:
+        """``get_memberships`` in the order of ``hashes``, with no dictionary on the way (a hash
+        given twice is read twice: a bulk file rarely repeats a key, and one dictionary pass
+        per context costs more than the odd repeated read)."""
+        async with self._lock:
+            return await self._lookup(hashes)
+
+    async def _lookup(self, hashes: Sequence[str]) -> list[Membership | None | StoreDataError]:
+        """The answers for ``hashes`` in their order, with the lock held."""
+        out: list[Membership | None | StoreDataError] = []
         shapes: dict[Any, Membership] = {}  # (include replies, exclude replies) -> Membership
-        windows = [unique[i : i + _WINDOW] for i in range(0, len(unique), _WINDOW)]
+        windows = [hashes[i : i + _WINDOW] for i in range(0, len(hashes), _WINDOW)]
         conn = self._conn
         sent = 0
         try:
@@ -299,21 +307,20 @@ class RedisBigSegmentReader(BigSegmentStoreReader):
                 while sent < len(windows) and sent <= n + _AHEAD:
                     await conn.write_raw(self._encode_lookups(windows[sent]))
                     sent += 1
-                self._collect(window, await conn.read_replies(2 * len(window)), out, shapes)
+                out += self._collect(window, await conn.read_replies(2 * len(window)), shapes)
         except BaseException:
             await conn.close()
             raise
         return out
 
     def _collect(
-        self,
-        window: list[str],
-        replies: list[object],
-        out: dict[str, Membership | None | StoreDataError],
-        shapes: dict[Any, Membership],
-    ) -> None:
-        if self._collect_sets(window, replies, out, shapes):
-            return
+        self, window: Sequence[str], replies: list[object], shapes: dict[Any, Membership]
+    ) -> list[Membership | None | StoreDataError]:
+        """The window's answers, in its order."""
+        fast = self._collect_sets(replies, shapes)
+        if fast is not None:
+            return fast
+        out: list[Membership | None | StoreDataError] = []
         it = iter(replies)
         cap = self.max_members
         membership = self._membership
@@ -322,25 +329,22 @@ class RedisBigSegmentReader(BigSegmentStoreReader):
             exc = next(it)
             if inc.__class__ is list and exc.__class__ is list and len(inc) <= cap and len(exc) <= cap:
                 try:
-                    out[h] = membership(inc, exc, shapes)
+                    out.append(membership(inc, exc, shapes))
                 except (AttributeError, TypeError):
-                    out[h] = self._checked_membership(h, inc, exc, shapes)
+                    out.append(self._checked_membership(h, inc, exc, shapes))
             else:
-                out[h] = self._unusual(h, inc, exc)
+                out.append(self._unusual(h, inc, exc))
+        return out
 
     def _collect_sets(
-        self,
-        window: list[str],
-        replies: list[Any],
-        out: dict[str, Membership | None | StoreDataError],
-        shapes: dict[Any, Membership],
-    ) -> bool:
+        self, replies: list[Any], shapes: dict[Any, Membership]
+    ) -> list[Membership | None | StoreDataError] | None:
         """``_collect`` for a window whose replies are all sets of strings within the cap (a
         store in the schema): in a few C-level calls, one ``Membership`` per distinct pair of
-        sets. False, having changed nothing, for any other window (the per-context path then
-        says which context is in error and why)."""
+        sets. None for any other window (the per-context path then says which context is in
+        error and why)."""
         if not replies or set(map(type, replies)) != {list} or max(map(len, replies)) > self.max_members:
-            return False
+            return None
         try:
             pairs: list[tuple[Any, Any]] = list(
                 zip(map(tuple, replies[0::2]), map(tuple, replies[1::2]), strict=True)
@@ -348,13 +352,12 @@ class RedisBigSegmentReader(BigSegmentStoreReader):
             distinct = set(pairs)  # members that are not hashable (nested arrays): TypeError
             answers = {pair: self._membership(pair[0], pair[1], shapes) for pair in distinct}
         except (AttributeError, TypeError):  # members that are not strings
-            return False
-        out.update(zip(window, map(answers.__getitem__, pairs), strict=True))
-        return True
+            return None
+        return list(map(answers.__getitem__, pairs))
 
     async def get_membership(self, context_hash: str) -> Membership | None:
         async with self._lock, self._within_deadline():
-            result = (await self._lookup([context_hash]))[context_hash]
+            (result,) = await self._lookup([context_hash])
         if isinstance(result, StoreError):
             raise result
         return result

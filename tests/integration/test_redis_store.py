@@ -273,10 +273,19 @@ async def test_one_bad_context_in_big_windows_leaves_every_other_answer_right(
         assert {h: v for h, v in result.items() if h != bad} == {
             h: v for h, v in expected.items() if h != bad
         }
+        # The bulk path's answers in input order: one per hash asked, repeats included.
+        ordered = await r.memberships_in_order(asked)
+        assert len(ordered) == len(asked)
+        assert isinstance(ordered[7_777], StoreDataError)
+        assert [v for h, v in zip(asked, ordered, strict=True) if h != bad] == [
+            expected[h] for h in asked if h != bad
+        ]
         c.delete(f"launchdarkly:big_segment_include:{bad}")  # now every window is in the schema
         again = await r.get_memberships(asked)
+        again_ordered = await r.memberships_in_order(asked)
     expected[bad] = None  # user-7777 has no exclude set (7,777 % 4 != 0), and now no include set
     assert again == expected
+    assert again_ordered == [expected[h] for h in asked]
 
 
 async def test_anomalies_name_the_right_key_with_mixed_key_lengths(
