@@ -165,6 +165,38 @@ async def test_ages_tick_with_the_clock_on_the_panel_and_in_the_detail(
     await runtime.syncer.aclose()
 
 
+async def test_at_80_columns_the_countdown_to_stale_is_on_screen_whole_and_ticks(
+    redis_url: str, moto_server: MotoServer, tmp_path: Path
+) -> None:
+    """At 80x24 the store cell is narrow: what it keeps is "synced …; SDKs stale in Ns", the
+    number and its unit whole (not "stale in 116 …"), and the number falls as the clock moves."""
+    import re
+
+    app, runtime, clock = await panel_world(redis_url, moto_server, tmp_path, interval=3600)
+    env = runtime.state.projects["default"].environments["production"]
+    direct = redis.Redis.from_url(redis_url)
+    synchronized_on = int(direct.get(f"{env.id}:big_segments_synchronized_on"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_panel(pilot)
+        table = app.screen.query_one(LdTable)
+
+        def countdown() -> int | None:
+            for y in range(table.size.height):
+                line = table.render_line(y).text
+                if "Prod Redis" in line:
+                    found = re.search(r"synced \S+ ago; SDKs stale in (\d+)s\b", line)
+                    return int(found.group(1)) if found else None
+            return None
+
+        for step in (1, 7, 30):  # 119 s left, then 112 s, then 82 s
+            clock.advance(step)
+            age_s = (int(clock() * 1000) - synchronized_on) / 1000
+            expected = int(-(-(120 - age_s) // 1))
+            await wait_for(pilot, lambda e=expected: countdown() == e, 3)
+    direct.close()
+    await runtime.syncer.aclose()
+
+
 async def test_failing_store_is_backed_off_says_when_and_recovers(
     own_redis: RedisServer, moto_server: MotoServer, tmp_path: Path
 ) -> None:
