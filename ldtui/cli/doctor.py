@@ -187,7 +187,7 @@ def _columns() -> int:
 
 async def _doctor(req: DoctorRequest) -> ExitCode:
     from ldtui.api.errors import ApiError
-    from ldtui.cli.output import error
+    from ldtui.cli.output import error, note
     from ldtui.config import load_config
     from ldtui.core.doctor import exit_code
     from ldtui.services.connect import connect
@@ -237,8 +237,22 @@ async def _doctor(req: DoctorRequest) -> ExitCode:
             except ApiError as exc:
                 error(PROG, exc)
                 checks.append(_api_failure(exc))
-                # Every configured store is still checked (an integration's needs the API).
-                targets = [] if req.integration is not None else await service.offline_targets()
+                # Every configured store is still checked; for one integration, the store
+                # configured for its environment (what can be checked without the API).
+                targets = await service.offline_targets()
+                if req.integration is not None:
+                    ref = req.integration
+                    targets = [
+                        t
+                        for t in targets
+                        if (t.project, t.environment, t.kind) == (ref.project, ref.environment, ref.kind)
+                    ][:1]
+                    if not targets:
+                        note(
+                            PROG,
+                            f'no store is configured for {ref} ([stores."{ref.project}/{ref.environment}"]): '
+                            "without the API there is nothing of it to check",
+                        )
         checks += await service.run(targets, progress=_progress)
     finally:
         if client is not None:

@@ -154,6 +154,37 @@ def test_an_api_that_refuses_still_checks_the_configured_stores(
     assert "api-wrong-token" not in run.stdout + run.stderr
 
 
+def test_one_integration_with_the_api_refusing_still_checks_its_configured_store(
+    served_emulator: Any, acl_redis: RedisServer, tmp_path: Path
+) -> None:
+    """With --integration and the API down, the store configured for that environment is
+    checked (it was none: the doctor said only that the API failed); an integration with no
+    configured store says so, and only LaunchDarkly's checks are reported."""
+    config = write_config(tmp_path, served_emulator.base_url, acl_redis)
+    wrong = {"T_TOKEN": "api-wrong-token"}
+    run = run_doctor(
+        config, "--json", "--integration", "default/production/redis", home=tmp_path, extra_env=wrong
+    )
+    document = json.loads(run.stdout)
+    jsonschema.validate(document, SCHEMA)
+    assert run.returncode == 2
+    targets = {c["target"] for c in document["checks"]}
+    assert targets == {"launchdarkly", "stores.default/production"}, targets
+    reachable = [c for c in document["checks"] if c["id"] == "redis.reachable"]
+    assert [c["result"] for c in reachable] == ["PASS"]
+    assert "Traceback" not in run.stderr
+
+    run = run_doctor(
+        config, "--json", "--integration", "default/staging/dynamodb", home=tmp_path, extra_env=wrong
+    )
+    document = json.loads(run.stdout)
+    assert run.returncode == 2
+    assert {c["target"] for c in document["checks"]} == {"launchdarkly"}  # no store checked
+    assert document["checks"][0]["id"] == "api.integration"
+    assert "no store is configured for default/staging/dynamodb" in run.stderr
+    assert "Traceback" not in run.stderr and "api-wrong-token" not in run.stdout + run.stderr
+
+
 def set_latency(base_url: str, latency_ms: int) -> None:
     """Every API answer ``latency_ms`` late (the emulator's fault; its control route is never
     delayed), read back before the test goes on."""
