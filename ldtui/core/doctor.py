@@ -442,7 +442,9 @@ def judge_reader_acl(user: str, refused: Mapping[str, str], commands: Sequence[s
 
 # --- prefixes and writers ----------------------------------------------------------------------
 
-PrefixKind = Literal["expected", "environment", "default", "orphan"]
+# "unknown": not one of the environments listed, when they were not all listed (the API did
+# not answer in time): it may be an environment's, so it is not called an orphan.
+PrefixKind = Literal["expected", "environment", "default", "orphan", "unknown"]
 
 
 @dataclass(frozen=True)
@@ -479,6 +481,7 @@ class PrefixClass:
             "environment": f"environment {self.environment}",
             "default": "the default prefix that a Relay Proxy or SDK left at its default uses",
             "orphan": "no environment the API knows",
+            "unknown": "not one of the environments listed (they were not all listed)",
         }[self.kind]
         if self.error:
             written = f"unreadable: {self.error}"
@@ -513,10 +516,13 @@ def classify_prefixes(
     default: str,
     now_ms: int,
     complete: bool = True,
+    environments_complete: bool = True,
 ) -> PrefixReport:
     """Each prefix found, named: the target's own (``expected``), another environment's (by
     client-side ID, ``environments`` maps it to ``project/environment``), the writers' default
-    (``launchdarkly`` for Redis, none for DynamoDB), or an orphan."""
+    (``launchdarkly`` for Redis, none for DynamoDB), or an orphan; with
+    ``environments_complete`` false (not every environment was listed), unknown rather than an
+    orphan."""
     report = PrefixReport(expected=expected, complete=complete)
     for f in sorted(found, key=lambda f: f.prefix):
         env = environments.get(f.prefix)
@@ -528,7 +534,7 @@ def classify_prefixes(
         elif f.prefix == default:
             kind = "default"
         else:
-            kind = "orphan"
+            kind = "orphan" if environments_complete else "unknown"
         recent = f.synchronized_on is not None and 0 <= now_ms - f.synchronized_on <= RECENT_WRITE_MS
         report.prefixes.append(PrefixClass(f.prefix, kind, env, f.synchronized_on, recent, f.error))
     report.expected_missing = expected is not None and not any(p.kind == "expected" for p in report.prefixes)
@@ -572,7 +578,9 @@ def judge_writers(report: PrefixReport, *, integration: bool, now_ms: int) -> Ve
         return pass_("no prefix holds big segment metadata yet" + _note(report))
     problems: list[str] = []
     recent = report.recent
-    if len(recent) >= 2 and not all(p.kind in ("expected", "environment") for p in recent):
+    # A prefix of unknown owner may be an environment's: two writers only when one of them is
+    # surely not (the default, an orphan).
+    if len(recent) >= 2 and not all(p.kind in ("expected", "environment", "unknown") for p in recent):
         problems.append(
             "two writers: " + ", ".join(p.shown for p in recent) + " were all written in the last ten minutes"
         )

@@ -460,7 +460,13 @@ class DoctorService:
         envs = await self.environments()
         default = DEFAULT_REDIS_PREFIX if target.kind == "redis" else ""
         report = judge.classify_prefixes(
-            found, envs, expected=target.prefix, default=default, now_ms=self.now_ms(), complete=complete
+            found,
+            envs,
+            expected=target.prefix,
+            default=default,
+            now_ms=self.now_ms(),
+            complete=complete,
+            environments_complete=self._environments_error is None,
         )
         notes = [n for n in (note, self._environments_error) if n]
         report.note = ". ".join(notes)

@@ -246,6 +246,34 @@ def test_prefix_classification() -> None:
     assert d.judge_prefix(empty, kind="redis", now_ms=NOW, claims_synced=True).result == "FAIL"
 
 
+def test_with_the_environments_not_all_listed_an_unmatched_prefix_is_unknown_not_an_orphan() -> None:
+    """The API listed some environments before its deadline: a prefix not among them may be an
+    environment's, so it is not called one with "no environment" (an overstated WARN); the
+    default prefix is still surely not an integration's."""
+    found = [PrefixFound("env-a", NOW - 5_000), PrefixFound("env-z", NOW - 2_000)]
+    envs = {"env-a": "p/a"}
+    partial = d.classify_prefixes(
+        found, envs, expected="env-a", default="launchdarkly", now_ms=NOW, environments_complete=False
+    )
+    assert {p.prefix: p.kind for p in partial.prefixes} == {"env-a": "expected", "env-z": "unknown"}
+    writers = d.judge_writers(partial, integration=True, now_ms=NOW)
+    assert writers.result == "PASS", writers
+    assert "'env-z': not one of the environments listed (they were not all listed)" in writers.found
+    complete = d.classify_prefixes(found, envs, expected="env-a", default="launchdarkly", now_ms=NOW)
+    assert {p.prefix: p.kind for p in complete.prefixes}["env-z"] == "orphan"
+    assert d.judge_writers(complete, integration=True, now_ms=NOW).result == "WARN"
+    with_default = d.classify_prefixes(
+        [*found, PrefixFound("launchdarkly", NOW - 1_000)],
+        envs,
+        expected="env-a",
+        default="launchdarkly",
+        now_ms=NOW,
+        environments_complete=False,
+    )
+    warned = d.judge_writers(with_default, integration=True, now_ms=NOW)
+    assert warned.result == "WARN" and "two writers" in warned.found
+
+
 def test_a_huge_prefix_is_shown_cut() -> None:
     report = d.classify_prefixes([PrefixFound("x" * 100_000, NOW)], {}, expected=None, default="", now_ms=NOW)
     assert len(d.judge_writers(report, integration=False, now_ms=NOW).found) < 1000
