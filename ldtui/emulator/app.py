@@ -29,6 +29,18 @@ from ldtui.core.manifests import MANIFESTS, validate_manifest_config
 from ldtui.emulator.state import BASE, EmulatorState, Integration, link
 
 
+async def _late(request: Request, seconds: float) -> bool:
+    """The latency fault: wait ``seconds``; False as soon as the client has gone (a client that
+    gave up must not leave the server sleeping on its behalf, nor a shutdown waiting for it)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + seconds
+    while (left := end - loop.time()) > 0:
+        await asyncio.sleep(min(left, 0.05))
+        if await request.is_disconnected():
+            return False
+    return True
+
+
 class JSONResponse(_StarletteJSON):
     """JSON with every non-ASCII character escaped: valid whatever the text, so a lone
     surrogate (valid JSON, not encodable as UTF-8) travels as ``\\udc9b`` instead of failing
@@ -124,8 +136,8 @@ class Emulator:
             self.state.request_counts[name] += 1
             try:
                 faults = self.state.faults
-                if faults.latency_ms:
-                    await asyncio.sleep(faults.latency_ms / 1000)
+                if faults.latency_ms and not await _late(request, faults.latency_ms / 1000):
+                    return Response(status_code=499)  # nginx's "client closed request": read by no one
                 headers.update(self._rate_limit(name))
                 self._authorize(request, write=write)
                 if beta:

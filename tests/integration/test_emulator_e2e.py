@@ -190,3 +190,33 @@ def test_ldtui_emulator_bad_port() -> None:
         [sys.executable, "-m", "ldtui", "emulator", "--port", "70000"], capture_output=True, text=True
     )
     assert r.returncode == 64 and "--port" in r.stderr and "0-65535" in r.stderr
+
+
+def test_a_latency_fault_ends_when_the_client_gives_up() -> None:
+    """The emulator's latency fault used to sleep on after the client had gone: a test that
+    injected 20 s of latency then waited up to 15 s for the server to stop. Now the delay ends
+    with the client, and stopping the server does not wait for it."""
+    import time
+
+    import httpx
+
+    state = build_state(SeedOptions(seed=7, contexts=5, extra_projects=0))
+    server = ThreadedEmulator(EmulatorRuntime(state, Endpoints()), run_syncer=False).start()
+    try:
+        headers = {"Authorization": DEFAULT_TOKEN}
+        with httpx.Client(base_url=server.base_url, headers=headers, timeout=10) as c:
+            assert c.put("/_emulator/faults", json={"latency_ms": 20_000}).status_code == 200
+        with (
+            pytest.raises(httpx.TimeoutException),
+            httpx.Client(base_url=server.base_url, headers=headers, timeout=0.5) as c,
+        ):
+            c.get("/api/v2/integration-capabilities/big-segment-store")
+        # The request was cut short on the server side too: the server answers the next one
+        # (the control route is never delayed) and then stops at once.
+        with httpx.Client(base_url=server.base_url, headers=headers, timeout=10) as c:
+            assert c.get("/_emulator/faults").json()["latency_ms"] == 20_000
+    finally:
+        started = time.monotonic()
+        server.stop()
+        stopped_in = time.monotonic() - started
+    assert stopped_in < 5, stopped_in
