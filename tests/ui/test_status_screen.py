@@ -188,7 +188,9 @@ async def test_at_80_columns_the_countdown_to_stale_is_on_screen_whole_and_ticks
                     return int(found.group(1)) if found else None
             return None
 
-        for step in (1, 7, 30):  # 119 s left, then 112 s, then 82 s
+        # 119 s left, then 112 s, then 108 s (a two-digit age beside a three-digit countdown:
+        # "synced 12s ago; SDKs stale in 108s", the widest), then 82 s.
+        for step in (1, 7, 4, 26):
             clock.advance(step)
             age_s = (int(clock() * 1000) - synchronized_on) / 1000
             expected = int(-(-(120 - age_s) // 1))

@@ -75,7 +75,10 @@ WIDTH_CAPS = {
 # At 80 columns the verdict, the name, what the store says (with its countdown) and when it
 # was read stay; at 120 the reason too. The rest gives way: the highest number first.
 PRIORITIES = {"kind": 5, "where": 4, "api": 3, "reason": 1}
-MIN_WIDTHS = {"verdict": 14, "name": 12, "store": 34, "api": 20, "reason": 20}
+# The store's 35: "synced 12s ago; SDKs stale in 108s" (34, the widest countdown) and the
+# ellipsis of the latency cut after it; the name gives up the column it takes, so that at 80
+# columns the verdict still reads "STALE (LaunchDarkly)" whole.
+MIN_WIDTHS = {"verdict": 14, "name": 11, "store": 35, "api": 20, "reason": 20}
 # Worst first: what needs a person comes to the top.
 SEVERITY = [
     Health.DISAGREE,
@@ -154,7 +157,8 @@ def store_text(s: TargetStatus, now_ms: int, reader: Reader | None = None) -> st
 
 def _short(ms: float) -> str:
     """A countdown as compact as the ages beside it (``110s``, ``4m``): at 80 columns the store
-    cell is 35 characters, and "synced 10s ago; SDKs stale in 110s" must fit whole."""
+    cell is 35 characters, and "synced 10s ago; SDKs stale in 110s" (34) must fit whole
+    before the ellipsis of the latency cut after it."""
     seconds = max(0, int(-(-ms // 1000)))
     return f"{seconds}s" if seconds < 120 else f"{seconds // 60}m"
 
