@@ -239,20 +239,12 @@ async def _doctor(req: DoctorRequest) -> ExitCode:
                 checks.append(_api_failure(exc))
                 # Every configured store is still checked; for one integration, the store
                 # configured for its environment (what can be checked without the API).
-                targets = await service.offline_targets()
-                if req.integration is not None:
-                    ref = req.integration
-                    targets = [
-                        t
-                        for t in targets
-                        if (t.project, t.environment, t.kind) == (ref.project, ref.environment, ref.kind)
-                    ][:1]
-                    if not targets:
-                        note(
-                            PROG,
-                            f'no store is configured for {ref} ([stores."{ref.project}/{ref.environment}"]): '
-                            "without the API there is nothing of it to check",
-                        )
+                if req.integration is None:
+                    targets = await service.offline_targets()
+                else:
+                    targets, why = await service.offline_integration_target(req.integration)
+                    if why is not None:
+                        note(PROG, why)
         checks += await service.run(targets, progress=_progress)
     finally:
         if client is not None:

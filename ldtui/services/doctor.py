@@ -250,6 +250,30 @@ class DoctorService:
         status = StatusService(self.client, self.config, clock=self.clock, memory=memory)
         return [self._target(t) for t in await status.targets_offline()]
 
+    async def offline_integration_target(self, ref: Any) -> tuple[list[DoctorTarget], str | None]:
+        """With the API down, for the one integration ``ref`` names (``IntegrationRef``): the
+        store configured for its environment (what can be checked without the API), or no
+        target and a note that names the key its store would take."""
+        assert self.config is not None
+        found = [
+            t
+            for t in await self.offline_targets()
+            if t.store is not None
+            and (t.project, t.environment, t.kind) == (ref.project, ref.environment, ref.kind)
+        ]
+        if found:
+            return found[:1], None
+        where = f"{ref.project}/{ref.environment}"
+        held = self.config.settings.stores.get(where)
+        if held is None:
+            key = f'[stores."{where}"]'
+        else:  # the environment's other store holds that key
+            key = f'[stores."{where}/{ref.kind}"]; [stores."{where}"] is a {held.type} store'
+        return (
+            [],
+            f"no store is configured for {ref} ({key}): without the API there is nothing of it to check",
+        )
+
     def _target(self, t: Any) -> DoctorTarget:
         """A status ``Target`` as the doctor's."""
         integ = t.integration
@@ -259,7 +283,12 @@ class DoctorService:
             store = store_from_config(t.kind, config)
         password, error = self._reader_password(t.store_key)
         writer, admin = self._credentials(store, config)
-        name = f"{t.project}/{t.environment}/{t.kind}" if integ is not None else f"stores.{t.store_key}"
+        # An integration remembered from an earlier run, with no [stores] entry, has no key.
+        name = (
+            f"stores.{t.store_key}"
+            if integ is None and t.store_key
+            else f"{t.project}/{t.environment}/{t.kind}"
+        )
         return DoctorTarget(
             name=name,
             kind=t.kind,

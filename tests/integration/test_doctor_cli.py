@@ -185,6 +185,59 @@ def test_one_integration_with_the_api_refusing_still_checks_its_configured_store
     assert "Traceback" not in run.stderr and "api-wrong-token" not in run.stdout + run.stderr
 
 
+def test_one_integration_with_the_api_refusing_names_the_key_its_store_would_have(
+    served_emulator: Any, acl_redis: RedisServer, tmp_path: Path
+) -> None:
+    """default/production's [stores] entry is a Redis store: asked for that environment's
+    DynamoDB integration with the API down, the doctor says none is configured and names the
+    key its store would take ([stores."default/production/dynamodb"]), not the one that holds
+    the Redis store."""
+    config = write_config(tmp_path, served_emulator.base_url, acl_redis)
+    wrong = {"T_TOKEN": "api-wrong-token"}
+    run = run_doctor(config, "--integration", "default/production/dynamodb", home=tmp_path, extra_env=wrong)
+    assert run.returncode == 2
+    assert "no store is configured for default/production/dynamodb" in run.stderr
+    assert '[stores."default/production/dynamodb"]' in run.stderr, run.stderr
+    assert "== stores.default/production" not in run.stdout  # the Redis store is not checked
+
+
+def test_with_the_api_refusing_a_remembered_integration_without_a_store_is_named_not_none(
+    served_emulator: Any, acl_redis: RedisServer, tmp_path: Path
+) -> None:
+    """After a run that listed the integrations (they are remembered), the API refusing: an
+    integration with no [stores] entry is not a target named "stores.None" whose checks all
+    SKIP; asked for by --integration, the doctor says that no store is configured for it."""
+    config = write_config(tmp_path, served_emulator.base_url, acl_redis)
+    env = {
+        **os.environ,
+        **SECRETS,
+        "T_TOKEN": DEFAULT_TOKEN,
+        "HOME": str(tmp_path),
+        "XDG_STATE_HOME": str(tmp_path / "s"),
+    }
+    listed = subprocess.run(
+        [sys.executable, "-m", "ldtui", "--config", str(config), "status", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert json.loads(listed.stdout)["targets"], listed.stderr  # the roster is remembered
+    wrong = {"T_TOKEN": "api-wrong-token"}
+    run = run_doctor(config, "--json", home=tmp_path, extra_env=wrong)
+    targets = {c["target"] for c in json.loads(run.stdout)["checks"]}
+    assert "stores.None" not in targets, targets
+    assert "stores.default/production" in targets
+
+    run = run_doctor(
+        config, "--json", "--integration", "default/staging/dynamodb", home=tmp_path, extra_env=wrong
+    )
+    document = json.loads(run.stdout)
+    assert {c["target"] for c in document["checks"]} == {"launchdarkly"}, document["checks"]
+    assert "no store is configured for default/staging/dynamodb" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
 def set_latency(base_url: str, latency_ms: int) -> None:
     """Every API answer ``latency_ms`` late (the emulator's fault; its control route is never
     delayed), read back before the test goes on."""
