@@ -20,7 +20,7 @@ from typing import Any
 
 import jsonpatch
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse as _StarletteJSON
 from starlette.responses import Response
 from starlette.routing import Route
@@ -32,6 +32,12 @@ from ldtui.emulator.state import BASE, EmulatorState, Integration, link
 async def _late(request: Request, seconds: float) -> bool:
     """The latency fault: wait ``seconds``; False as soon as the client has gone (a client that
     gave up must not leave the server sleeping on its behalf, nor a shutdown waiting for it)."""
+    # Watching for the client to leave reads the receive channel: the body first (Starlette
+    # keeps it for the handler), or the watch would swallow it and the handler wait forever.
+    try:
+        await request.body()
+    except ClientDisconnect:
+        return False
     loop = asyncio.get_running_loop()
     end = loop.time() + seconds
     while (left := end - loop.time()) > 0:

@@ -220,3 +220,31 @@ def test_a_latency_fault_ends_when_the_client_gives_up() -> None:
         server.stop()
         stopped_in = time.monotonic() - started
     assert stopped_in < 5, stopped_in
+
+
+def test_a_latency_fault_delays_a_request_with_a_body_and_then_answers_it() -> None:
+    """Waiting out the latency fault watches for the client leaving, which reads the ASGI
+    receive channel: a PATCH's body must still reach its handler (it hung until the client
+    gave up, its body consumed by the watch), answered once the delay is over."""
+    import time
+
+    import httpx
+
+    state = build_state(SeedOptions(seed=7, contexts=5, extra_projects=0))
+    server = ThreadedEmulator(EmulatorRuntime(state, Endpoints()), run_syncer=False).start()
+    try:
+        headers = {"Authorization": DEFAULT_TOKEN, "LD-API-Version": "beta"}
+        with httpx.Client(base_url=server.base_url, headers=headers, timeout=10) as c:
+            first = c.get("/api/v2/integration-capabilities/big-segment-store").json()["items"][0]
+            href = first["_links"]["self"]["href"]
+            assert c.put("/_emulator/faults", json={"latency_ms": 300}).status_code == 200
+            started = time.monotonic()
+            patched = c.patch(
+                href, json=[{"op": "replace", "path": "/name", "value": "renamed under latency"}]
+            )
+            took = time.monotonic() - started
+        assert patched.status_code == 200, patched.text
+        assert patched.json()["name"] == "renamed under latency"
+        assert took >= 0.3  # the fault did delay it
+    finally:
+        server.stop()
