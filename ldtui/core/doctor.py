@@ -863,10 +863,18 @@ def judge_outbound(addresses: Sequence[str] | None, error: str | None = None) ->
     )
 
 
-def judge_integration(integration: BigSegmentStoreIntegration | None, now_ms: int) -> Verdict:
-    """LaunchDarkly's own word (``_status``) on the integration's syncs."""
+def judge_integration(
+    integration: BigSegmentStoreIntegration | None, now_ms: int, *, api_down: bool = False
+) -> Verdict:
+    """LaunchDarkly's own word (``_status``) on the integration's syncs; ``api_down``: the
+    integrations could not be listed, so whether one writes this store is not known."""
     from ldtui.core.integration_status import ApiStatus, summarize
 
+    if integration is None and api_down:
+        return skip(
+            "the integrations could not be listed, so LaunchDarkly's word on this store's syncs is "
+            "not known (api.integration of launchdarkly says why)"
+        )
     if integration is None:
         return skip("no integration (a store checked on its own, or one not created yet)")
     summary = summarize(integration, now_ms)

@@ -152,6 +152,8 @@ class DoctorService:
         self.iam_factory = iam_factory
         self._environments: dict[str, str] | None = None
         self._environments_error: str | None = None
+        # The targets came from offline_targets (the integrations could not be listed).
+        self._listed_offline = False
         if api_deadline is None:
             # The client's deadline per attempt is the profile's timeout.
             per_request = getattr(client, "deadline", None)
@@ -246,6 +248,7 @@ class DoctorService:
         from ldtui.services.status import StatusService
 
         assert self.config is not None
+        self._listed_offline = True
         memory = EnvironmentCache.default(self.client.base_url) if self.client is not None else None
         status = StatusService(self.client, self.config, clock=self.clock, memory=memory)
         return [self._target(t) for t in await status.targets_offline()]
@@ -471,9 +474,8 @@ class DoctorService:
 
     async def check(self, target: DoctorTarget, *, progress: Progress | None = None) -> list[Check]:
         say = progress or (lambda _text: None)
-        checks = [
-            judge.judge_integration(target.integration, self.now_ms()).check("api.integration", target.name)
-        ]
+        verdict = judge.judge_integration(target.integration, self.now_ms(), api_down=self._listed_offline)
+        checks = [verdict.check("api.integration", target.name)]
         if target.kind == "redis":
             checks += await RedisDoctor(self, target, say).run()
         else:

@@ -172,6 +172,9 @@ def test_one_integration_with_the_api_refusing_still_checks_its_configured_store
     assert targets == {"launchdarkly", "stores.default/production"}, targets
     reachable = [c for c in document["checks"] if c["id"] == "redis.reachable"]
     assert [c["result"] for c in reachable] == ["PASS"]
+    # The store's own api.integration does not claim there is no integration: it is not known.
+    (own,) = [c for c in document["checks"] if c["id"] == "api.integration" and c["target"] != "launchdarkly"]
+    assert own["result"] == "SKIP" and "the integrations could not be listed" in own["found"], own
     assert "Traceback" not in run.stderr
 
     run = run_doctor(
