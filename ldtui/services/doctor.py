@@ -845,6 +845,22 @@ class RedisDoctor:
                 pass
             return None
 
+        t = self.target
+        if t.prefix is None:
+            # Whose keys to try is not known: the default prefix would be a guess, and a reader
+            # allowed only its environment's keys would FAIL on it. The scan needs no prefix.
+            self.scan = await attempt(
+                self.reader.metadata_prefixes(limit=PREFIX_LIMIT, progress=self._scan_progress)
+            )
+            self.add(
+                "redis.reader_acl",
+                judge.skip(
+                    "the prefix is not known, so the reader's access to its keys was not tried: "
+                    + t.prefix_note,
+                    "give --prefix",
+                ),
+            )
+            return
         self.metadata = await attempt(self.reader.get_metadata())
         await attempt(self.reader.get_memberships(["A" * 43 + "=", "B" * 43 + "="]))
         self.scan = await attempt(

@@ -284,7 +284,10 @@ def test_a_slow_api_costs_the_api_deadline_and_the_stores_are_still_checked(
     assert named in outbound["found"] and "--api-deadline" in outbound["found"]
     store = "stores.default/production"
     assert checks[(store, "redis.reachable")]["result"] == "PASS"
-    assert checks[(store, "redis.reader_acl")]["result"] == "PASS"
+    # Whose store it is was not learned in time, so no prefix's keys are tried (the default
+    # would be a guess: a reader allowed only its environment's keys would FAIL on it).
+    reader_acl = checks[(store, "redis.reader_acl")]
+    assert reader_acl["result"] == "SKIP" and "the prefix is not known" in reader_acl["found"], reader_acl
     writers = checks[(store, "store.writers")]
     assert "the environments were not listed" in writers["found"] and named in writers["found"], writers
     assert {i for t, i in checks if t == store} == {
