@@ -413,3 +413,27 @@ async def test_a_cancelled_run_shows_nothing_it_did_not_keep() -> None:
         counts = text_of(bulk.query_one("#bulk-counts"))
         assert "export" not in counts and "contexts" not in counts, counts
         assert bulk.query_one("#bulk-results", LdTable).row_count == 0
+
+
+@pytest.mark.parametrize(("size", "rows_at_least", "bordered"), [((80, 24), 6, False), ((120, 36), 10, True)])
+async def test_on_a_short_terminal_the_results_keep_rows_for_results(
+    size: tuple[int, int], rows_at_least: int, bordered: bool
+) -> None:
+    """At 80x24 the inputs gave the results table 3 rows (the paste area and the bordered file
+    inputs took 8): under 30 rows the inputs lose their borders and the table shows at least 6
+    result rows; a tall terminal keeps the bordered inputs. The file inputs still take text."""
+    world = make_world()
+    memory_stores(world, NOW_MS - 5_000)
+    async with world.app.run_test(size=size) as pilot:
+        bulk = await open_bulk(pilot)
+        bulk.query_one("#bulk-keys", TextArea).text = "\n".join(f"user-{i}" for i in range(50))
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: bulk.tally is not None and not bulk.running, what="the run")
+        await settle(pilot)
+        table = bulk.query_one("#bulk-results", LdTable)
+        assert table.region.height - 1 >= rows_at_least, table.region  # one line is the header
+        path = bulk.query_one("#bulk-path", LdInput)
+        assert (path.region.height == 3) is bordered, path.region
+        path.focus()
+        await pilot.press(*"keys.txt")
+        assert path.value == "keys.txt"

@@ -58,6 +58,9 @@ class BulkScreen(InspectorBase):
         Binding("e", "export", "Export", id="bulk_export", tooltip="Write the results as CSV, JSON or JSONL"),
     ]
     KEY_PRIORITY = ("bulk_back", "bulk_run", "bulk_load", "bulk_export", "quit")
+    # Under 30 rows (80x24) the inputs give their borders up (app.tcss, ``-short``): the
+    # results table keeps rows for results.
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
 
     def __init__(self, inspector: Inspector, target: Target | None) -> None:
         super().__init__(inspector, target)
