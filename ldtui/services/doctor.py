@@ -266,12 +266,14 @@ class DoctorService:
         ]
         if found:
             return found[:1], None
-        where = f"{ref.project}/{ref.environment}"
-        held = self.config.settings.stores.get(where)
-        if held is None:
-            key = f'[stores."{where}"]'
-        else:  # the environment's other store holds that key
-            key = f'[stores."{where}/{ref.kind}"]; [stores."{where}"] is a {held.type} store'
+        from ldtui.services.status import store_key_to_add
+
+        stores = self.config.settings.stores
+        where = store_key_to_add(stores, ref.project, ref.environment, ref.kind)
+        key = f'[stores."{where}"]'
+        environment = f"{ref.project}/{ref.environment}"
+        if where != environment:  # the environment's other store holds that key
+            key += f'; [stores."{environment}"] is a {stores[environment].type} store'
         return (
             [],
             f"no store is configured for {ref} ({key}): without the API there is nothing of it to check",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -171,6 +171,15 @@ def diagnose(metadata: Metadata | None, api: ApiSide | None, now_ms: int) -> lis
                 "reading the store LaunchDarkly writes (host, table, prefix)?"
             )
     return out
+
+
+def store_key_to_add(
+    stores: Mapping[str, Any], project: str | None, environment: str | None, kind: str
+) -> str:
+    """The ``[stores]`` key a store of ``kind`` for this environment would take: ``P/E``, or
+    ``P/E/KIND`` when the environment's other store holds ``P/E``."""
+    where = f"{project}/{environment}"
+    return f"{where}/{kind}" if where in stores else where
 
 
 class StatusService:
@@ -362,9 +371,7 @@ class StatusService:
         return out
 
     def config_hint(self, target: Target) -> str:
-        where = f"{target.project}/{target.environment}"
-        if where in self.config.settings.stores:  # the environment's other store holds that key
-            where = f"{where}/{target.kind}"
+        where = store_key_to_add(self.config.settings.stores, target.project, target.environment, target.kind)
         if target.kind == "redis":
             example = 'type = "redis", url = "redis://HOST:6379/0"'
         else:
