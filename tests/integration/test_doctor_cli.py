@@ -78,7 +78,8 @@ def write_config(tmp_path: Path, base_url: str, redis: RedisServer, *, api_timeo
     return path
 
 
-def run_doctor(config: Path | None, *args: str, home: Path, extra_env: dict[str, str] | None = None) -> Any:
+def command_env(home: Path, extra_env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment a command runs in here: the token, the secrets, a home of its own."""
     env = {
         **os.environ,
         "T_TOKEN": DEFAULT_TOKEN,
@@ -87,6 +88,11 @@ def run_doctor(config: Path | None, *args: str, home: Path, extra_env: dict[str,
         "XDG_STATE_HOME": str(home / "s"),
     }
     env.update(extra_env or {})
+    return env
+
+
+def run_doctor(config: Path | None, *args: str, home: Path, extra_env: dict[str, str] | None = None) -> Any:
+    env = command_env(home, extra_env)
     argv = [sys.executable, "-m", "ldtui"]
     if config is not None:
         argv += ["--config", str(config)]
@@ -211,18 +217,11 @@ def test_with_the_api_refusing_a_remembered_integration_without_a_store_is_named
     integration with no [stores] entry is not a target named "stores.None" whose checks all
     SKIP; asked for by --integration, the doctor says that no store is configured for it."""
     config = write_config(tmp_path, served_emulator.base_url, acl_redis)
-    env = {
-        **os.environ,
-        **SECRETS,
-        "T_TOKEN": DEFAULT_TOKEN,
-        "HOME": str(tmp_path),
-        "XDG_STATE_HOME": str(tmp_path / "s"),
-    }
     listed = subprocess.run(
         [sys.executable, "-m", "ldtui", "--config", str(config), "status", "--json"],
         capture_output=True,
         text=True,
-        env=env,
+        env=command_env(tmp_path),
         timeout=120,
     )
     assert json.loads(listed.stdout)["targets"], listed.stderr  # the roster is remembered
