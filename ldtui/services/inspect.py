@@ -281,19 +281,8 @@ class Inspector:
         then work at the same time (on two cores, the whole run is the slower of the two, not
         their sum). Never more than one read in flight; one is cancelled if the stream is."""
 
-        reader = self.reader
-        # A reader that does not derive from BigSegmentStoreReader may lack it.
-        in_order = getattr(reader, "memberships_in_order", None)
-
-        async def answers(hashes: list[str]) -> list[Any]:
-            if in_order is not None:
-                ordered: list[Any] = await in_order(hashes)
-                return ordered
-            found = await reader.get_memberships(hashes)
-            return list(map(found.__getitem__, hashes))
-
         def read(hashes: list[str]) -> asyncio.Task[Any]:
-            return asyncio.ensure_future(answers(hashes))
+            return asyncio.ensure_future(self.reader.memberships_in_order(hashes))
 
         batch = next(batches, None)
         if batch is None:

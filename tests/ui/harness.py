@@ -11,6 +11,7 @@ from ldtui.emulator.seed import DEFAULT_TOKEN, SeedOptions, build_state, simulat
 from ldtui.emulator.state import EmulatorState
 from ldtui.emulator.syncer import Endpoints
 from ldtui.services.backend import EmulatorBackend
+from ldtui.stores.base import BigSegmentStoreReader
 from ldtui.ui.app import LdtuiApp
 from tests.conftest import FakeClock
 
@@ -82,6 +83,8 @@ class FixedReader:
     """A store reader with a fixed answer (for snapshots: no real latency, no real clock)."""
 
     kind = "redis"
+    # The bulk path's call, as every store reader has it (answers in the order asked).
+    memberships_in_order = BigSegmentStoreReader.memberships_in_order
 
     def __init__(
         self,

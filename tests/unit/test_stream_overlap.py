@@ -9,12 +9,15 @@ from typing import Any
 from ldtui.core.bigsegments import Membership
 from ldtui.core.key_input import hash_checked
 from ldtui.services.inspect import Inspector
+from ldtui.stores.base import BigSegmentStoreReader
 
 
 class CountingReader:
     kind = "redis"
     prefix = "p"
     description = "counting reader"
+    # The bulk path's call, as every store reader has it (answers in the order asked).
+    memberships_in_order = BigSegmentStoreReader.memberships_in_order
 
     def __init__(self, included: set[str]) -> None:
         self.included = included
