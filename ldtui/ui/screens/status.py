@@ -155,18 +155,15 @@ def store_text(s: TargetStatus, now_ms: int, reader: Reader | None = None) -> st
     return f"{text}; {latency}"
 
 
-def _short(ms: float) -> str:
-    """A countdown as compact as the ages beside it (``110s``, ``4m``): at 80 columns the store
+def _short(ms: float, *, spaced: bool = False) -> str:
+    """A duration as compact as the ages beside it (``110s``, ``4m``): at 80 columns the store
     cell is 35 characters, and "synced 10s ago; SDKs stale in 110s" (34) must fit whole
-    before the ellipsis of the latency cut after it."""
+    before the ellipsis of the latency cut after it. ``spaced``: as the detail's lines spell
+    durations (``120 s``, ``5 min``)."""
     seconds = max(0, int(-(-ms // 1000)))
-    return f"{seconds}s" if seconds < 120 else f"{seconds // 60}m"
-
-
-def _span(ms: float) -> str:
-    """A reader's threshold as the detail's lines spell durations (``120 s``, ``5 min``)."""
-    seconds = max(0, int(-(-ms // 1000)))
-    return f"{seconds} s" if seconds < 120 else f"{seconds // 60} min"
+    if seconds < 120:
+        return f"{seconds} s" if spaced else f"{seconds}s"
+    return f"{seconds // 60} min" if spaced else f"{seconds // 60}m"
 
 
 def checked_text(s: TargetStatus, now_ms: int, retry_in: float | None) -> str:
@@ -703,7 +700,7 @@ class TargetDetailScreen(LdModal):
         sync_on = s.synchronized_on
         if s.store.status is not None and s.store.status.available and self._readers:
             for view in reader_verdicts(sync_on, now, self._readers):
-                label = f"  {view.reader.label} ({_span(view.reader.stale_after_ms)})"
+                label = f"  {view.reader.label} ({_short(view.reader.stale_after_ms, spaced=True)})"
                 row(label, view.text().split(": ", 1)[1])
             if s.api is not None:
                 stale = s.api.potentially_stale
